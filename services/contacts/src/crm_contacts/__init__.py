@@ -1,0 +1,1 @@
+"""Contacts service: the company-wide customer directory and contact timeline."""

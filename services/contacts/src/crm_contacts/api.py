@@ -1,0 +1,162 @@
+"""HTTP API of the contacts service (OpenAPI at /docs)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from crm_events.common import (
+    Channel,
+    CustomerId,
+    Direction,
+    EmployeeId,
+    FreeText,
+    ShortText,
+    Timestamp,
+)
+from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
+from fastapi import APIRouter, Depends, Header, Query, status
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from crm_contacts.domain import Customer, TimelineEntry
+from crm_contacts.service import ContactsService
+from crm_runtime.errors import DomainError
+from crm_runtime.security import require
+from crm_runtime.settings import Role
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(max_length=200, description="Retries with the same key apply the command once."),
+]
+_staff = Depends(require(Role.AGENT, Role.MANAGER, Role.SYSTEM))
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisterCustomer(_Request):
+    customer_id: CustomerId | None = Field(None, description="Omit to have one generated.")
+    kind: Literal["person", "organisation"] = "person"
+    display_name: ShortText
+    email: EmailStr | None = None
+    phone: str | None = Field(None, max_length=40)
+    owner_id: EmployeeId
+    account_team: list[EmployeeId] = Field(default_factory=list, max_length=50)
+
+
+class UpdateProfile(_Request):
+    display_name: ShortText | None = None
+    email: EmailStr | None = None
+    phone: str | None = Field(None, max_length=40)
+    account_team: list[EmployeeId] | None = Field(None, max_length=50)
+    updated_by: EmployeeId | None = None
+
+
+class LogContact(_Request):
+    channel: Channel
+    direction: Direction
+    employee_id: EmployeeId
+    summary: Annotated[FreeText, Field(min_length=1)]
+    occurred_at: Timestamp
+    duration_seconds: int | None = Field(None, ge=0, le=86_400)
+
+
+class CustomerView(BaseModel):
+    customer_id: str
+    kind: str
+    display_name: str
+    email: str | None
+    phone: str | None
+    owner_id: str
+    account_team: list[str]
+    classification: str
+    lifecycle: str
+    registered_at: datetime
+    version: int
+
+
+class TimelineEntryView(BaseModel):
+    entry_id: str
+    customer_id: str
+    kind: str
+    occurred_at: datetime
+    details: dict[str, Any]
+
+
+class TimelinePage(BaseModel):
+    items: list[TimelineEntryView]
+    next_cursor: str | None = Field(description="Pass as ?before= to get older entries.")
+
+
+def build_router(service: ContactsService) -> APIRouter:
+    router = APIRouter(prefix="/customers", tags=["customers"], dependencies=[_staff])
+
+    @router.post("", status_code=status.HTTP_201_CREATED)
+    async def register_customer(
+        body: RegisterCustomer, idempotency_key: IdempotencyKey = None
+    ) -> CustomerView:
+        customer_id = body.customer_id or f"cus-{uuid.uuid4().hex[:16]}"
+        data = CustomerRegistered(customer_id=customer_id, **body.model_dump(exclude={"customer_id"}))
+        event_id = service.event_id("register", customer_id, idempotency_key)
+        return _customer_view(await service.register(data, event_id))
+
+    @router.get("/{customer_id}")
+    async def get_customer(customer_id: str) -> CustomerView:
+        return _customer_view(await service.customer(customer_id))
+
+    @router.patch("/{customer_id}")
+    async def update_profile(
+        customer_id: str, body: UpdateProfile, idempotency_key: IdempotencyKey = None
+    ) -> CustomerView:
+        if not body.model_dump(exclude_none=True, exclude={"updated_by"}):
+            raise DomainError("nothing to update: send at least one profile field")
+        data = CustomerProfileUpdated(customer_id=customer_id, **body.model_dump())
+        event_id = service.event_id("update-profile", customer_id, idempotency_key)
+        return _customer_view(await service.update_profile(data, event_id))
+
+    @router.post("/{customer_id}/contacts", status_code=status.HTTP_201_CREATED)
+    async def log_contact(
+        customer_id: str, body: LogContact, idempotency_key: IdempotencyKey = None
+    ) -> TimelineEntryView:
+        data = ContactLogged(customer_id=customer_id, **body.model_dump())
+        event_id = service.event_id("log-contact", customer_id, idempotency_key)
+        return _entry_view(await service.log_contact(data, event_id))
+
+    @router.get("/{customer_id}/timeline")
+    async def timeline(
+        customer_id: str,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        before: Annotated[str | None, Query(description="Cursor from next_cursor.")] = None,
+    ) -> TimelinePage:
+        entries = await service.timeline(customer_id, limit=limit, before=_decode_cursor(before))
+        next_cursor = _encode_cursor(entries[-1]) if len(entries) == limit else None
+        return TimelinePage(items=[_entry_view(e) for e in entries], next_cursor=next_cursor)
+
+    return router
+
+
+def _customer_view(customer: Customer) -> CustomerView:
+    return CustomerView.model_validate(customer, from_attributes=True)
+
+
+def _entry_view(entry: TimelineEntry) -> TimelineEntryView:
+    return TimelineEntryView.model_validate(entry, from_attributes=True)
+
+
+def _encode_cursor(entry: TimelineEntry) -> str:
+    raw = f"{entry.occurred_at.isoformat()}|{entry.entry_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    if cursor is None:
+        return None
+    try:
+        at, _, entry_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(at), entry_id
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise DomainError("invalid cursor") from None

@@ -1,0 +1,109 @@
+"""Facts published by (or into) the contacts context: the customer directory and timeline."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import EmailStr, Field
+
+from crm_events.base import EventData
+from crm_events.common import (
+    Channel,
+    CustomerClass,
+    CustomerId,
+    Direction,
+    EmployeeId,
+    FreeText,
+    ShortText,
+    Timestamp,
+)
+
+
+class _Contacts(EventData):
+    context = "contacts"
+
+
+class CustomerRegistered(_Contacts):
+    """A customer entered the directory (potential until the first purchase)."""
+
+    customer_id: CustomerId
+    kind: Literal["person", "organisation"] = Field(
+        "person", description="Private person or organisation."
+    )
+    display_name: ShortText = Field(description="Name shown to staff (personal data).")
+    email: EmailStr | None = Field(None, description="Contact e-mail (personal data).")
+    phone: str | None = Field(None, max_length=40, description="Contact phone (personal data).")
+    owner_id: EmployeeId = Field(description="Employee accountable for the relationship.")
+    account_team: list[EmployeeId] = Field(
+        default_factory=list, description="Colleagues who share the relationship."
+    )
+
+
+class CustomerProfileUpdated(_Contacts):
+    """Profile fields changed; only the fields present were changed."""
+
+    customer_id: CustomerId
+    display_name: ShortText | None = Field(None, description="New display name.")
+    email: EmailStr | None = Field(None, description="New e-mail.")
+    phone: str | None = Field(None, max_length=40, description="New phone.")
+    account_team: list[EmployeeId] | None = Field(None, description="New account team.")
+    updated_by: EmployeeId | None = Field(None, description="Who made the change.")
+
+
+class CustomerClassified(_Contacts):
+    """The derived lifecycle class of a customer changed."""
+
+    customer_id: CustomerId
+    classification: CustomerClass = Field(description="New class.")
+    previous: CustomerClass | None = Field(None, description="Class before the change.")
+    reason: ShortText = Field(description="Which fact caused the change.")
+
+
+class ContactLogged(_Contacts):
+    """A touchpoint with the customer happened (any channel, any system)."""
+
+    customer_id: CustomerId
+    channel: Channel = Field(description="Touchpoint channel.")
+    direction: Direction = Field(description="Who initiated the contact.")
+    employee_id: EmployeeId = Field(description="Employee who handled the contact.")
+    summary: FreeText = Field(description="What was discussed.")
+    occurred_at: Timestamp = Field(description="When the contact took place.")
+    duration_seconds: int | None = Field(None, ge=0, description="Length of a call or meeting.")
+
+
+class AccountOwnerChanged(_Contacts):
+    """Ownership of a customer relationship moved to another employee."""
+
+    customer_id: CustomerId
+    previous_owner_id: EmployeeId | None = Field(None, description="Owner before the change.")
+    new_owner_id: EmployeeId = Field(description="Owner after the change.")
+    reason: Literal["reassigned", "employee_departed"] = Field(description="Why it moved.")
+
+
+class FollowUpScheduled(_Contacts):
+    """A regular follow-up with the customer is due by ``due_at``."""
+
+    customer_id: CustomerId
+    follow_up_id: str = Field(min_length=1, max_length=100, description="Id of the follow-up.")
+    due_at: Timestamp = Field(description="Deadline for the next contact.")
+    owner_id: EmployeeId = Field(description="Who should make the contact.")
+
+
+class FollowUpOverdue(_Contacts):
+    """A follow-up deadline passed without any logged contact."""
+
+    customer_id: CustomerId
+    follow_up_id: str = Field(min_length=1, max_length=100, description="Id of the follow-up.")
+    due_at: Timestamp = Field(description="The missed deadline.")
+    owner_id: EmployeeId = Field(description="Who should have made the contact.")
+
+
+CONTACTS_EVENTS: tuple[type[EventData], ...] = (
+    CustomerRegistered,
+    CustomerProfileUpdated,
+    CustomerClassified,
+    ContactLogged,
+    AccountOwnerChanged,
+    FollowUpScheduled,
+    FollowUpOverdue,
+)

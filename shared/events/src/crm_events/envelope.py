@@ -1,0 +1,89 @@
+"""CloudEvents 1.0 envelope in structured JSON mode (the Kafka record value)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+MAX_EVENT_BYTES = 1_000_000
+CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
+
+
+class EnvelopeError(ValueError):
+    """The bytes are not a CloudEvents 1.0 structured-JSON event we can read."""
+
+
+class CloudEvent(BaseModel):
+    """A CloudEvents 1.0 event; ``data`` holds the event-type specific payload."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    specversion: Literal["1.0"] = Field("1.0", description="CloudEvents specification version.")
+    id: str = Field(min_length=1, max_length=200, description="Unique event id; the dedupe key.")
+    source: str = Field(min_length=1, description="URI-reference of the producing system.")
+    type: str = Field(min_length=1, description="Event type, e.g. crm.contacts.contact-logged.v1.")
+    subject: str = Field(min_length=1, max_length=200, description="The customer id.")
+    time: AwareDatetime = Field(description="When the fact happened (RFC 3339, with offset).")
+    datacontenttype: Literal["application/json"] = Field(
+        "application/json", description="Media type of ``data``."
+    )
+    dataschema: str | None = Field(None, description="URI of the JSON Schema of ``data``.")
+    correlationid: str = Field(
+        min_length=1, description="Id shared by every event of one business journey."
+    )
+    causationid: str | None = Field(None, description="Id of the event that caused this one.")
+    data: dict[str, Any] = Field(description="The event payload, validated per ``type``.")
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode()
+
+    @property
+    def key(self) -> bytes:
+        """Kafka record key: the customer id keeps one customer's events ordered."""
+        return self.subject.encode()
+
+
+def new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+def deterministic_event_id(*parts: str) -> str:
+    """An event id derived from its cause, so a retried command yields the same event."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "crm:" + "/".join(parts)))
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def decode(raw: bytes | None, *, max_bytes: int = MAX_EVENT_BYTES) -> CloudEvent:
+    """Parse a record value; raise EnvelopeError with a human-readable reason."""
+    if raw is None:
+        raise EnvelopeError("empty record value (tombstone)")
+    if len(raw) > max_bytes:
+        raise EnvelopeError(f"record value of {len(raw)} bytes exceeds limit of {max_bytes}")
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EnvelopeError(f"value is not JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise EnvelopeError("value is not a JSON object")
+    try:
+        return CloudEvent.model_validate(body)
+    except ValidationError as exc:
+        raise EnvelopeError(f"invalid CloudEvents envelope: {_summarise(exc)}") from exc
+
+
+def _summarise(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err["loc"]) or "<root>"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+summarise_validation_error = _summarise

@@ -1,0 +1,120 @@
+"""Golden examples of the feedback context: one complaint from raise to survey."""
+
+from __future__ import annotations
+
+from crm_events.base import EventData
+from crm_events.examples._spec import COLLEAGUE, CUSTOMER, MANAGER, Example
+from crm_events.feedback import (
+    ComplaintAcknowledged,
+    ComplaintEscalated,
+    ComplaintRaised,
+    ComplaintResolved,
+    ComplaintSlaBreached,
+    ComplaintSlaWarning,
+    FeedbackSubmitted,
+    SurveyAnswered,
+)
+
+COMPLAINT = "cmp-3001"
+
+EXAMPLES: dict[type[EventData], Example] = {
+    ComplaintRaised: Example(
+        time="2025-03-03T09:15:00Z",
+        data={
+            "complaint_id": COMPLAINT,
+            "customer_id": CUSTOMER,
+            "severity": "high",
+            "category": "billing",
+            "channel": "email",
+            "description": "Invoice charged twice for the same order.",
+            "owner_id": COLLEAGUE,
+            "first_response_due_at": "2025-03-03T13:15:00Z",
+            "resolution_due_at": "2025-03-05T09:15:00Z",
+            "raised_at": "2025-03-03T09:14:30Z",
+        },
+    ),
+    ComplaintAcknowledged: Example(
+        time="2025-03-03T10:02:00Z",
+        caused_by=ComplaintRaised,
+        data={
+            "complaint_id": COMPLAINT,
+            "customer_id": CUSTOMER,
+            "acknowledged_by": COLLEAGUE,
+            "acknowledged_at": "2025-03-03T10:02:00Z",
+        },
+    ),
+    ComplaintSlaWarning: Example(
+        time="2025-03-05T07:15:00Z",
+        caused_by=ComplaintRaised,
+        data={
+            "complaint_id": COMPLAINT,
+            "customer_id": CUSTOMER,
+            "clock": "resolution",
+            "due_at": "2025-03-05T09:15:00Z",
+            "remaining_seconds": 7200,
+            "owner_id": COLLEAGUE,
+        },
+    ),
+    ComplaintSlaBreached: Example(
+        time="2025-03-05T09:15:03Z",
+        caused_by=ComplaintRaised,
+        data={
+            "complaint_id": COMPLAINT,
+            "customer_id": CUSTOMER,
+            "clock": "resolution",
+            "due_at": "2025-03-05T09:15:00Z",
+            "breached_at": "2025-03-05T09:15:03Z",
+            "owner_id": COLLEAGUE,
+        },
+    ),
+    ComplaintEscalated: Example(
+        time="2025-03-05T09:15:04Z",
+        caused_by=ComplaintSlaBreached,
+        data={
+            "complaint_id": COMPLAINT,
+            "customer_id": CUSTOMER,
+            "level": 1,
+            "escalated_to": MANAGER,
+            "reason": "resolution SLA breached",
+            "previous_owner_id": COLLEAGUE,
+        },
+    ),
+    ComplaintResolved: Example(
+        time="2025-03-05T15:40:00Z",
+        caused_by=ComplaintEscalated,
+        data={
+            "complaint_id": COMPLAINT,
+            "customer_id": CUSTOMER,
+            "resolved_by": MANAGER,
+            "resolution": "Duplicate charge refunded; apology and goodwill points granted.",
+            "resolved_at": "2025-03-05T15:40:00Z",
+            "within_sla": False,
+            "severity": "high",
+        },
+    ),
+    SurveyAnswered: Example(
+        time="2025-03-07T12:00:00Z",
+        caused_by=ComplaintResolved,
+        data={
+            "survey_id": "srv-9001",
+            "customer_id": CUSTOMER,
+            "trigger": "complaint_resolved",
+            "csat": 4,
+            "nps": 7,
+            "comment": "Took a while, but the refund was handled well.",
+            "complaint_id": COMPLAINT,
+            "answered_at": "2025-03-07T11:58:00Z",
+        },
+    ),
+    FeedbackSubmitted: Example(
+        time="2025-02-10T16:00:00Z",
+        data={
+            "feedback_id": "fb-4001",
+            "customer_id": CUSTOMER,
+            "kind": "suggestion",
+            "text": "Please offer invoices as PDF attachments.",
+            "channel": "chat",
+            "submitted_at": "2025-02-10T15:59:00Z",
+        },
+    ),
+}

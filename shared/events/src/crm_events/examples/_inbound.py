@@ -1,0 +1,72 @@
+"""Golden examples of facts other company systems publish into the CRM."""
+
+from __future__ import annotations
+
+from crm_events.base import EventData
+from crm_events.examples._spec import COLLEAGUE, CUSTOMER, OWNER, Example
+from crm_events.inbound import (
+    ContractBreached,
+    EmployeeDeparted,
+    PaymentOverdue,
+    PurchaseRecorded,
+    PurchaseReturned,
+)
+
+EXAMPLES: dict[type[EventData], Example] = {
+    PurchaseRecorded: Example(
+        time="2025-01-15T14:30:00Z",
+        source="/erp/orders",
+        data={
+            "order_id": "ord-50001",
+            "customer_id": CUSTOMER,
+            "amount_minor": 12990,
+            "currency": "EUR",
+            "purchased_at": "2025-01-15T14:29:12Z",
+            "items_count": 3,
+        },
+    ),
+    PurchaseReturned: Example(
+        time="2025-01-29T09:10:00Z",
+        source="/erp/orders",
+        data={
+            "order_id": "ord-50001",
+            "return_id": "ret-7001",
+            "customer_id": CUSTOMER,
+            "amount_minor": 4990,
+            "currency": "EUR",
+            "returned_at": "2025-01-29T09:05:00Z",
+        },
+    ),
+    EmployeeDeparted: Example(
+        time="2025-02-28T18:00:00Z",
+        source="/hr/personnel",
+        data={
+            "employee_id": OWNER,
+            "departed_at": "2025-02-28T17:00:00Z",
+            "successor_id": COLLEAGUE,
+        },
+    ),
+    PaymentOverdue: Example(
+        time="2025-05-02T06:00:00Z",
+        source="/finance/receivables",
+        data={
+            "invoice_id": "inv-2025-0415",
+            "customer_id": CUSTOMER,
+            "amount_minor": 89000,
+            "currency": "EUR",
+            "due_date": "2025-04-15T23:59:59Z",
+            "days_overdue": 17,
+        },
+    ),
+    ContractBreached: Example(
+        time="2025-05-06T08:30:00Z",
+        source="/legal/contracts",
+        data={
+            "contract_id": "ctr-2024-118",
+            "customer_id": CUSTOMER,
+            "clause": "7.2 payment terms",
+            "description": "Second invoice in a row unpaid beyond the agreed 30 days.",
+            "detected_at": "2025-05-06T08:00:00Z",
+        },
+    ),
+}

@@ -1,0 +1,162 @@
+"""Facts published by the feedback context: complaints and their SLA clocks, feedback, surveys."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Self
+
+from pydantic import ConfigDict, Field, model_validator
+
+from crm_events.base import EventData
+from crm_events.common import (
+    Channel,
+    CustomerId,
+    EmployeeId,
+    EntityId,
+    FreeText,
+    Severity,
+    ShortText,
+    Timestamp,
+)
+
+SlaClock = Literal["first_response", "resolution"]
+CategoryCode = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=50,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="Complaint category code, e.g. billing, delivery, product_quality, service.",
+    ),
+]
+
+
+class _Feedback(EventData):
+    context = "feedback"
+
+
+class ComplaintRaised(_Feedback):
+    """A customer complained; both SLA clocks start now and their deadlines are fixed here."""
+
+    complaint_id: EntityId = Field(description="Id of the complaint.")
+    customer_id: CustomerId
+    severity: Severity = Field(description="Severity; selects the SLA targets.")
+    category: CategoryCode
+    channel: Channel = Field(description="Channel through which the complaint arrived.")
+    description: FreeText = Field(description="The customer's complaint in their words.")
+    owner_id: EmployeeId = Field(description="Employee accountable for resolving it.")
+    first_response_due_at: Timestamp = Field(description="Deadline for the first response.")
+    resolution_due_at: Timestamp = Field(description="Deadline for the resolution.")
+    raised_at: Timestamp | None = Field(
+        None, description="When the complaint was received (defaults to the envelope time)."
+    )
+
+
+class ComplaintAcknowledged(_Feedback):
+    """The company responded to the complaint for the first time; the first-response clock stops."""
+
+    complaint_id: EntityId = Field(description="Id of the complaint.")
+    customer_id: CustomerId
+    acknowledged_by: EmployeeId = Field(description="Employee who responded.")
+    acknowledged_at: Timestamp = Field(description="When the first response was given.")
+
+
+class ComplaintEscalated(_Feedback):
+    """The complaint moved one level up the escalation ladder and has a new owner."""
+
+    complaint_id: EntityId = Field(description="Id of the complaint.")
+    customer_id: CustomerId
+    level: int = Field(ge=1, description="Escalation level reached (1 = first escalation).")
+    escalated_to: EmployeeId = Field(description="Employee who owns the complaint from now on.")
+    reason: ShortText = Field(description="Why it was escalated, e.g. resolution SLA breached.")
+    previous_owner_id: EmployeeId | None = Field(None, description="Owner before escalation.")
+
+
+class ComplaintSlaWarning(_Feedback):
+    """An SLA clock is close to its deadline (a warning, issued once per clock)."""
+
+    complaint_id: EntityId = Field(description="Id of the complaint.")
+    customer_id: CustomerId
+    clock: SlaClock = Field(description="Which SLA clock is about to run out.")
+    due_at: Timestamp = Field(description="Deadline of that clock.")
+    remaining_seconds: int = Field(ge=0, description="Seconds left when the warning was issued.")
+    owner_id: EmployeeId | None = Field(None, description="Current owner, to be notified.")
+
+
+class ComplaintSlaBreached(_Feedback):
+    """An SLA clock passed its deadline without the required response or resolution."""
+
+    complaint_id: EntityId = Field(description="Id of the complaint.")
+    customer_id: CustomerId
+    clock: SlaClock = Field(description="Which SLA clock was breached.")
+    due_at: Timestamp = Field(description="The missed deadline.")
+    breached_at: Timestamp = Field(description="When the breach was detected.")
+    owner_id: EmployeeId | None = Field(None, description="Owner at the time of the breach.")
+
+
+class ComplaintResolved(_Feedback):
+    """The complaint was resolved; all its clocks stop."""
+
+    complaint_id: EntityId = Field(description="Id of the complaint.")
+    customer_id: CustomerId
+    resolved_by: EmployeeId = Field(description="Employee who resolved it.")
+    resolution: FreeText = Field(description="What was done for the customer.")
+    resolved_at: Timestamp = Field(description="When it was resolved.")
+    within_sla: bool = Field(description="True if resolved before the resolution deadline.")
+    severity: Severity | None = Field(None, description="Severity of the complaint (for KPIs).")
+
+
+class FeedbackSubmitted(_Feedback):
+    """The customer gave unsolicited feedback that is not a complaint."""
+
+    feedback_id: EntityId = Field(description="Id of the feedback.")
+    customer_id: CustomerId
+    kind: Literal["praise", "suggestion", "other"] = Field(description="Kind of feedback.")
+    text: FreeText = Field(description="The feedback in the customer's words.")
+    channel: Channel = Field(description="Channel through which it arrived.")
+    submitted_at: Timestamp | None = Field(
+        None, description="When it was given (defaults to the envelope time)."
+    )
+
+
+class SurveyAnswered(_Feedback):
+    """The customer answered a satisfaction survey (CSAT 1-5 and/or NPS 0-10)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["csat"], "properties": {"csat": {"type": "integer"}}},
+                {"required": ["nps"], "properties": {"nps": {"type": "integer"}}},
+            ]
+        }
+    )
+
+    survey_id: EntityId = Field(description="Id of the survey invitation.")
+    customer_id: CustomerId
+    trigger: Literal["complaint_resolved", "periodic", "other"] = Field(
+        description="What prompted the survey."
+    )
+    csat: int | None = Field(None, ge=1, le=5, description="Customer satisfaction, 1 (bad)-5.")
+    nps: int | None = Field(None, ge=0, le=10, description="Likelihood to recommend, 0-10.")
+    comment: FreeText | None = Field(None, description="Optional free-text comment.")
+    complaint_id: EntityId | None = Field(
+        None, description="The resolved complaint that triggered the survey, if any."
+    )
+    answered_at: Timestamp = Field(description="When the answers were given.")
+
+    @model_validator(mode="after")
+    def _has_a_score(self) -> Self:
+        if self.csat is None and self.nps is None:
+            raise ValueError("a survey answer needs csat, nps or both")
+        return self
+
+
+FEEDBACK_EVENTS: tuple[type[EventData], ...] = (
+    ComplaintRaised,
+    ComplaintAcknowledged,
+    ComplaintEscalated,
+    ComplaintSlaWarning,
+    ComplaintSlaBreached,
+    ComplaintResolved,
+    FeedbackSubmitted,
+    SurveyAnswered,
+)

@@ -1,0 +1,91 @@
+"""Facts published into the CRM by other company systems (order system, HR, finance, legal).
+
+Topics are ``crm.inbound.<fact>``; the CRM services only consume them.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from crm_events.base import EventData
+from crm_events.common import (
+    AmountMinor,
+    CurrencyCode,
+    CustomerId,
+    EmployeeId,
+    EntityId,
+    FreeText,
+    ShortText,
+    Timestamp,
+)
+
+
+class _Inbound(EventData):
+    context = "inbound"
+
+
+class PurchaseRecorded(_Inbound):
+    """The order system recorded a purchase by the customer."""
+
+    order_id: EntityId = Field(description="Order id in the order system.")
+    customer_id: CustomerId
+    amount_minor: AmountMinor = Field(description="Order total.")
+    currency: CurrencyCode
+    purchased_at: Timestamp = Field(description="When the purchase was made.")
+    items_count: int | None = Field(None, ge=1, description="Number of items in the order.")
+
+
+class PurchaseReturned(_Inbound):
+    """The order system recorded a (partial) return of an earlier purchase."""
+
+    order_id: EntityId = Field(description="Order the goods came from.")
+    return_id: EntityId = Field(description="Return id in the order system.")
+    customer_id: CustomerId
+    amount_minor: AmountMinor = Field(description="Amount refunded.")
+    currency: CurrencyCode
+    returned_at: Timestamp = Field(description="When the return was accepted.")
+
+
+class EmployeeDeparted(_Inbound):
+    """HR recorded that an employee left; their accounts, complaints and cases move on.
+
+    Keyed by the employee id (not a customer id): its subject is the employee.
+    """
+
+    subject_field = "employee_id"
+
+    employee_id: EmployeeId
+    departed_at: Timestamp = Field(description="Last working moment of the employee.")
+    successor_id: EmployeeId | None = Field(
+        None, description="Designated successor; without one the account team takes over."
+    )
+
+
+class PaymentOverdue(_Inbound):
+    """Finance recorded an unpaid invoice past its due date (a hard risk signal)."""
+
+    invoice_id: EntityId = Field(description="Invoice id in the finance system.")
+    customer_id: CustomerId
+    amount_minor: AmountMinor = Field(description="Outstanding amount.")
+    currency: CurrencyCode
+    due_date: Timestamp = Field(description="When the payment was due.")
+    days_overdue: int = Field(ge=1, description="Whole days past the due date.")
+
+
+class ContractBreached(_Inbound):
+    """Legal recorded a breach of contract by the customer (a hard risk signal)."""
+
+    contract_id: EntityId = Field(description="Contract id in the contract register.")
+    customer_id: CustomerId
+    clause: ShortText = Field(description="The clause that was breached, e.g. 7.2 payment terms.")
+    description: FreeText = Field(description="What happened.")
+    detected_at: Timestamp = Field(description="When the breach was detected.")
+
+
+INBOUND_EVENTS: tuple[type[EventData], ...] = (
+    PurchaseRecorded,
+    PurchaseReturned,
+    EmployeeDeparted,
+    PaymentOverdue,
+    ContractBreached,
+)

@@ -1,0 +1,164 @@
+"""Facts published by the loyalty context: the points ledger, tiers, health score and risk."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from crm_events.base import EventData
+from crm_events.common import (
+    AmountMinor,
+    CurrencyCode,
+    CustomerId,
+    EntityId,
+    Points,
+    RiskCategory,
+    ShortText,
+    Timestamp,
+)
+
+EventRef = Annotated[
+    str,
+    Field(min_length=1, max_length=200, description="Id of the CloudEvent that caused this."),
+]
+EventTypeName = Annotated[
+    str,
+    Field(
+        pattern=r"^crm\.[a-z]+\.[a-z]+(-[a-z]+)*\.v[0-9]+$",
+        description="A CloudEvents type of this catalogue, e.g. crm.inbound.payment-overdue.v1.",
+    ),
+]
+TierCode = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=30,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="Loyalty tier code, e.g. bronze, silver, gold, platinum.",
+    ),
+]
+ReasonCode = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[a-z][a-z0-9_]*$")]
+Score = Annotated[int, Field(ge=0, le=100)]
+EarnedPoints = Annotated[int, Field(ge=1, description="Points moved by this ledger entry (> 0).")]
+
+
+class _Loyalty(EventData):
+    context = "loyalty"
+
+
+class PointsAwarded(_Loyalty):
+    """Points were credited; the ledger entry is keyed by the source event, so it happens once."""
+
+    entry_id: EntityId = Field(description="Ledger entry id (derived from the source event).")
+    customer_id: CustomerId
+    points: EarnedPoints
+    reason: Literal["purchase", "contact", "survey", "goodwill", "birthday", "manual"] = Field(
+        description="Earning rule that fired."
+    )
+    source_event_id: EventRef
+    multiplier_percent: int = Field(
+        100, ge=0, description="Tier multiplier applied, in percent (100 = none)."
+    )
+    balance_after: Points = Field(description="Available balance after this entry.")
+    expires_at: Timestamp | None = Field(None, description="When these points expire, if ever.")
+
+
+class PointsRedeemed(_Loyalty):
+    """Points were spent on a reward."""
+
+    entry_id: EntityId = Field(description="Ledger entry id.")
+    customer_id: CustomerId
+    points: EarnedPoints
+    reward: ShortText = Field(description="What the points were exchanged for.")
+    reference: EntityId | None = Field(
+        None, description="Order, voucher or request id the redemption belongs to."
+    )
+    balance_after: Points = Field(description="Available balance after this entry.")
+
+
+class PointsReversed(_Loyalty):
+    """An earlier entry was undone (e.g. a purchase was returned)."""
+
+    entry_id: EntityId = Field(description="Ledger entry id of the reversal.")
+    customer_id: CustomerId
+    points: EarnedPoints
+    reversed_entry_id: EntityId = Field(description="Ledger entry that was undone.")
+    source_event_id: EventRef
+    balance_after: int = Field(
+        description="Balance after this entry; negative if the points were already spent."
+    )
+
+
+class PointsExpired(_Loyalty):
+    """Points reached their expiry date unused and were removed from the balance."""
+
+    entry_id: EntityId = Field(description="Ledger entry id of the expiry.")
+    customer_id: CustomerId
+    points: EarnedPoints
+    balance_after: Points = Field(description="Available balance after this entry.")
+    expired_entry_ids: list[EntityId] = Field(
+        default_factory=list, description="Award entries whose points expired."
+    )
+
+
+class TierChanged(_Loyalty):
+    """The customer's loyalty tier changed (first enrolment, qualification or downgrade)."""
+
+    customer_id: CustomerId
+    previous_tier: TierCode | None = Field(None, description="Tier before (none on enrolment).")
+    new_tier: TierCode = Field(description="Tier from now on.")
+    qualifying_points: Points = Field(description="Points in the qualification period.")
+    reason: ShortText = Field(description="Why, e.g. qualified, downgraded, manual.")
+
+
+class HealthScoreChanged(_Loyalty):
+    """The customer health score was recomputed; ``contributions`` explains the score."""
+
+    customer_id: CustomerId
+    score: Score = Field(description="Health score now, 0 (lost) to 100 (thriving).")
+    previous_score: Score | None = Field(None, description="Score before (none the first time).")
+    contributions: dict[ReasonCode, int] = Field(
+        default_factory=dict,
+        description="Signed contribution of each factor (snake_case reason code -> points).",
+    )
+
+
+class RiskDetected(_Loyalty):
+    """The relationship is at risk: the health score fell below its threshold or a hard
+    signal (payment overdue, contract breach) arrived. Offboarding opens a case from it."""
+
+    customer_id: CustomerId
+    risk_id: EntityId = Field(description="Id of this risk (one per episode).")
+    category: RiskCategory = Field(description="Risk category from the dissolution process.")
+    reasons: list[ShortText] = Field(min_length=1, description="Human-readable reasons.")
+    score: Score | None = Field(None, description="Health score when the risk was detected.")
+    hard_signal: EventTypeName | None = Field(
+        None, description="Event type of the hard signal that triggered it, if any."
+    )
+
+
+class LoyaltyAccountSettled(_Loyalty):
+    """The loyalty account was frozen and its remaining balance settled at offboarding."""
+
+    customer_id: CustomerId
+    balance_points: Points = Field(description="Points balance that was settled.")
+    settlement: Literal["cash_out", "forfeit", "voucher"] = Field(
+        description="How the balance was settled."
+    )
+    amount_minor: AmountMinor = Field(description="Value paid or granted (0 when forfeited).")
+    currency: CurrencyCode
+    settled_at: Timestamp = Field(description="When the account was settled.")
+    case_id: EntityId | None = Field(None, description="Offboarding case that caused it.")
+
+
+LOYALTY_EVENTS: tuple[type[EventData], ...] = (
+    PointsAwarded,
+    PointsRedeemed,
+    PointsReversed,
+    PointsExpired,
+    TierChanged,
+    HealthScoreChanged,
+    RiskDetected,
+    LoyaltyAccountSettled,
+)

@@ -1,0 +1,143 @@
+"""Facts published by the offboarding context: the dissolution process from risk to review.
+
+risk identified -> case opened -> (offer, negotiation rounds) -> exit agreed | retained ->
+relationship ended -> personal data erased (one attestation per service) -> case closed.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from crm_events.base import EventData
+from crm_events.common import (
+    AmountMinor,
+    Channel,
+    CurrencyCode,
+    CustomerId,
+    EmployeeId,
+    EntityId,
+    FreeText,
+    RiskCategory,
+    ShortText,
+    Timestamp,
+)
+
+
+class _Offboarding(EventData):
+    context = "offboarding"
+
+
+class OffboardingCaseOpened(_Offboarding):
+    """A dissolution case was opened for a detected risk; assessment and strategy start."""
+
+    case_id: EntityId = Field(description="Id of the offboarding case.")
+    customer_id: CustomerId
+    risk_id: EntityId = Field(description="The RiskDetected episode that opened the case.")
+    category: RiskCategory = Field(description="Risk category carried over from the risk.")
+    reasons: list[ShortText] = Field(min_length=1, description="Reasons carried over.")
+    owner_id: EmployeeId | None = Field(None, description="Case manager, if already assigned.")
+
+
+class RetentionOfferMade(_Offboarding):
+    """The company offered the customer something to stay (the retain strategy)."""
+
+    case_id: EntityId = Field(description="Id of the offboarding case.")
+    customer_id: CustomerId
+    offer: FreeText = Field(min_length=1, description="What is offered, as told to the customer.")
+    value_minor: AmountMinor = Field(description="Monetary value of the offer.")
+    currency: CurrencyCode
+    valid_until: Timestamp = Field(description="The offer lapses after this moment.")
+    made_by: EmployeeId = Field(description="Employee who made the offer.")
+
+
+class NegotiationRoundHeld(_Offboarding):
+    """One round of the communication plan took place with the customer."""
+
+    case_id: EntityId = Field(description="Id of the offboarding case.")
+    customer_id: CustomerId
+    round: int = Field(ge=1, description="Round number, starting at 1.")
+    channel: Channel = Field(description="Where the round took place.")
+    participants: list[EmployeeId] = Field(
+        min_length=1, description="Employees who took part for the company."
+    )
+    outcome: Literal["continue", "agreement_reached", "stalled"] = Field(
+        description="Result of the round."
+    )
+    notes: FreeText | None = Field(None, description="Minutes of the round.")
+    held_at: Timestamp | None = Field(
+        None, description="When the round took place (defaults to the envelope time)."
+    )
+
+
+class ExitAgreed(_Offboarding):
+    """Customer and company signed the termination agreement (the terminate strategy)."""
+
+    case_id: EntityId = Field(description="Id of the offboarding case.")
+    customer_id: CustomerId
+    effective_date: Timestamp = Field(description="When the relationship ends.")
+    compensation_minor: AmountMinor = Field(description="Compensation paid to the customer.")
+    currency: CurrencyCode
+    terms: FreeText = Field(description="Summary of the agreed terms.")
+    agreed_by: EmployeeId = Field(description="Employee who signed for the company.")
+    follow_up_until: Timestamp | None = Field(
+        None, description="End of the follow-up service period after the exit, if any."
+    )
+
+
+class CustomerRetained(_Offboarding):
+    """The customer stays; the case heads for its review."""
+
+    case_id: EntityId = Field(description="Id of the offboarding case.")
+    customer_id: CustomerId
+    offer_accepted: bool = Field(description="True if a retention offer was accepted.")
+    retained_by: EmployeeId = Field(description="Employee who retained the customer.")
+
+
+class RelationshipEnded(_Offboarding):
+    """The relationship ended on its effective date; services freeze, settle and dispose."""
+
+    case_id: EntityId = Field(description="Id of the offboarding case.")
+    customer_id: CustomerId
+    ended_at: Timestamp = Field(description="When the relationship ended.")
+
+
+class PersonalDataErased(_Offboarding):
+    """One service attests that it erased or anonymised the customer's personal data."""
+
+    case_id: EntityId = Field(description="Id of the offboarding case.")
+    customer_id: CustomerId
+    service: str = Field(
+        min_length=1,
+        max_length=50,
+        pattern=r"^[a-z][a-z0-9-]*$",
+        description="Attesting service, e.g. contacts, feedback, loyalty, offboarding.",
+    )
+    method: Literal["erased", "anonymised"] = Field(description="How the data was disposed of.")
+    legal_hold: bool = Field(
+        description="True if some records are kept under a legal hold (retention duty)."
+    )
+    attested_at: Timestamp = Field(description="When the disposal was completed.")
+
+
+class OffboardingCaseClosed(_Offboarding):
+    """The lessons-learned review is done and the case is closed."""
+
+    case_id: EntityId = Field(description="Id of the offboarding case.")
+    customer_id: CustomerId
+    outcome: Literal["exited", "retained"] = Field(description="How the case ended.")
+    lessons_learned: FreeText | None = Field(None, description="Findings of the review.")
+    closed_at: Timestamp = Field(description="When the case was closed.")
+
+
+OFFBOARDING_EVENTS: tuple[type[EventData], ...] = (
+    OffboardingCaseOpened,
+    RetentionOfferMade,
+    NegotiationRoundHeld,
+    ExitAgreed,
+    CustomerRetained,
+    RelationshipEnded,
+    PersonalDataErased,
+    OffboardingCaseClosed,
+)

@@ -1,0 +1,1 @@
+"""Cross-cutting runtime shared by every CRM service (never copied into a service)."""

@@ -1,0 +1,234 @@
+"""``ServiceRuntime``: composes one service process — HTTP API, Kafka consumer, outbox relay,
+sweepers — with health, readiness, metrics and docs. No I/O happens before start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+from crm_events import EventData
+from crm_events.asyncapi import asyncapi_document
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pymongo.asynchronous.collection import AsyncCollection
+
+from crm_runtime.clock import Clock, SystemClock
+from crm_runtime.consumer import EventConsumer, Handler
+from crm_runtime.dlq import DeadLetters
+from crm_runtime.errors import DomainError
+from crm_runtime.health import Health
+from crm_runtime.kafka import BrokerPublisher, make_broker, subscribe
+from crm_runtime.logging import configure_logging, get_logger
+from crm_runtime.metrics import Metrics
+from crm_runtime.mongo import TRANSIENT_ERRORS, connect
+from crm_runtime.outbox import OutboxRelay
+from crm_runtime.scheduler import DueDateSweeper, DueHandler
+from crm_runtime.security import require
+from crm_runtime.settings import Role, ServiceSettings
+from crm_runtime.startup import retry_until
+from crm_runtime.topics import dlq_topic, ensure_topics
+
+Hook = Callable[[], Awaitable[Any]]
+log = get_logger(__name__)
+
+
+class ServiceRuntime:
+    def __init__(self, settings: ServiceSettings, *, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.source = f"/crm/{settings.service_name}"
+        self.health = Health()
+        self.metrics = Metrics(settings.service_name)
+        self.mongo = connect(
+            settings.mongo_uri.get_secret_value(),
+            timeout_ms=settings.mongo_timeout_ms,
+            app_name=f"crm-{settings.service_name}",
+        )
+        self.db = self.mongo[settings.mongo_database]
+        self.broker = make_broker(settings)
+        self.publisher = BrokerPublisher(self.broker)
+        self.consumer = EventConsumer(
+            dead_letters=DeadLetters(self.publisher, group_id=settings.group_id, clock=self.clock),
+            health=self.health,
+            metrics=self.metrics,
+            max_event_bytes=settings.max_event_bytes,
+            max_attempts_unexpected=settings.max_attempts_unexpected,
+            backoff=(settings.retry_initial_backoff_s, settings.retry_max_backoff_s),
+            topic_prefix=settings.kafka_topic_prefix,
+        )
+        self.published: list[type[EventData]] = []
+        self.relay: OutboxRelay | None = None
+        self.sweepers: list[DueDateSweeper] = []
+        self._startup_hooks: list[Hook] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # --- composition -------------------------------------------------------------------
+    def on(self, model: type[EventData], handler: Handler) -> None:
+        self.consumer.on(model, handler)
+
+    def on_startup(self, hook: Hook) -> None:
+        self._startup_hooks.append(hook)
+
+    def publishes(
+        self, models: Sequence[type[EventData]], outboxes: Sequence[AsyncCollection[Any]]
+    ) -> None:
+        self.published.extend(models)
+        self.relay = OutboxRelay(
+            outboxes,
+            self.publisher,
+            metrics=self.metrics,
+            health=self.health,
+            poll_interval_s=self.settings.outbox_poll_interval_s,
+            topic_prefix=self.settings.kafka_topic_prefix,
+        )
+
+    def sweep(self, name: str, collection: AsyncCollection[Any], handler: DueHandler) -> None:
+        self.sweepers.append(
+            DueDateSweeper(
+                name,
+                collection,
+                handler,
+                clock=self.clock,
+                health=self.health,
+                interval_s=self.settings.sweep_interval_s,
+            )
+        )
+
+    def notify_outbox(self) -> None:
+        if self.relay is not None:
+            self.relay.notify()
+
+    @property
+    def topics(self) -> list[str]:
+        consumed = self.consumer.topics
+        published = {self.settings.kafka_topic_prefix + m.topic() for m in self.published}
+        return sorted({*consumed, *map(dlq_topic, consumed), *published})
+
+    # --- lifecycle -------------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()
+
+    async def start(self) -> None:
+        settings = self.settings
+        await retry_until(
+            lambda: ensure_topics(
+                self.topics,
+                partitions=settings.kafka_topic_partitions,
+                replication_factor=settings.kafka_replication_factor,
+                client_kwargs=settings.aiokafka_kwargs(),
+            ),
+            what="kafka topics",
+        )
+        for hook in self._startup_hooks:
+            await retry_until(hook, what="startup hook")
+        await self.broker.start()
+        if self.relay is not None:
+            self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        for sweeper in self.sweepers:
+            self._tasks.append(asyncio.create_task(sweeper.run(), name=sweeper.name))
+        self.health.started = True
+        log.info("service_started", topics=self.consumer.topics, group=settings.group_id)
+
+    async def stop(self) -> None:
+        """Finish the in-flight batch, stop timers, flush the outbox, then disconnect."""
+        self.health.stopping = True
+        await self.subscriber.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.relay is not None:
+            try:
+                await asyncio.wait_for(self._drain_outbox(self.relay), timeout=5)
+            except Exception as exc:
+                log.warning("outbox_flush_on_shutdown_failed", error=type(exc).__name__)
+        await self.broker.stop()
+        await self.mongo.close()
+        log.info("service_stopped")
+
+    @staticmethod
+    async def _drain_outbox(relay: OutboxRelay) -> None:
+        while await relay.flush():
+            pass
+
+    async def readiness(self) -> dict[str, str]:
+        problems = dict(self.health.degraded)
+        if not self.health.started or self.health.stopping:
+            problems["service"] = "starting" if not self.health.started else "stopping"
+        try:
+            await asyncio.wait_for(self.mongo.admin.command("ping"), timeout=2)
+        except Exception as exc:
+            problems["mongo"] = type(exc).__name__
+        if not await self.broker.ping(timeout=2):
+            problems["kafka"] = "unreachable"
+        return problems
+
+    # --- HTTP --------------------------------------------------------------------------------
+    def build_app(self, *, title: str, routers: Sequence[APIRouter]) -> FastAPI:
+        settings = self.settings
+        configure_logging(
+            level=settings.log_level, json=settings.log_json, service=settings.service_name
+        )
+        app = FastAPI(title=title, version="0.1.0", lifespan=self.lifespan)
+        app.state.api_keys = dict(settings.api_keys)
+        app.state.runtime = self
+        self.subscriber = subscribe(self.broker, self.consumer, settings)
+        for router in routers:
+            app.include_router(router)
+        app.include_router(self._ops_router())
+        app.add_exception_handler(DomainError, _domain_error)
+        for exc_type in TRANSIENT_ERRORS:
+            app.add_exception_handler(exc_type, _unavailable)
+        return app
+
+    def _ops_router(self) -> APIRouter:
+        router = APIRouter(tags=["operations"])
+        metrics_guard = [] if self.settings.metrics_public else [Depends(require(*Role))]
+
+        @router.get("/healthz")
+        async def healthz() -> dict[str, str]:
+            return {"status": "alive"}
+
+        @router.get("/readyz")
+        async def readyz() -> JSONResponse:
+            problems = await self.readiness()
+            self.metrics.ready.set(0 if problems else 1)
+            if problems:
+                return JSONResponse({"status": "not-ready", "problems": problems}, 503)
+            return JSONResponse({"status": "ready"})
+
+        @router.get("/metrics", dependencies=metrics_guard)
+        async def metrics() -> Response:
+            return Response(generate_latest(self.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+        @router.get("/asyncapi.json")
+        async def asyncapi() -> dict[str, Any]:
+            doc = asyncapi_document()
+            doc["x-service"] = {
+                "name": self.settings.service_name,
+                "consumes": self.consumer.topics,
+                "publishes": sorted(m.topic() for m in self.published),
+            }
+            return doc
+
+        return router
+
+
+async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return JSONResponse({"detail": exc.reason}, status_code=exc.http_status)
+
+
+async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        {"detail": f"database unavailable ({type(exc).__name__}); retry later"},
+        status_code=503,
+        headers={"Retry-After": "2"},
+    )

@@ -1,0 +1,154 @@
+"""Applies consumed records exactly once in effect: validate → dispatch → retry or dead-letter.
+
+A record is finished when its effect is stored, or when it sits in the DLQ with its reason;
+only then may its offset be committed (the caller commits per batch).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import structlog
+from crm_events import REGISTRY, CloudEvent, EnvelopeError, EventData, Registry, SchemaError
+from crm_events import decode as decode_event
+
+from crm_runtime.dlq import DeadLetters
+from crm_runtime.errors import DomainError
+from crm_runtime.health import Health
+from crm_runtime.logging import get_logger
+from crm_runtime.metrics import Metrics
+from crm_runtime.mongo import TRANSIENT_ERRORS
+
+# A handler applies one event; it returns False when the event had already been applied.
+Handler = Callable[[Any, CloudEvent], Awaitable[bool]]
+log = get_logger(__name__)
+
+
+class Backoff:
+    def __init__(self, initial: float, maximum: float) -> None:
+        self._initial, self._maximum, self._next = initial, maximum, initial
+
+    async def wait(self) -> None:
+        await asyncio.sleep(self._next)
+        self._next = min(self._next * 2, self._maximum)
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        dead_letters: DeadLetters,
+        health: Health,
+        metrics: Metrics,
+        max_event_bytes: int,
+        max_attempts_unexpected: int,
+        backoff: tuple[float, float],
+        topic_prefix: str = "",
+        registry: Registry = REGISTRY,
+    ) -> None:
+        self._prefix = topic_prefix
+        self._handlers: dict[type[EventData], Handler] = {}
+        self._dead_letters = dead_letters
+        self._health = health
+        self._metrics = metrics
+        self._max_bytes = max_event_bytes
+        self._max_attempts = max_attempts_unexpected
+        self._backoff = backoff
+        self._registry = registry
+
+    def on(self, model: type[EventData], handler: Handler) -> None:
+        self._handlers[model] = handler
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted(self._prefix + model.topic() for model in self._handlers)
+
+    async def process_batch(self, records: Iterable[Any]) -> None:
+        for record in records:
+            await self.process(record)
+
+    async def process(self, record: Any) -> None:
+        structlog.contextvars.bind_contextvars(
+            topic=record.topic, partition=record.partition, offset=record.offset
+        )
+        started = time.perf_counter()
+        try:
+            outcome = await self._process(record)
+            self._metrics.consumed(topic=record.topic, outcome=outcome).inc()
+            self._metrics.handle_seconds(topic=record.topic).observe(
+                time.perf_counter() - started
+            )
+        finally:
+            structlog.contextvars.unbind_contextvars(
+                "topic", "partition", "offset", "event_id", "event_type", "correlation_id"
+            )
+
+    async def _process(self, record: Any) -> str:
+        try:
+            envelope = decode_event(record.value, max_bytes=self._max_bytes)
+            structlog.contextvars.bind_contextvars(
+                event_id=envelope.id,
+                event_type=envelope.type,
+                correlation_id=envelope.correlationid,
+            )
+            logical_topic = record.topic.removeprefix(self._prefix)
+            data = self._registry.parse(envelope, topic=logical_topic)
+            handler = self._handlers.get(type(data))
+            if handler is None:
+                raise SchemaError(f"this service does not handle {envelope.type}")
+        except EnvelopeError as exc:
+            return await self._dead_letter(record, "envelope", exc.args[0])
+        except SchemaError as exc:
+            return await self._dead_letter(record, "schema", exc.args[0])
+        return await self._apply(handler, data, envelope, record)
+
+    async def _apply(
+        self, handler: Handler, data: EventData, envelope: CloudEvent, record: Any
+    ) -> str:
+        backoff = Backoff(*self._backoff)
+        failures = 0
+        while True:
+            try:
+                applied = await handler(data, envelope)
+            except DomainError as exc:
+                return await self._dead_letter(record, "rejected", exc.reason)
+            except TRANSIENT_ERRORS as exc:
+                # Database unreachable: hold the partition, report not-ready, try again.
+                self._health.fail("mongo", type(exc).__name__)
+                self._metrics.retries(kind="transient").inc()
+                log.warning("handler_transient_failure", error=type(exc).__name__)
+                await backoff.wait()
+                continue
+            except Exception as exc:
+                failures += 1
+                self._metrics.retries(kind="unexpected").inc()
+                log.exception("handler_failed", attempt=failures)
+                if failures >= self._max_attempts:
+                    reason = f"handler failed {failures} times: {type(exc).__name__}: {exc}"
+                    return await self._dead_letter(record, "handler-error", reason)
+                await backoff.wait()
+                continue
+            self._health.recover("mongo")
+            outcome = "applied" if applied else "duplicate"
+            log.debug("event_consumed", outcome=outcome)
+            return outcome
+
+    async def _dead_letter(self, record: Any, kind: str, reason: str) -> str:
+        backoff = Backoff(*self._backoff)
+        while True:
+            try:
+                await self._dead_letters.send(record, kind=kind, reason=reason)
+            except Exception:
+                # The DLQ is Kafka: if it is down we must not move past this record.
+                self._health.fail("kafka", "dlq publish failed")
+                log.exception("dlq_publish_failed")
+                await backoff.wait()
+                continue
+            self._health.recover("kafka")
+            self._metrics.dead_lettered(topic=record.topic, kind=kind).inc()
+            log.warning("event_dead_lettered", kind=kind, reason=reason)
+            return "dead_lettered"
+

@@ -1,0 +1,27 @@
+"""Domain outcomes the runtime maps onto HTTP statuses and the dead-letter queue."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A request or event the domain refuses; never retried."""
+
+    http_status = 422
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NotFound(DomainError):
+    http_status = 404
+
+
+class Conflict(DomainError):
+    http_status = 409
+
+
+class Unprocessable(DomainError):
+    """A consumed event that can never be applied (goes to the DLQ with this reason)."""
+
+    http_status = 422

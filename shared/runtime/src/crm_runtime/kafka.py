@@ -1,0 +1,70 @@
+"""The FastStream Kafka broker and its wiring to the consumer (ack after effect)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from crm_runtime.consumer import EventConsumer
+from crm_runtime.settings import ServiceSettings
+
+
+def make_broker(settings: ServiceSettings) -> KafkaBroker:
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        security=settings.kafka_security(),
+        client_id=f"crm-{settings.service_name}",
+        acks="all",
+        graceful_timeout=15.0,
+        max_request_size=max(settings.max_event_bytes * 2, 1_048_576),
+    )
+
+
+class BrokerPublisher:
+    """Publishes raw record values and waits for the broker's acknowledgement."""
+
+    def __init__(self, broker: KafkaBroker) -> None:
+        self._broker = broker
+
+    async def publish(
+        self, value: bytes, topic: str, *, key: bytes | None, headers: dict[str, str]
+    ) -> None:
+        await self._broker.publish(value, topic, key=key, headers=headers)
+
+
+def subscribe(broker: KafkaBroker, consumer: EventConsumer, settings: ServiceSettings) -> Any:
+    """One batch subscriber over every consumed topic; offsets committed per finished batch."""
+
+    async def raw_bytes(message: Any) -> Any:
+        # Decoding and validation belong to the consumer, which dead-letters bad input.
+        return None
+
+    subscriber = broker.subscriber(
+        *consumer.topics,
+        group_id=settings.group_id,
+        batch=True,
+        max_records=settings.consumer_batch_size,
+        batch_timeout_ms=100,
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="earliest",
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=max(settings.kafka_session_timeout_ms // 3, 100),
+        max_poll_interval_ms=600_000,
+        decoder=raw_bytes,
+        title=f"{settings.service_name}-consumer",
+    )
+
+    @subscriber
+    async def on_batch(message: KafkaMessage) -> None:
+        try:
+            await consumer.process_batch(message.raw_message)
+        except BaseException:
+            # Rewind so nothing past an unfinished record can be committed later.
+            await message.nack()
+            raise
+        await message.ack()
+
+    return subscriber

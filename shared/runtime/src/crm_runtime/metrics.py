@@ -1,0 +1,48 @@
+"""Prometheus metrics, one registry per service app (tests build several apps per process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    def __init__(self, service: str) -> None:
+        self.registry = CollectorRegistry()
+        labels = {"service": service}
+        self.consumed = Counter(
+            "crm_events_consumed_total",
+            "Consumed records by outcome (applied, duplicate, dead_lettered).",
+            ["topic", "outcome"],
+            registry=self.registry,
+        ).labels
+        self.handle_seconds = Histogram(
+            "crm_event_handle_seconds",
+            "Time to apply one consumed event, retries included.",
+            ["topic"],
+            registry=self.registry,
+        ).labels
+        self.dead_lettered = Counter(
+            "crm_events_dead_lettered_total",
+            "Records sent to a DLQ, by original topic and reason kind.",
+            ["topic", "kind"],
+            registry=self.registry,
+        ).labels
+        self.retries = Counter(
+            "crm_handler_retries_total",
+            "Handler attempts that failed and were retried, by error kind.",
+            ["kind"],
+            registry=self.registry,
+        ).labels
+        self.outbox_published = Counter(
+            "crm_outbox_published_total",
+            "Derived events relayed from the outbox to Kafka.",
+            ["topic"],
+            registry=self.registry,
+        ).labels
+        self.ready = Gauge(
+            "crm_service_ready", "1 when the service reports ready.", registry=self.registry
+        )
+        self.info = Gauge(
+            "crm_service_info", "Static service labels.", ["service"], registry=self.registry
+        )
+        self.info.labels(**labels).set(1)

@@ -1,0 +1,137 @@
+"""MongoDB helpers for exactly-once effects with single-document atomic updates.
+
+Only the portable subset of DESIGN §5 is used: string ids, maps instead of arrays of
+sub-documents, ``$exists`` guards on map paths, ``$set``/``$unset``/``$inc``, unique ``_id``s.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from crm_events import REGISTRY, CloudEvent
+from pymongo import AsyncMongoClient
+from pymongo.errors import (
+    AutoReconnect,
+    ConnectionFailure,
+    DuplicateKeyError,
+    ExecutionTimeout,
+    NetworkTimeout,
+    ServerSelectionTimeoutError,
+    WTimeoutError,
+)
+
+OUTBOX = "outbox"
+OUTBOX_PENDING = "outbox_pending"
+OUTBOX_REV = "outbox_rev"
+APPLIED = "applied"
+
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    AutoReconnect,
+    ConnectionFailure,
+    ExecutionTimeout,
+    NetworkTimeout,
+    ServerSelectionTimeoutError,
+    WTimeoutError,
+)
+
+_SAFE_KEY = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+
+
+def map_key(event_id: str) -> str:
+    """A map key for an event id: ids with '.', '$' or odd characters are hashed."""
+    if _SAFE_KEY.match(event_id):
+        return event_id
+    return "h" + hashlib.sha256(event_id.encode()).hexdigest()[:40]
+
+
+def is_duplicate_key(exc: BaseException) -> bool:
+    return isinstance(exc, DuplicateKeyError)
+
+
+def not_yet_applied(event_id: str) -> dict[str, Any]:
+    """Filter fragment: the document has not recorded this event yet."""
+    return {f"{APPLIED}.{map_key(event_id)}": {"$exists": False}}
+
+
+class Mutation:
+    """Collects one atomic update: state changes, the applied-marker and outbox entries."""
+
+    def __init__(self) -> None:
+        self.set: dict[str, Any] = {}
+        self.inc: dict[str, int] = {}
+        self.unset: dict[str, str] = {}
+        self.add_to_set: dict[str, Any] = {}
+
+    def mark_applied(self, event_id: str, at: datetime) -> Mutation:
+        self.set[f"{APPLIED}.{map_key(event_id)}"] = at
+        return self
+
+    def publish(self, events: Iterable[CloudEvent]) -> Mutation:
+        """Store derived events in the same write; the relay publishes and removes them."""
+        count = 0
+        for event in events:
+            self.set[f"{OUTBOX}.{map_key(event.id)}"] = outbox_entry(event)
+            count += 1
+        if count:
+            self.set[OUTBOX_PENDING] = 1
+            self.inc[OUTBOX_REV] = self.inc.get(OUTBOX_REV, 0) + 1
+        return self
+
+    def to_update(self) -> dict[str, Any]:
+        update: dict[str, Any] = {}
+        for op, fields in (
+            ("$set", self.set),
+            ("$inc", self.inc),
+            ("$unset", self.unset),
+            ("$addToSet", self.add_to_set),
+        ):
+            if fields:
+                update[op] = fields
+        return update
+
+
+def outbox_entry(event: CloudEvent) -> dict[str, Any]:
+    return {
+        "topic": topic_of(event),
+        "key": event.subject,
+        "value": event.to_bytes().decode(),
+        "time": event.time.isoformat(),
+    }
+
+
+def topic_of(event: CloudEvent) -> str:
+    return REGISTRY.for_type(event.type).topic()
+
+
+def outbox_document(doc: dict[str, Any], events: Iterable[CloudEvent]) -> dict[str, Any]:
+    """A new document (for insert) carrying its own derived events."""
+    mutation = Mutation().publish(events)
+    return {**doc, **_expand(mutation.set), **mutation.inc}
+
+
+def _expand(flat: dict[str, Any]) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for path, value in flat.items():
+        head, _, rest = path.partition(".")
+        if rest:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            nested[head] = value
+    return nested
+
+
+def connect(uri: str, *, timeout_ms: int, app_name: str) -> AsyncMongoClient[dict[str, Any]]:
+    """A client that connects lazily (no I/O here) and fails fast when the server is gone."""
+    return AsyncMongoClient(
+        uri,
+        appname=app_name,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+        socketTimeoutMS=max(timeout_ms * 2, 10_000),
+        tz_aware=True,
+        uuidRepresentation="standard",
+    )

@@ -1,0 +1,104 @@
+"""Relays derived events stored in documents' outbox maps to Kafka (at-least-once).
+
+A writer sets ``outbox.<id>``, ``outbox_pending`` and increments ``outbox_rev`` in the same
+update as its state change. The relay publishes every entry, waits for the broker, then
+``$unset``s what it published; the pending marker is removed only if no writer added
+entries meanwhile (guarded by ``outbox_rev``). A crash in between republishes: consumers
+dedupe by event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+
+from crm_runtime.dlq import RawPublisher
+from crm_runtime.health import Health
+from crm_runtime.logging import get_logger
+from crm_runtime.metrics import Metrics
+from crm_runtime.mongo import OUTBOX, OUTBOX_PENDING, OUTBOX_REV
+
+CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
+log = get_logger(__name__)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        collections: Sequence[AsyncCollection[dict[str, Any]]],
+        publisher: RawPublisher,
+        *,
+        metrics: Metrics,
+        health: Health,
+        poll_interval_s: float,
+        topic_prefix: str = "",
+        batch_size: int = 200,
+    ) -> None:
+        self._prefix = topic_prefix
+        self._collections = list(collections)
+        self._publisher = publisher
+        self._metrics = metrics
+        self._health = health
+        self._poll = poll_interval_s
+        self._batch = batch_size
+        self._wake = asyncio.Event()
+
+    def notify(self) -> None:
+        """Called after a write that stored outbox entries: publish without waiting a poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                while await self.flush():
+                    pass
+                self._health.recover("outbox")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._health.fail("outbox", type(exc).__name__)
+                log.warning("outbox_relay_failed", error=type(exc).__name__)
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def flush(self) -> int:
+        """Publish one round of pending documents; return how many events went out."""
+        published = 0
+        for collection in self._collections:
+            cursor = collection.find(
+                {OUTBOX_PENDING: {"$exists": True}},
+                {OUTBOX: 1, OUTBOX_REV: 1},
+                limit=self._batch,
+            )
+            async for doc in cursor:
+                published += await self._relay_document(collection, doc)
+        return published
+
+    async def _relay_document(
+        self, collection: AsyncCollection[dict[str, Any]], doc: dict[str, Any]
+    ) -> int:
+        entries: dict[str, dict[str, Any]] = doc.get(OUTBOX) or {}
+        ordered = sorted(entries.items(), key=lambda item: (item[1]["time"], item[0]))
+        for _, entry in ordered:
+            await self._publisher.publish(
+                entry["value"].encode(),
+                self._prefix + entry["topic"],
+                key=entry["key"].encode(),
+                headers={"content-type": CONTENT_TYPE},
+            )
+            self._metrics.outbox_published(topic=entry["topic"]).inc()
+        unset = {f"{OUTBOX}.{key}": "" for key in entries}
+        guarded = await collection.update_one(
+            {"_id": doc["_id"], OUTBOX_REV: doc.get(OUTBOX_REV)},
+            {"$unset": {**unset, OUTBOX_PENDING: ""}},
+        )
+        if guarded.matched_count == 0 and unset:
+            # A writer added entries meanwhile: remove only ours, keep the marker.
+            await collection.update_one({"_id": doc["_id"]}, {"$unset": unset})
+        return len(ordered)

@@ -1,0 +1,69 @@
+"""Durable due-dates: documents carry ``next_due_at``; a loop hands the due ones to a handler.
+
+The due date is written in the same update as the state that implies it, so a crash can
+never lose a timer. The handler must be idempotent (it may see a document twice) and must
+move or remove ``next_due_at`` when it has dealt with the document.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+
+from crm_runtime.clock import Clock
+from crm_runtime.health import Health
+from crm_runtime.logging import get_logger
+
+NEXT_DUE_AT = "next_due_at"
+DueHandler = Callable[[dict[str, Any], datetime], Awaitable[None]]
+log = get_logger(__name__)
+
+
+class DueDateSweeper:
+    def __init__(
+        self,
+        name: str,
+        collection: AsyncCollection[dict[str, Any]],
+        handler: DueHandler,
+        *,
+        clock: Clock,
+        health: Health,
+        interval_s: float,
+        batch_size: int = 100,
+    ) -> None:
+        self.name = name
+        self._collection = collection
+        self._handler = handler
+        self._clock = clock
+        self._health = health
+        self._interval = interval_s
+        self._batch = batch_size
+
+    async def sweep(self) -> int:
+        """Handle every document due now; return how many were handled."""
+        now = self._clock.now()
+        cursor = self._collection.find(
+            {NEXT_DUE_AT: {"$lte": now}}, sort=[(NEXT_DUE_AT, 1)], limit=self._batch
+        )
+        handled = 0
+        async for doc in cursor:
+            await self._handler(doc, now)
+            handled += 1
+        return handled
+
+    async def run(self) -> None:
+        component = f"sweeper:{self.name}"
+        while True:
+            try:
+                await self.sweep()
+                self._health.recover(component)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._health.fail(component, type(exc).__name__)
+                log.warning("sweep_failed", sweeper=self.name, error=type(exc).__name__)
+            await asyncio.sleep(self._interval)

@@ -1,0 +1,62 @@
+"""Bearer API keys with roles. Keys come from settings; comparison is constant-time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from crm_runtime.settings import Role
+
+_bearer = HTTPBearer(auto_error=False, description="API key issued per calling system/user.")
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: str  # a non-secret fingerprint of the key, safe to log
+    role: Role
+
+
+def _lookup(keys: Mapping[str, Role], presented: str) -> Principal | None:
+    found: Principal | None = None
+    for key, role in keys.items():
+        if hmac.compare_digest(key.encode(), presented.encode()):
+            found = Principal(key_id=hashlib.sha256(key.encode()).hexdigest()[:8], role=role)
+    return found
+
+
+def require(*roles: Role) -> Callable[..., Principal]:
+    """FastAPI dependency: a valid key (401 otherwise) whose role is allowed (403 otherwise)."""
+    allowed = frozenset(roles)
+
+    def dependency(
+        request: Request,
+        credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),  # noqa: B008
+    ) -> Principal:
+        keys: Mapping[str, Role] = request.app.state.api_keys
+        if credentials is None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "missing bearer API key (Authorization: Bearer <key>)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        principal = _lookup(keys, credentials.credentials)
+        if principal is None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "unknown API key",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if principal.role not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"role {principal.role.value!r} may not do this; allowed roles: {names}",
+            )
+        return principal
+
+    return dependency

@@ -1,0 +1,116 @@
+"""Settings from the environment; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+import ssl
+from enum import StrEnum
+from typing import Any, Literal
+
+from faststream.security import (
+    BaseSecurity,
+    SASLPlaintext,
+    SASLScram256,
+    SASLScram512,
+)
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    MANAGER = "manager"
+    SYSTEM = "system"
+
+
+class ServiceSettings(BaseSettings):
+    """Common knobs. Subclasses set ``model_config = SettingsConfigDict(env_prefix=...)``."""
+
+    model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore")
+
+    service_name: str = "crm"
+    environment: str = Field("local", description="Deployment name, shown in logs.")
+
+    kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = (
+        "PLAINTEXT"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = None
+    kafka_group_id: str | None = Field(None, description="Defaults to crm-<service_name>.")
+    kafka_session_timeout_ms: int = 10_000
+    kafka_topic_prefix: str = Field(
+        "", description="Prefix for every topic name (shared clusters, test isolation)."
+    )
+    kafka_topic_partitions: int = 4
+    kafka_replication_factor: int = 1
+    consumer_batch_size: int = Field(500, ge=1)
+    max_event_bytes: int = 1_000_000
+
+    mongo_uri: SecretStr = SecretStr("mongodb://127.0.0.1:27117/?directConnection=true")
+    mongo_database: str = "crm"
+    mongo_timeout_ms: int = 5_000
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    api_keys: dict[str, Role] = Field(
+        default_factory=dict,
+        description='JSON map of bearer API key to role, e.g. {"k1": "agent"}.',
+    )
+    metrics_public: bool = True
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    outbox_poll_interval_s: float = 1.0
+    sweep_interval_s: float = 1.0
+    retry_initial_backoff_s: float = 0.2
+    retry_max_backoff_s: float = 10.0
+    max_attempts_unexpected: int = Field(
+        5, ge=1, description="Attempts before an unexpected handler error dead-letters."
+    )
+
+    @property
+    def group_id(self) -> str:
+        return self.kafka_group_id or f"crm-{self.service_name}"
+
+    def aiokafka_kwargs(self) -> dict[str, Any]:
+        """Connection kwargs for plain aiokafka clients (admin, tools) matching the settings."""
+        kwargs: dict[str, Any] = {
+            "bootstrap_servers": self.kafka_bootstrap_servers,
+            "security_protocol": self.kafka_security_protocol,
+        }
+        if self.kafka_security_protocol in {"SSL", "SASL_SSL"}:
+            kwargs["ssl_context"] = ssl.create_default_context(cafile=self.kafka_ssl_cafile)
+        if self.kafka_security_protocol.startswith("SASL"):
+            kwargs["sasl_mechanism"] = self.kafka_sasl_mechanism
+            kwargs["sasl_plain_username"] = self.kafka_sasl_username
+            kwargs["sasl_plain_password"] = (
+                self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None
+            )
+        return kwargs
+
+    def kafka_security(self) -> BaseSecurity | None:
+        """FastStream security object for the configured protocol (None = plaintext)."""
+        protocol = self.kafka_security_protocol
+        if protocol == "PLAINTEXT":
+            return None
+        use_ssl = protocol in {"SSL", "SASL_SSL"}
+        context = ssl.create_default_context(cafile=self.kafka_ssl_cafile) if use_ssl else None
+        if protocol == "SSL":
+            return BaseSecurity(ssl_context=context, use_ssl=True)
+        kwargs: dict[str, Any] = {
+            "username": self.kafka_sasl_username or "",
+            "password": self.kafka_sasl_password.get_secret_value()
+            if self.kafka_sasl_password
+            else "",
+            "ssl_context": context,
+            "use_ssl": use_ssl,
+        }
+        cls = {
+            "PLAIN": SASLPlaintext,
+            "SCRAM-SHA-256": SASLScram256,
+            "SCRAM-SHA-512": SASLScram512,
+        }[self.kafka_sasl_mechanism]
+        return cls(**kwargs)

@@ -1,0 +1,176 @@
+"""Session fixture `infra`: the Kafka and MongoDB the integration and e2e tests talk to.
+
+One choice per session, in this order:
+
+1. ``env``: ``CRM_TEST_KAFKA_BOOTSTRAP`` and ``CRM_TEST_MONGO_URI`` are both set: use them.
+2. ``testcontainers``: a Docker engine answers ``docker info`` and the (optional)
+   ``testcontainers`` package imports: Apache Kafka 3.8 (KRaft) and MongoDB 7 containers,
+   stopped at the end of the session.
+3. ``local``: the local stand-in stack (``crm_stack.LocalStack``: Tansu + nx-27017) on
+   127.0.0.1:29092 / 127.0.0.1:28117 with state in ``.stack/test`` (apart from a dev stack
+   on the default ports). Its Mongo data is wiped at session start; it is stopped at
+   session end unless it was already running before the session.
+
+Use as a plugin (``pytest_plugins = ["tests.stack_fixture"]``) or import ``infra`` /
+``open_infra`` from it.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+
+Backend = Literal["env", "testcontainers", "local"]
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ENV_KAFKA = "CRM_TEST_KAFKA_BOOTSTRAP"
+ENV_MONGO = "CRM_TEST_MONGO_URI"
+TEST_KAFKA_PORT = 29092
+TEST_MONGO_PORT = 28117
+TEST_STATE_DIR = REPO_ROOT / ".stack" / "test"
+# One nx-27017 virtualenv for the dev and the test stack (installed once).
+MONGO_VENV = REPO_ROOT / ".stack" / "mongo-venv"
+KAFKA_IMAGE = "apache/kafka:3.8.0"
+MONGO_IMAGE = "mongo:7.0"
+
+
+@dataclass(frozen=True)
+class Infra:
+    backend: Backend
+    kafka_bootstrap: str
+    mongo_uri: str
+
+
+def docker_available(timeout: float = 5.0) -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        result = subprocess.run(
+            ["docker", "info"], capture_output=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0
+
+
+def testcontainers_available() -> bool:
+    def importable(name: str) -> bool:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            return False
+        return True
+
+    return importable("testcontainers.core.container") and (
+        importable("testcontainers.community.mongodb") or importable("testcontainers.mongodb")
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@functools.cache
+def choose_backend() -> Backend:
+    kafka, mongo = os.environ.get(ENV_KAFKA), os.environ.get(ENV_MONGO)
+    if kafka and mongo:
+        return "env"
+    if kafka or mongo:
+        raise pytest.UsageError(f"set both {ENV_KAFKA} and {ENV_MONGO}, or neither")
+    if docker_available() and testcontainers_available():
+        return "testcontainers"
+    return "local"
+
+
+@contextmanager
+def testcontainers_infra() -> Iterator[Infra]:
+    """Apache Kafka (KRaft, single node) + MongoDB 7 in Docker.
+
+    testcontainers' own ``KafkaContainer`` drives the Confluent image's start scripts and
+    cannot run ``apache/kafka``, so Kafka is a plain container configured through the
+    image's ``KAFKA_*`` variables; its client port is bound to the same host port so the
+    advertised listener is right."""
+    from testcontainers.core.container import (  # type: ignore[import-not-found,import-untyped,unused-ignore]
+        DockerContainer,
+    )
+    from testcontainers.core.waiting_utils import (  # type: ignore[import-not-found,import-untyped,unused-ignore]
+        wait_for_logs,
+    )
+
+    try:  # newer testcontainers releases moved the modules under `community`
+        mongo_module = importlib.import_module("testcontainers.community.mongodb")
+    except ImportError:
+        mongo_module = importlib.import_module("testcontainers.mongodb")
+
+    host = os.environ.get("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
+    port = _free_port()
+    kafka: Any = DockerContainer(KAFKA_IMAGE).with_bind_ports(port, port)
+    for key, value in {
+        "KAFKA_NODE_ID": "1",
+        "KAFKA_PROCESS_ROLES": "broker,controller",
+        "KAFKA_LISTENERS": f"PLAINTEXT://0.0.0.0:{port},CONTROLLER://0.0.0.0:9093",
+        "KAFKA_ADVERTISED_LISTENERS": f"PLAINTEXT://{host}:{port}",
+        "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
+        "KAFKA_CONTROLLER_QUORUM_VOTERS": "1@localhost:9093",
+        "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": "1",
+        "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": "1",
+        "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": "1",
+        "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS": "0",
+    }.items():
+        kafka = kafka.with_env(key, value)
+    mongo: Any = mongo_module.MongoDbContainer(MONGO_IMAGE)
+    with kafka, mongo:
+        wait_for_logs(kafka, r"Kafka Server started", timeout=120)
+        yield Infra("testcontainers", f"{host}:{port}", str(mongo.get_connection_url()))
+
+
+@contextmanager
+def local_infra() -> Iterator[Infra]:
+    from crm_stack import LocalStack
+
+    stack = LocalStack(TEST_STATE_DIR, TEST_KAFKA_PORT, TEST_MONGO_PORT, venv_dir=MONGO_VENV)
+    was_up = stack.is_up()
+    stack.wipe_mongo()  # a fresh database every session (restarts Mongo if it was up)
+    endpoints = stack.up()
+    try:
+        yield Infra("local", endpoints.kafka_bootstrap, endpoints.mongo_uri)
+    finally:
+        if not was_up:
+            stack.down()
+
+
+@contextmanager
+def open_infra() -> Iterator[Infra]:
+    backend = choose_backend()
+    if backend == "env":
+        yield Infra("env", os.environ[ENV_KAFKA], os.environ[ENV_MONGO])
+    elif backend == "testcontainers":
+        with testcontainers_infra() as found:
+            yield found
+    else:
+        with local_infra() as found:
+            yield found
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    with open_infra() as found:
+        yield found
+
+
+def pytest_report_header() -> str:
+    return f"infra backend: {choose_backend()}"

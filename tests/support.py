@@ -1,0 +1,126 @@
+"""Test helpers that speak the wire protocols directly (plain aiokafka / pymongo)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+T = TypeVar("T")
+
+API_KEYS = {"agent-key": "agent", "manager-key": "manager", "system-key": "system"}
+AGENT = {"Authorization": "Bearer agent-key"}
+SYSTEM = {"Authorization": "Bearer system-key"}
+
+
+def namespace() -> str:
+    return f"t{uuid.uuid4().hex[:10]}."
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]],
+    accept: Callable[[T], bool],
+    *,
+    timeout: float = 30.0,
+    interval: float = 0.1,
+) -> T:
+    """Poll until ``accept(probe())``; the last value is returned for the assertion."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await probe()
+        if accept(value) or asyncio.get_running_loop().time() > deadline:
+            return value
+        await asyncio.sleep(interval)
+
+
+@dataclass
+class Record:
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, str]
+
+
+class Kafka:
+    """An external system's view of the broker: produce raw bytes, read whole topics."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self._producer: AIOKafkaProducer | None = None
+
+    async def __aenter__(self) -> Kafka:
+        self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
+        await self._producer.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._producer is not None
+        await self._producer.stop()
+
+    async def create(self, *topics: str, partitions: int = 4) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            new = [NewTopic(t, partitions, 1) for t in topics if t not in existing]
+            if new:
+                await admin.create_topics(new)
+        finally:
+            await admin.close()
+
+    async def send(self, topic: str, value: bytes, key: bytes | None = None) -> None:
+        assert self._producer is not None
+        await self._producer.send_and_wait(topic, value, key=key)
+
+    async def send_many(self, topic: str, items: list[tuple[bytes | None, bytes]]) -> None:
+        assert self._producer is not None
+        futures = [await self._producer.send(topic, value, key=key) for key, value in items]
+        await asyncio.gather(*futures)
+
+    async def read(self, topic: str, expected: int, *, timeout: float = 30.0) -> list[Record]:
+        """Read the topic from the start until ``expected`` records (or the timeout)."""
+        consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=self.bootstrap,
+            group_id=f"probe-{uuid.uuid4().hex[:8]}",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            session_timeout_ms=3000,
+            heartbeat_interval_ms=1000,
+        )
+        await consumer.start()
+        records: list[Record] = []
+        try:
+            deadline = asyncio.get_running_loop().time() + timeout
+            while len(records) < expected and asyncio.get_running_loop().time() < deadline:
+                batch = await consumer.getmany(timeout_ms=500)
+                for messages in batch.values():
+                    records.extend(
+                        Record(
+                            topic=m.topic,
+                            key=m.key,
+                            value=m.value,
+                            headers={k: v.decode() for k, v in m.headers},
+                        )
+                        for m in messages
+                    )
+        finally:
+            await consumer.stop()
+        return records
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[Any]:
+    """Run an app's lifespan (broker, relay, consumers) and give an HTTP client to it."""
+    import httpx
+
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://contacts") as client:
+            yield client

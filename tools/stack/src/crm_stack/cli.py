@@ -1,0 +1,166 @@
+"""`crm-stack`: run the local Kafka-protocol + MongoDB-protocol stand-ins on 127.0.0.1."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from crm_stack.config import (
+    ENV_KAFKA_PORT,
+    ENV_MONGO_PORT,
+    ENV_MONGO_VENV,
+    ENV_STATE_DIR,
+    StackError,
+)
+from crm_stack.stack import LocalStack
+
+app = typer.Typer(
+    name="crm-stack",
+    help=(
+        "Local development/CI stack: the Tansu broker (Kafka protocol) and nx-27017 "
+        "(MongoDB protocol on SQLite), both bound to 127.0.0.1. Stand-ins only: "
+        "production runs Apache Kafka and MongoDB."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+StateDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--state-dir",
+        envvar=ENV_STATE_DIR,
+        help="PID files, logs, Mongo data and venv. Default: <repo root>/.stack",
+        file_okay=False,
+    ),
+]
+KafkaPort = Annotated[
+    int | None,
+    typer.Option("--kafka-port", envvar=ENV_KAFKA_PORT, min=1, max=65535, help="Default 19092."),
+]
+MongoPort = Annotated[
+    int | None,
+    typer.Option("--mongo-port", envvar=ENV_MONGO_PORT, min=1, max=65535, help="Default 27117."),
+]
+
+
+def _stack(
+    state_dir: Path | None,
+    kafka_port: int | None,
+    mongo_port: int | None,
+    mongo_venv: Path | None = None,
+) -> LocalStack:
+    try:
+        return LocalStack(
+            state_dir,
+            kafka_port,
+            mongo_port,
+            venv_dir=mongo_venv,
+            progress=lambda msg: err.print(msg, markup=False),
+        )
+    except StackError as exc:
+        _fail(exc)
+
+
+def _fail(exc: StackError) -> NoReturn:
+    err.print("crm-stack: error: ", style="bold red", end="")
+    err.print(str(exc), markup=False)
+    raise typer.Exit(1)
+
+
+def _print_status(stack: LocalStack) -> bool:
+    table = Table(title=f"crm-stack ({stack.config.state_dir})", title_justify="left")
+    for column in ("component", "pid", "address", "state", "log"):
+        table.add_column(column)
+    components = stack.status()
+    for comp in components:
+        if comp.up:
+            state = "[green]alive[/green]"
+        elif comp.alive:
+            state = "[yellow]alive, not listening[/yellow]"
+        else:
+            state = "[red]dead[/red]"
+        address = f"{stack.config.host}:{comp.port}"
+        log = comp.log_file.relative_to(stack.config.state_dir)
+        table.add_row(comp.name, str(comp.pid or "-"), address, state, str(log))
+    out.print(table)
+    return all(c.up for c in components)
+
+
+@app.command()
+def up(
+    state_dir: StateDir = None,
+    kafka_port: KafkaPort = None,
+    mongo_port: MongoPort = None,
+    mongo_venv: Annotated[
+        Path | None,
+        typer.Option(
+            "--mongo-venv",
+            envvar=ENV_MONGO_VENV,
+            file_okay=False,
+            help="Virtualenv for nx-27017 (created on first use). Default: <state dir>/mongo-venv",
+        ),
+    ] = None,
+) -> None:
+    """Start both servers (idempotent: running ones are left alone)."""
+    stack = _stack(state_dir, kafka_port, mongo_port, mongo_venv)
+    begin = time.monotonic()
+    try:
+        endpoints = stack.up()
+    except StackError as exc:
+        _fail(exc)
+    for name in endpoints.reused:
+        out.print(f"{name}: already running, left as is")
+    for name in endpoints.started:
+        out.print(f"{name}: started")
+    _print_status(stack)
+    out.print(f"ready in {time.monotonic() - begin:.1f} s")
+    out.print(f"  CRM_KAFKA_BOOTSTRAP_SERVERS={endpoints.kafka_bootstrap}", markup=False)
+    out.print(f"  CRM_MONGO_URI={endpoints.mongo_uri}", markup=False)
+    out.print('  (eval "$(crm-stack env)" exports them)', markup=False)
+
+
+@app.command()
+def down(
+    state_dir: StateDir = None,
+    kafka_port: KafkaPort = None,
+    mongo_port: MongoPort = None,
+    wipe: Annotated[bool, typer.Option("--wipe", help="Also delete the Mongo data dir.")] = False,
+) -> None:
+    """Stop both servers (SIGTERM, SIGKILL after 5 s) and remove their PID files."""
+    stack = _stack(state_dir, kafka_port, mongo_port)
+    try:
+        stopped = stack.down(wipe=wipe)
+    except StackError as exc:
+        _fail(exc)
+    for name, pid in stopped.items():
+        out.print(f"{name}: " + (f"stopped (pid {pid})" if pid else "was not running"))
+    if wipe:
+        out.print(f"mongo data wiped: {stack.config.mongo_data_dir}", markup=False)
+
+
+@app.command()
+def status(
+    state_dir: StateDir = None, kafka_port: KafkaPort = None, mongo_port: MongoPort = None
+) -> None:
+    """Show each server's pid, address and state. Exit code 0 only if both are up, else 3."""
+    if not _print_status(_stack(state_dir, kafka_port, mongo_port)):
+        raise typer.Exit(3)
+
+
+@app.command()
+def env(
+    state_dir: StateDir = None, kafka_port: KafkaPort = None, mongo_port: MongoPort = None
+) -> None:
+    """Print `export` lines for the services: eval "$(crm-stack env)"."""
+    endpoints = _stack(state_dir, kafka_port, mongo_port).endpoints
+    typer.echo(f"export CRM_KAFKA_BOOTSTRAP_SERVERS={shlex.quote(endpoints.kafka_bootstrap)}")
+    typer.echo(f"export CRM_MONGO_URI={shlex.quote(endpoints.mongo_uri)}")

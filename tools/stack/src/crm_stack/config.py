@@ -1,0 +1,142 @@
+"""Where the local stack keeps its state and which ports it listens on."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+HOST = "127.0.0.1"
+DEFAULT_KAFKA_PORT = 19092
+DEFAULT_MONGO_PORT = 27117
+ENV_STATE_DIR = "CRM_STACK_DIR"
+ENV_KAFKA_PORT = "CRM_STACK_KAFKA_PORT"
+ENV_MONGO_PORT = "CRM_STACK_MONGO_PORT"
+ENV_MONGO_VENV = "CRM_STACK_MONGO_VENV"
+PORTS_FILE = "ports.json"
+
+
+class StackError(RuntimeError):
+    """The local stack could not be started, stopped or inspected."""
+
+
+@dataclass(frozen=True)
+class StackEndpoints:
+    kafka_bootstrap: str
+    mongo_uri: str
+    started: tuple[str, ...] = ()
+    reused: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    name: str
+    port: int
+    pid: int | None
+    alive: bool
+    listening: bool
+    log_file: Path
+
+    @property
+    def up(self) -> bool:
+        return self.alive and self.listening
+
+
+def find_repo_root(start: Path | None = None) -> Path | None:
+    """The nearest directory holding `.git`, searched upwards from `start` (default: the
+    working directory), then from this package's own location (editable installs)."""
+    for base in (start or Path.cwd(), Path(__file__).resolve().parent):
+        for candidate in (base, *base.parents):
+            if (candidate / ".git").exists():
+                return candidate
+    return None
+
+
+def default_state_dir() -> Path:
+    """`$CRM_STACK_DIR`, else `<repo root>/.stack`, else `./.stack`."""
+    env = os.environ.get(ENV_STATE_DIR)
+    if env:
+        return Path(env).expanduser().resolve()
+    root = find_repo_root()
+    return (root or Path.cwd()).resolve() / ".stack"
+
+
+def _check_port(port: int, what: str) -> int:
+    if not 0 < port < 65536:
+        raise StackError(f"{what}: port {port} is outside 1..65535")
+    return port
+
+
+def _env_port(name: str) -> int | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return _check_port(int(raw), name)
+    except ValueError:
+        raise StackError(f"{name}={raw!r} is not a port number") from None
+
+
+def read_recorded_ports(state_dir: Path) -> dict[str, int]:
+    """Ports recorded by the last `up` in this state dir (empty when none)."""
+    try:
+        data = json.loads((state_dir / PORTS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, int)}
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Resolved settings of one local stack (one state dir)."""
+
+    state_dir: Path
+    kafka_port: int
+    mongo_port: int
+    venv_dir: Path
+    host: str = HOST
+
+    @classmethod
+    def resolve(
+        cls,
+        state_dir: Path | str | None = None,
+        kafka_port: int | None = None,
+        mongo_port: int | None = None,
+        venv_dir: Path | str | None = None,
+    ) -> StackConfig:
+        """Explicit argument, else environment, else the ports recorded by a running
+        stack in the same state dir, else the defaults (venv: `<state_dir>/mongo-venv`)."""
+        sd = Path(state_dir).expanduser().resolve() if state_dir else default_state_dir()
+        recorded = read_recorded_ports(sd)
+        kafka = kafka_port or _env_port(ENV_KAFKA_PORT) or recorded.get("kafka")
+        mongo = mongo_port or _env_port(ENV_MONGO_PORT) or recorded.get("mongo")
+        venv_raw = venv_dir or os.environ.get(ENV_MONGO_VENV)
+        venv = Path(venv_raw).expanduser().resolve() if venv_raw else sd / "mongo-venv"
+        return cls(
+            state_dir=sd,
+            kafka_port=_check_port(kafka or DEFAULT_KAFKA_PORT, "kafka"),
+            mongo_port=_check_port(mongo or DEFAULT_MONGO_PORT, "mongo"),
+            venv_dir=venv,
+        )
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"{self.host}:{self.kafka_port}"
+
+    @property
+    def mongo_uri(self) -> str:
+        return f"mongodb://{self.host}:{self.mongo_port}/?directConnection=true"
+
+    @property
+    def mongo_data_dir(self) -> Path:
+        return self.state_dir / "mongo-data"
+
+    def record_ports(self) -> None:
+        payload = {"kafka": self.kafka_port, "mongo": self.mongo_port}
+        (self.state_dir / PORTS_FILE).write_text(json.dumps(payload) + "\n")
+
+    def forget_ports(self) -> None:
+        (self.state_dir / PORTS_FILE).unlink(missing_ok=True)

