@@ -9,7 +9,8 @@ One choice per session, in this order:
 3. ``local``: the local stand-in stack (``crm_stack.LocalStack``: Tansu + nx-27017) on
    127.0.0.1:29092 / 127.0.0.1:28117 with state in ``.stack/test`` (apart from a dev stack
    on the default ports). Its Mongo data is wiped at session start; it is stopped at
-   session end unless it was already running before the session.
+   session end unless it was already running before the session (see ``local_infra``
+   for overlapping sessions).
 
 Use as a plugin (``pytest_plugins = ["tests.stack_fixture"]``) or import ``infra`` /
 ``open_infra`` from it.
@@ -17,6 +18,7 @@ Use as a plugin (``pytest_plugins = ["tests.stack_fixture"]``) or import ``infra
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import importlib
 import os
@@ -27,7 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 import pytest
 
@@ -140,17 +142,45 @@ def testcontainers_infra() -> Iterator[Infra]:
 
 @contextmanager
 def local_infra() -> Iterator[Infra]:
+    """The local stand-in stack, shared safely by overlapping pytest sessions (several
+    developers or xdist workers on one machine): every session holds a shared lock on
+    `sessions.lock` while it runs. Only a session that finds no other one wipes the Mongo
+    data (restarting Mongo if it was up), and only the last one out stops a stack that a
+    test session started; a stack started by hand (`crm-stack up --state-dir .stack/test
+    --kafka-port 29092 --mongo-port 28117`) is left running."""
     from crm_stack import LocalStack
 
     stack = LocalStack(TEST_STATE_DIR, TEST_KAFKA_PORT, TEST_MONGO_PORT, venv_dir=MONGO_VENV)
-    was_up = stack.is_up()
-    stack.wipe_mongo()  # a fresh database every session (restarts Mongo if it was up)
-    endpoints = stack.up()
+    TEST_STATE_DIR.mkdir(parents=True, exist_ok=True)
+    ignore = TEST_STATE_DIR.parent / ".gitignore"  # .stack/ also holds the shared venv
+    if not ignore.exists():
+        ignore.write_text("# created by the test fixture: nothing here belongs in git\n*\n")
+    owned = TEST_STATE_DIR / "started-by-tests"
+    with (TEST_STATE_DIR / "sessions.lock").open("a") as sessions:
+        alone = _try_lock(sessions, fcntl.LOCK_EX)
+        if alone:
+            if not stack.is_up():
+                owned.touch()
+            stack.wipe_mongo()  # a fresh database every session
+        else:  # another session is using the stack: join it, leave its data alone
+            fcntl.flock(sessions, fcntl.LOCK_SH)
+        endpoints = stack.up()
+        if alone:
+            fcntl.flock(sessions, fcntl.LOCK_SH)
+        try:
+            yield Infra("local", endpoints.kafka_bootstrap, endpoints.mongo_uri)
+        finally:
+            if _try_lock(sessions, fcntl.LOCK_EX) and owned.exists():
+                stack.down()
+                owned.unlink()
+
+
+def _try_lock(file: IO[str], mode: int) -> bool:
     try:
-        yield Infra("local", endpoints.kafka_bootstrap, endpoints.mongo_uri)
-    finally:
-        if not was_up:
-            stack.down()
+        fcntl.flock(file, mode | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 @contextmanager

@@ -7,9 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from crm_events import CATALOG
+from crm_events import CATALOG, asyncapi_document
 from crm_events.artefacts import ASYNCAPI, artefact_root
-from crm_events.asyncapi import asyncapi_document
 from crm_events.generate import check, render
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unused-ignore]
 

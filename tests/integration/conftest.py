@@ -27,6 +27,8 @@ def contacts_settings(infra: Any, ns: str) -> ContactsSettings:
         api_keys=API_KEYS,
         outbox_poll_interval_s=0.2,
         retry_initial_backoff_s=0.05,
+        park_retry_s=0.2,
+        sweep_interval_s=0.2,
         retry_max_backoff_s=0.5,
         log_level="WARNING",
     )

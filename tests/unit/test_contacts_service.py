@@ -12,7 +12,7 @@ from crm_events import CloudEvent
 from crm_events.common import Channel, Direction
 from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
 from crm_runtime.clock import ManualClock
-from crm_runtime.errors import Conflict, DomainError, NotFound, Unprocessable
+from crm_runtime.errors import Conflict, DomainError, MissingPrerequisite, NotFound
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -132,11 +132,11 @@ async def test_contact_in_the_future_is_rejected(service: ContactsService) -> No
         await service.log_contact(future, "evt-2")
 
 
-async def test_consumed_contact_for_unknown_customer_is_unprocessable(
+async def test_consumed_contact_for_unknown_customer_waits_for_registration(
     service: ContactsService,
 ) -> None:
     data = contact("ghost")
-    with pytest.raises(Unprocessable, match="unknown customer ghost"):
+    with pytest.raises(MissingPrerequisite, match="unknown customer ghost"):
         await service.on_contact_logged(data, external(data))
 
 

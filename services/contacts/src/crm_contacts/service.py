@@ -12,7 +12,7 @@ from crm_contacts import domain
 from crm_contacts.domain import Customer, TimelineEntry
 from crm_contacts.ports import ContactsRepository
 from crm_runtime.clock import Clock
-from crm_runtime.errors import NotFound, Unprocessable
+from crm_runtime.errors import MissingPrerequisite, NotFound
 
 
 class ContactsService:
@@ -77,12 +77,12 @@ class ContactsService:
 
     async def on_profile_updated(self, data: CustomerProfileUpdated, event: CloudEvent) -> bool:
         if not await self._repo.customer_exists(data.customer_id):
-            raise Unprocessable(f"profile update for unknown customer {data.customer_id}")
+            raise MissingPrerequisite(f"profile update for unknown customer {data.customer_id}")
         return await self._store_profile_update(data, event, publish=False)
 
     async def on_contact_logged(self, data: ContactLogged, event: CloudEvent) -> bool:
         if not await self._repo.customer_exists(data.customer_id):
-            raise Unprocessable(f"contact logged for unknown customer {data.customer_id}")
+            raise MissingPrerequisite(f"contact logged for unknown customer {data.customer_id}")
         return await self._repo.add_entry(domain.contact_entry(event.id, data), [])
 
     # --- shared steps --------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """CRM event contracts: envelope, catalogue and payload models. Depends on pydantic only."""
 
+from crm_events.asyncapi import asyncapi_document
 from crm_events.base import EventData
 from crm_events.catalog import CATALOG, REGISTRY
 from crm_events.envelope import (
@@ -19,6 +20,7 @@ __all__ = [
     "EventData",
     "Registry",
     "SchemaError",
+    "asyncapi_document",
     "decode",
     "deterministic_event_id",
     "new_event_id",

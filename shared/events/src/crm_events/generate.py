@@ -49,7 +49,7 @@ def check(root: Path = SOURCE_ROOT) -> list[str]:
 
 
 def write(root: Path = SOURCE_ROOT) -> list[str]:
-    """Bring the artefacts under ``root`` up to date; return the names changed or removed."""
+    """Bring the artefacts under ``root`` up to date; return what was done, one line a file."""
     wanted = render()
     changed = []
     for name, content in wanted.items():
@@ -57,10 +57,10 @@ def write(root: Path = SOURCE_ROOT) -> list[str]:
         if not path.is_file() or path.read_bytes() != content:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content)
-            changed.append(name)
+            changed.append(f"{name}: written")
     for name in _orphans(root, wanted):
         (root / name).unlink()
-        changed.append(name)
+        changed.append(f"{name}: removed")
     return changed
 
 
@@ -87,8 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if problems:
             print("run `python -m crm_events.generate` and commit the result", file=sys.stderr)
         return 1 if problems else 0
-    for name in write(args.root):
-        print(f"wrote {name}")
+    for line in write(args.root):
+        print(line)
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
@@ -25,6 +26,7 @@ from crm_runtime.logging import configure_logging, get_logger
 from crm_runtime.metrics import Metrics
 from crm_runtime.mongo import TRANSIENT_ERRORS, connect
 from crm_runtime.outbox import OutboxRelay
+from crm_runtime.parking import ParkingLot
 from crm_runtime.scheduler import DueDateSweeper, DueHandler
 from crm_runtime.security import require
 from crm_runtime.settings import Role, ServiceSettings
@@ -50,7 +52,14 @@ class ServiceRuntime:
         self.db = self.mongo[settings.mongo_database]
         self.broker = make_broker(settings)
         self.publisher = BrokerPublisher(self.broker)
+        self.parking = ParkingLot(
+            self.db["parked_events"],
+            retry_every=timedelta(seconds=settings.park_retry_s),
+            grace=timedelta(seconds=settings.park_grace_s),
+        )
         self.consumer = EventConsumer(
+            parking=self.parking,
+            clock=self.clock,
             dead_letters=DeadLetters(self.publisher, group_id=settings.group_id, clock=self.clock),
             health=self.health,
             metrics=self.metrics,
@@ -62,8 +71,9 @@ class ServiceRuntime:
         self.published: list[type[EventData]] = []
         self.relay: OutboxRelay | None = None
         self.sweepers: list[DueDateSweeper] = []
-        self._startup_hooks: list[Hook] = []
+        self._startup_hooks: list[Hook] = [self.parking.ensure_indexes]
         self._tasks: list[asyncio.Task[None]] = []
+        self.sweep("parking", self.parking.collection, self.consumer.retry_parked)
 
     # --- composition -------------------------------------------------------------------
     def on(self, model: type[EventData], handler: Handler) -> None:

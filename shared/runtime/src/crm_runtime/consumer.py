@@ -9,18 +9,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 import structlog
 from crm_events import REGISTRY, CloudEvent, EnvelopeError, EventData, Registry, SchemaError
 from crm_events import decode as decode_event
 
+from crm_runtime.clock import Clock
 from crm_runtime.dlq import DeadLetters
-from crm_runtime.errors import DomainError
+from crm_runtime.errors import DomainError, MissingPrerequisite
 from crm_runtime.health import Health
 from crm_runtime.logging import get_logger
 from crm_runtime.metrics import Metrics
 from crm_runtime.mongo import TRANSIENT_ERRORS
+from crm_runtime.parking import ParkingLot
 
 # A handler applies one event; it returns False when the event had already been applied.
 Handler = Callable[[Any, CloudEvent], Awaitable[bool]]
@@ -41,6 +44,8 @@ class EventConsumer:
         self,
         *,
         dead_letters: DeadLetters,
+        parking: ParkingLot,
+        clock: Clock,
         health: Health,
         metrics: Metrics,
         max_event_bytes: int,
@@ -52,6 +57,8 @@ class EventConsumer:
         self._prefix = topic_prefix
         self._handlers: dict[type[EventData], Handler] = {}
         self._dead_letters = dead_letters
+        self._parking = parking
+        self._clock = clock
         self._health = health
         self._metrics = metrics
         self._max_bytes = max_event_bytes
@@ -87,6 +94,34 @@ class EventConsumer:
             )
 
     async def _process(self, record: Any) -> str:
+        parsed = await self._parse(record)
+        if isinstance(parsed, str):
+            return parsed
+        try:
+            return await self._apply(*parsed, record)
+        except MissingPrerequisite as exc:
+            await self._parking.park(record, exc.reason, self._clock.now())
+            log.info("event_parked", reason=exc.reason)
+            return "parked"
+
+    async def retry_parked(self, doc: dict[str, Any], now: datetime) -> None:
+        """Sweeper callback: try a parked record again; DLQ it once its grace has passed."""
+        record = self._parking.record_of(doc)
+        parsed = await self._parse(record)
+        if not isinstance(parsed, str):
+            try:
+                outcome = await self._apply(*parsed, record)
+            except MissingPrerequisite as exc:
+                if not self._parking.expired(doc, now):
+                    await self._parking.retry_later(doc, now)
+                    return
+                reason = f"{exc.reason} (still missing when the parking grace period ended)"
+                outcome = await self._dead_letter(record, "prerequisite-missing", reason)
+            self._metrics.consumed(topic=record.topic, outcome=f"unparked_{outcome}").inc()
+        await self._parking.release(doc)
+
+    async def _parse(self, record: Any) -> tuple[Handler, EventData, CloudEvent] | str:
+        """The handler and validated event, or the DLQ outcome when the record is unusable."""
         try:
             envelope = decode_event(record.value, max_bytes=self._max_bytes)
             structlog.contextvars.bind_contextvars(
@@ -103,7 +138,7 @@ class EventConsumer:
             return await self._dead_letter(record, "envelope", exc.args[0])
         except SchemaError as exc:
             return await self._dead_letter(record, "schema", exc.args[0])
-        return await self._apply(handler, data, envelope, record)
+        return handler, data, envelope
 
     async def _apply(
         self, handler: Handler, data: EventData, envelope: CloudEvent, record: Any
@@ -115,6 +150,8 @@ class EventConsumer:
                 applied = await handler(data, envelope)
             except DomainError as exc:
                 return await self._dead_letter(record, "rejected", exc.reason)
+            except MissingPrerequisite:
+                raise
             except TRANSIENT_ERRORS as exc:
                 # Database unreachable: hold the partition, report not-ready, try again.
                 self._health.fail("mongo", type(exc).__name__)

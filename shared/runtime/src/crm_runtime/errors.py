@@ -25,3 +25,12 @@ class Unprocessable(DomainError):
     """A consumed event that can never be applied (goes to the DLQ with this reason)."""
 
     http_status = 422
+
+
+class MissingPrerequisite(Exception):
+    """The event refers to something not seen yet (events on other topics may arrive out of
+    order). The runtime parks it and retries until the park grace period ends, then DLQs."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from faststream import AckPolicy
@@ -20,6 +21,8 @@ def make_broker(settings: ServiceSettings) -> KafkaBroker:
         acks="all",
         graceful_timeout=15.0,
         max_request_size=max(settings.max_event_bytes * 2, 1_048_576),
+        # Route FastStream's own records through the structlog JSON handler on the root.
+        logger=logging.getLogger("crm.faststream"),
     )
 
 

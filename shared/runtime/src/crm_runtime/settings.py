@@ -65,6 +65,12 @@ class ServiceSettings(BaseSettings):
 
     outbox_poll_interval_s: float = 1.0
     sweep_interval_s: float = 1.0
+    park_retry_s: float = Field(
+        1.0, description="How often a parked event (prerequisite missing) is retried."
+    )
+    park_grace_s: float = Field(
+        3600.0, description="How long a parked event may wait before it is dead-lettered."
+    )
     retry_initial_backoff_s: float = 0.2
     retry_max_backoff_s: float = 10.0
     max_attempts_unexpected: int = Field(
