@@ -85,8 +85,11 @@ def malformed(ns: str) -> list[tuple[str, bytes, str]]:
         (topic, variant(data=bad_data), "channel"),
         (topic, variant(type=CustomerRegistered.event_type()), "does not belong on topic"),
         (topic, variant(subject="cus-1"), "subject"),
-        (topic, variant(subject="ghost", data={**good["data"], "customer_id": "ghost"}),
-         "unknown customer ghost"),
+        (
+            topic,
+            variant(subject="ghost", data={**good["data"], "customer_id": "ghost"}),
+            "unknown customer ghost",
+        ),
         (topic, variant(data={**good["data"], "summary": "x" * 40_000}), "exceeds limit"),
         (topic, b"", "not JSON"),
     ]

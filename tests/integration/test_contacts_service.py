@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 from crm_events import decode
-from crm_events.examples import load_golden
 from crm_events.contacts import ContactLogged, CustomerRegistered
+from crm_events.examples import load_golden
 
 from tests.support import AGENT, SYSTEM, Kafka, eventually
 
@@ -27,7 +27,9 @@ def contact_event(ns_customer: str, event_id: str, minute: int = 0) -> bytes:
     golden = load_golden(ContactLogged)
     data = {**golden.data, "customer_id": ns_customer}
     data["occurred_at"] = f"2026-03-01T09:{minute:02d}:00+00:00"
-    return golden.model_copy(update={"id": event_id, "subject": ns_customer, "data": data}).to_bytes()
+    return golden.model_copy(
+        update={"id": event_id, "subject": ns_customer, "data": data}
+    ).to_bytes()
 
 
 async def timeline(client: Any, customer_id: str, **params: Any) -> list[dict[str, Any]]:
@@ -77,15 +79,11 @@ async def test_contact_logged_by_call_centre_reaches_timeline_once(
     await kafka.send(ns + ContactLogged.topic(), value, key=b"cus-100")
     await kafka.send(ns + ContactLogged.topic(), value, key=b"cus-100")
 
-    entries = await eventually(
-        lambda: timeline(contacts, "cus-100"), lambda items: len(items) >= 2
-    )
+    entries = await eventually(lambda: timeline(contacts, "cus-100"), lambda items: len(items) >= 2)
     assert [e["kind"] for e in entries] == ["registered", "contact"]
     assert entries[1]["entry_id"] == "cc-evt-1"
     metrics = (await contacts.get("/metrics")).text
-    await eventually(
-        lambda: _metric(contacts, 'outcome="duplicate"'), lambda v: v >= 1.0
-    )
+    await eventually(lambda: _metric(contacts, 'outcome="duplicate"'), lambda v: v >= 1.0)
     assert 'crm_events_consumed_total{outcome="applied"' in metrics
 
 
@@ -134,7 +132,9 @@ async def test_timeline_pages_newest_first(contacts: Any, kafka: Kafka, ns: str)
         )
     ).json()
 
-    contacts_only = [e["entry_id"] for e in first["items"] + second["items"] if e["kind"] == "contact"]
+    contacts_only = [
+        e["entry_id"] for e in first["items"] + second["items"] if e["kind"] == "contact"
+    ]
     assert contacts_only[:5] == ["cc-6", "cc-5", "cc-4", "cc-3", "cc-2"]
     assert len({e["entry_id"] for e in first["items"] + second["items"]}) == 6
 

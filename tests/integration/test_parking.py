@@ -12,7 +12,7 @@ from crm_events.contacts import ContactLogged
 from crm_runtime.clock import ManualClock
 
 from tests.integration.test_consumer_reliability import consumed, contact
-from tests.support import SYSTEM, AGENT, Kafka, eventually, serving
+from tests.support import AGENT, SYSTEM, Kafka, eventually, serving
 
 pytestmark = pytest.mark.integration
 

@@ -18,14 +18,14 @@ from crm_events.common import (
     Timestamp,
 )
 from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
+from crm_runtime.errors import DomainError
+from crm_runtime.security import require
+from crm_runtime.settings import Role
 from fastapi import APIRouter, Depends, Header, Query, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from crm_contacts.domain import Customer, TimelineEntry
 from crm_contacts.service import ContactsService
-from crm_runtime.errors import DomainError
-from crm_runtime.security import require
-from crm_runtime.settings import Role
 
 IdempotencyKey = Annotated[
     str | None,
@@ -100,7 +100,9 @@ def build_router(service: ContactsService) -> APIRouter:
         body: RegisterCustomer, idempotency_key: IdempotencyKey = None
     ) -> CustomerView:
         customer_id = body.customer_id or f"cus-{uuid.uuid4().hex[:16]}"
-        data = CustomerRegistered(customer_id=customer_id, **body.model_dump(exclude={"customer_id"}))
+        data = CustomerRegistered(
+            customer_id=customer_id, **body.model_dump(exclude={"customer_id"})
+        )
         event_id = service.event_id("register", customer_id, idempotency_key)
         return _customer_view(await service.register(data, event_id))
 

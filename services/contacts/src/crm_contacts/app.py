@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
+from crm_runtime.app import ServiceRuntime
+from crm_runtime.clock import Clock
 from fastapi import FastAPI
 
 from crm_contacts.api import build_router
@@ -10,8 +12,6 @@ from crm_contacts.handlers import register_handlers
 from crm_contacts.mongo_repository import MongoContactsRepository
 from crm_contacts.service import ContactsService
 from crm_contacts.settings import ContactsSettings
-from crm_runtime.app import ServiceRuntime
-from crm_runtime.clock import Clock
 
 
 def create_app(settings: ContactsSettings | None = None, clock: Clock | None = None) -> FastAPI:

@@ -8,7 +8,6 @@ from typing import Any
 
 from crm_events.common import CustomerClass
 from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
-
 from crm_runtime.errors import DomainError
 
 # Contacts may be logged a little ahead of our clock (skew) but not in the future.

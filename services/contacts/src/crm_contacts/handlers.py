@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
+from crm_runtime.app import ServiceRuntime
 
 from crm_contacts.service import ContactsService
-from crm_runtime.app import ServiceRuntime
 
 
 def register_handlers(runtime: ServiceRuntime, service: ContactsService) -> None:

@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from crm_events import CloudEvent
+from crm_runtime.errors import Conflict
 
 from crm_contacts.domain import Customer, TimelineEntry
-from crm_runtime.errors import Conflict
 
 
 class InMemoryContactsRepository:

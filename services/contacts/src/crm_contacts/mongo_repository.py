@@ -8,13 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from crm_events import CloudEvent
+from crm_runtime.errors import Conflict
+from crm_runtime.mongo import OUTBOX_PENDING, Mutation, not_yet_applied, outbox_document
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from crm_contacts.domain import Customer, TimelineEntry
-from crm_runtime.errors import Conflict
-from crm_runtime.mongo import OUTBOX_PENDING, Mutation, not_yet_applied, outbox_document
 
 _CUSTOMER_FIELDS = tuple(Customer.__dataclass_fields__)
 
@@ -51,7 +51,9 @@ class MongoContactsRepository:
         try:
             await self.customers.insert_one(outbox_document(doc, outbox))
         except DuplicateKeyError:
-            existing = await self.customers.find_one({"_id": customer.customer_id}, {"registered_by": 1})
+            existing = await self.customers.find_one(
+                {"_id": customer.customer_id}, {"registered_by": 1}
+            )
             if existing is not None and existing.get("registered_by") == cause_id:
                 return False
             raise Conflict(f"customer {customer.customer_id} is already registered") from None

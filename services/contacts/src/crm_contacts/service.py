@@ -7,12 +7,12 @@ from datetime import datetime
 
 from crm_events import CloudEvent, deterministic_event_id, new_event_id
 from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
+from crm_runtime.clock import Clock
+from crm_runtime.errors import MissingPrerequisite, NotFound
 
 from crm_contacts import domain
 from crm_contacts.domain import Customer, TimelineEntry
 from crm_contacts.ports import ContactsRepository
-from crm_runtime.clock import Clock
-from crm_runtime.errors import MissingPrerequisite, NotFound
 
 
 class ContactsService:

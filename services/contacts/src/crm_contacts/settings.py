@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic_settings import SettingsConfigDict
-
 from crm_runtime.settings import ServiceSettings
+from pydantic_settings import SettingsConfigDict
 
 
 class ContactsSettings(ServiceSettings):

@@ -85,9 +85,7 @@ class EventConsumer:
         try:
             outcome = await self._process(record)
             self._metrics.consumed(topic=record.topic, outcome=outcome).inc()
-            self._metrics.handle_seconds(topic=record.topic).observe(
-                time.perf_counter() - started
-            )
+            self._metrics.handle_seconds(topic=record.topic).observe(time.perf_counter() - started)
         finally:
             structlog.contextvars.unbind_contextvars(
                 "topic", "partition", "offset", "event_id", "event_type", "correlation_id"
@@ -188,4 +186,3 @@ class EventConsumer:
             self._metrics.dead_lettered(topic=record.topic, kind=kind).inc()
             log.warning("event_dead_lettered", kind=kind, reason=reason)
             return "dead_lettered"
-

@@ -10,6 +10,7 @@ dedupe by event id.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -61,10 +62,8 @@ class OutboxRelay:
             except Exception as exc:
                 self._health.fail("outbox", type(exc).__name__)
                 log.warning("outbox_relay_failed", error=type(exc).__name__)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
-            except TimeoutError:
-                pass
             self._wake.clear()
 
     async def flush(self) -> int:

@@ -8,6 +8,7 @@ with the reason. Nothing is dropped and the partition is never blocked.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -60,10 +61,8 @@ class ParkingLot:
             "expires_at": now + self._grace,
             NEXT_DUE_AT: now + self._retry_every,
         }
-        try:
+        with contextlib.suppress(DuplicateKeyError):  # redelivered after a crash
             await self.collection.insert_one(doc)
-        except DuplicateKeyError:
-            pass  # redelivered after a crash: already parked
 
     @staticmethod
     def record_of(doc: dict[str, Any]) -> ParkedRecord:
