@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
 import pytest
 from crm_contacts.app import create_app
 from crm_contacts.settings import ContactsSettings
+from crm_runtime.settings import ServiceSettings
 from pymongo import AsyncMongoClient
 
 from tests.support import API_KEYS, Kafka, namespace, serving
@@ -16,12 +17,26 @@ def ns() -> str:
     return namespace()
 
 
+S = TypeVar("S", bound=ServiceSettings)
+
+
 @pytest.fixture
-def contacts_settings(infra: Any, ns: str) -> ContactsSettings:
-    return ContactsSettings(
+def make_settings(infra: Any, ns: str) -> Callable[..., Any]:
+    """Settings of any service for this test: its own topic prefix and database."""
+
+    def make(cls: type[S], **overrides: Any) -> S:
+        defaults = base_settings(infra, ns)
+        service = cls.model_fields["service_name"].default
+        defaults["mongo_database"] = f"{service}_{ns.strip('.')}"
+        return cls(**{**defaults, **overrides})
+
+    return make
+
+
+def base_settings(infra: Any, ns: str) -> dict[str, Any]:
+    return dict(
         kafka_bootstrap_servers=infra.kafka_bootstrap,
         mongo_uri=infra.mongo_uri,
-        mongo_database=f"contacts_{ns.strip('.')}",
         kafka_topic_prefix=ns,
         kafka_session_timeout_ms=3000,
         api_keys=API_KEYS,
@@ -32,6 +47,12 @@ def contacts_settings(infra: Any, ns: str) -> ContactsSettings:
         retry_max_backoff_s=0.5,
         log_level="WARNING",
     )
+
+
+@pytest.fixture
+def contacts_settings(make_settings: Callable[..., Any]) -> ContactsSettings:
+    settings: ContactsSettings = make_settings(ContactsSettings)
+    return settings
 
 
 @pytest.fixture

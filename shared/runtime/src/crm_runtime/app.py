@@ -73,6 +73,7 @@ class ServiceRuntime:
         self.sweepers: list[DueDateSweeper] = []
         self._startup_hooks: list[Hook] = [self.parking.ensure_indexes]
         self._tasks: list[asyncio.Task[None]] = []
+        self.subscriber: Any = None
         self.sweep("parking", self.parking.collection, self.consumer.retry_parked)
 
     # --- composition -------------------------------------------------------------------
@@ -150,7 +151,8 @@ class ServiceRuntime:
     async def stop(self) -> None:
         """Finish the in-flight batch, stop timers, flush the outbox, then disconnect."""
         self.health.stopping = True
-        await self.subscriber.stop()
+        if self.subscriber is not None:
+            await self.subscriber.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -189,7 +191,9 @@ class ServiceRuntime:
         app = FastAPI(title=title, version="0.1.0", lifespan=self.lifespan)
         app.state.api_keys = dict(settings.api_keys)
         app.state.runtime = self
-        self.subscriber = subscribe(self.broker, self.consumer, settings)
+        self.subscriber = (
+            subscribe(self.broker, self.consumer, settings) if self.consumer.topics else None
+        )
         for router in routers:
             app.include_router(router)
         app.include_router(self._ops_router())

@@ -1,0 +1,1 @@
+"""Feedback service: complaints with SLA clocks and escalation, feedback, satisfaction surveys."""

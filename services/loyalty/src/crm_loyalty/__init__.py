@@ -1,0 +1,1 @@
+"""Loyalty service: points ledger, tiers, customer health score and risk detection."""

@@ -1,0 +1,1 @@
+"""Offboarding service: the termination process from risk to exit or retention."""
