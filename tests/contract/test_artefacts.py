@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unused-ignore]
+
 from crm_events import CATALOG, asyncapi_document
 from crm_events.artefacts import ASYNCAPI, artefact_root
 from crm_events.generate import check, render
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unused-ignore]
 
 pytestmark = pytest.mark.unit
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+
 from crm_events import REGISTRY, EnvelopeError, SchemaError, decode
 from crm_events.examples import load_golden
 from crm_events.feedback import ComplaintRaised, SurveyAnswered

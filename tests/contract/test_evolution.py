@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+
 from crm_events import REGISTRY, CloudEvent, decode, deterministic_event_id
 from crm_events.common import Severity
 from crm_events.examples import load_golden

@@ -8,10 +8,11 @@ from functools import cache
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unused-ignore]
+
 from crm_events import CATALOG, REGISTRY, EventData, decode
 from crm_events.artefacts import artefact_root
 from crm_events.examples import golden_examples, load_golden
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unused-ignore]
 
 pytestmark = pytest.mark.unit
 

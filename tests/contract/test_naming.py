@@ -6,6 +6,7 @@ import re
 from collections import Counter
 
 import pytest
+
 from crm_events import CATALOG, REGISTRY, EventData
 from crm_events.contacts import CONTACTS_EVENTS
 from crm_events.feedback import FEEDBACK_EVENTS

@@ -9,11 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
+from pymongo import AsyncMongoClient
+
 from crm_events import decode
 from crm_events.contacts import ContactLogged, CustomerRegistered
 from crm_events.examples import load_golden
-from pymongo import AsyncMongoClient
-
 from tests.processes import ServiceProcess
 from tests.support import API_KEYS, SYSTEM, Kafka, eventually, namespace
 

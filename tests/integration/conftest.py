@@ -4,11 +4,11 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import pytest
+from pymongo import AsyncMongoClient
+
 from crm_contacts.app import create_app
 from crm_contacts.settings import ContactsSettings
 from crm_runtime.settings import ServiceSettings
-from pymongo import AsyncMongoClient
-
 from tests.support import API_KEYS, Kafka, namespace, serving
 
 

@@ -6,12 +6,12 @@ import json
 from typing import Any
 
 import pytest
+from pymongo import AsyncMongoClient
+
 from crm_contacts.app import create_app
 from crm_contacts.settings import ContactsSettings
 from crm_events.contacts import ContactLogged, CustomerRegistered
 from crm_events.examples import load_golden
-from pymongo import AsyncMongoClient
-
 from tests.support import SYSTEM, Kafka, eventually, serving
 
 pytestmark = pytest.mark.integration

@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 import pytest
+
 from crm_events import decode
 from crm_events.contacts import ContactLogged, CustomerRegistered
 from crm_events.examples import load_golden
-
 from tests.support import AGENT, SYSTEM, Kafka, eventually
 
 pytestmark = pytest.mark.integration

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from crm_contacts.domain import Customer
 from crm_contacts.memory import InMemoryContactsRepository
 from crm_contacts.service import ContactsService
-from crm_events import CloudEvent
+from crm_events import CloudEvent, EventData
 from crm_events.common import Channel, Direction
 from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
+from crm_events.offboarding import CustomerRetained, ExitAgreed
 from crm_runtime.clock import ManualClock
 from crm_runtime.errors import Conflict, DomainError, MissingPrerequisite, NotFound
 
@@ -49,7 +51,7 @@ def contact(customer_id: str = "cus-1", minutes: int = 0) -> ContactLogged:
     )
 
 
-def external(data: ContactLogged | CustomerRegistered | CustomerProfileUpdated) -> CloudEvent:
+def external(data: EventData) -> CloudEvent:
     return data.to_event(source="/call-centre", time=NOW)
 
 
@@ -169,3 +171,75 @@ def test_customer_register_keeps_owner_out_of_team() -> None:
     customer = Customer.register(registration(owner="emp-1"), NOW)
     assert customer.owner_id == "emp-1"
     assert "emp-1" not in customer.account_team
+
+
+def exit_agreed(customer_id: str = "cus-1", days: int = 30) -> ExitAgreed:
+    return ExitAgreed(
+        case_id="case-1",
+        customer_id=customer_id,
+        effective_date=NOW + timedelta(days=days),
+        compensation_minor=5000,
+        currency="EUR",
+        terms="settle and part on good terms",
+        agreed_by="mgr-1",
+    )
+
+
+async def test_exit_agreed_marks_customer_exiting_then_former_at_effective_date(
+    repo: InMemoryContactsRepository,
+) -> None:
+    clock = ManualClock(NOW)
+    service = ContactsService(repo, clock, source="/crm/contacts")
+    await service.register(registration(), "evt-1")
+    data = exit_agreed()
+
+    assert await service.on_exit_agreed(data, external(data)) is True
+    assert await service.on_exit_agreed(data, external(data)) is True  # new envelope id
+    exiting = await service.customer("cus-1")
+    await service.on_exit_effective("cus-1", NOW + timedelta(days=30))
+    await service.on_exit_effective("cus-1", NOW + timedelta(days=30))
+    former = await service.customer("cus-1")
+
+    assert exiting.lifecycle == "exiting"
+    assert exiting.exit_case_id == "case-1"
+    assert former.lifecycle == "former"
+    assert former.classification == "churned"
+    classified = [e for e in repo.outbox if e.type == "crm.contacts.customer-classified.v1"]
+    assert len(classified) == 1
+    assert classified[0].data["classification"] == "churned"
+    kinds = [e.kind for e in repo.entries.values()]
+    assert kinds.count("exit-agreed") == 2
+    assert kinds.count("relationship-ended") == 1
+
+
+async def test_same_exit_event_twice_changes_nothing(
+    service: ContactsService, repo: InMemoryContactsRepository
+) -> None:
+    await service.register(registration(), "evt-1")
+    data = exit_agreed()
+    event = external(data)
+
+    assert await service.on_exit_agreed(data, event) is True
+    assert await service.on_exit_agreed(data, event) is False
+    assert [e.kind for e in repo.entries.values()].count("exit-agreed") == 1
+
+
+async def test_customer_retained_clears_the_exit(service: ContactsService) -> None:
+    await service.register(registration(), "evt-1")
+    data = exit_agreed()
+    await service.on_exit_agreed(data, external(data))
+    retained = CustomerRetained(
+        case_id="case-1", customer_id="cus-1", offer_accepted=True, retained_by="mgr-1"
+    )
+
+    await service.on_customer_retained(retained, external(retained))
+
+    customer = await service.customer("cus-1")
+    assert customer.lifecycle == "active"
+    assert customer.exit_case_id is None
+
+
+async def test_exit_for_unknown_customer_waits(service: ContactsService) -> None:
+    data = exit_agreed("ghost")
+    with pytest.raises(MissingPrerequisite):
+        await service.on_exit_agreed(data, external(data))

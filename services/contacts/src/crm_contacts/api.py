@@ -8,6 +8,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+from fastapi import APIRouter, Depends, Header, Query, status
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from crm_contacts.domain import Customer, TimelineEntry
+from crm_contacts.service import ContactsService
 from crm_events.common import (
     Channel,
     CustomerId,
@@ -21,11 +26,6 @@ from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerR
 from crm_runtime.errors import DomainError
 from crm_runtime.security import require
 from crm_runtime.settings import Role
-from fastapi import APIRouter, Depends, Header, Query, status
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
-
-from crm_contacts.domain import Customer, TimelineEntry
-from crm_contacts.service import ContactsService
 
 IdempotencyKey = Annotated[
     str | None,
@@ -74,7 +74,9 @@ class CustomerView(BaseModel):
     owner_id: str
     account_team: list[str]
     classification: str
-    lifecycle: str
+    lifecycle: str = Field(description="active, exiting (exit agreed) or former.")
+    exit_case_id: str | None = None
+    exit_effective_at: datetime | None = None
     registered_at: datetime
     version: int
 

@@ -8,11 +8,15 @@ from typing import Any
 
 from crm_events.common import CustomerClass
 from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
+from crm_events.offboarding import ExitAgreed
 from crm_runtime.errors import DomainError
 
 # Contacts may be logged a little ahead of our clock (skew) but not in the future.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 PROFILE_FIELDS = ("display_name", "email", "phone", "account_team")
+
+# Lifecycle of the relationship (independent of the derived classification).
+ACTIVE, EXITING, FORMER = "active", "exiting", "former"
 
 
 @dataclass
@@ -26,7 +30,9 @@ class Customer:
     phone: str | None = None
     account_team: list[str] = field(default_factory=list)
     classification: str = CustomerClass.POTENTIAL.value
-    lifecycle: str = "active"
+    lifecycle: str = ACTIVE
+    exit_case_id: str | None = None
+    exit_effective_at: datetime | None = None
     version: int = 1
 
     @classmethod
@@ -99,4 +105,28 @@ def profile_entry(event_id: str, data: CustomerProfileUpdated, at: datetime) -> 
         kind="profile-updated",
         occurred_at=at,
         details={"fields": sorted(profile_changes(data)), "updated_by": data.updated_by},
+    )
+
+
+def exit_agreed_changes(data: ExitAgreed) -> dict[str, Any]:
+    return {
+        "lifecycle": EXITING,
+        "exit_case_id": data.case_id,
+        "exit_effective_at": data.effective_date,
+    }
+
+
+def retained_changes() -> dict[str, Any]:
+    return {"lifecycle": ACTIVE, "exit_case_id": None, "exit_effective_at": None}
+
+
+def former_changes() -> dict[str, Any]:
+    return {"lifecycle": FORMER, "classification": CustomerClass.CHURNED.value}
+
+
+def lifecycle_entry(
+    event_id: str, customer_id: str, kind: str, at: datetime, details: dict[str, Any]
+) -> TimelineEntry:
+    return TimelineEntry(
+        entry_id=event_id, customer_id=customer_id, kind=kind, occurred_at=at, details=details
     )

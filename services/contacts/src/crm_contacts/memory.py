@@ -8,10 +8,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from crm_contacts.domain import Customer, TimelineEntry
 from crm_events import CloudEvent
 from crm_runtime.errors import Conflict
-
-from crm_contacts.domain import Customer, TimelineEntry
 
 
 class InMemoryContactsRepository:
@@ -41,7 +40,7 @@ class InMemoryContactsRepository:
     async def customer_exists(self, customer_id: str) -> bool:
         return customer_id in self.customers
 
-    async def update_profile(
+    async def apply_change(
         self,
         customer_id: str,
         changes: dict[str, Any],

@@ -7,14 +7,15 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from crm_events import CloudEvent
-from crm_runtime.errors import Conflict
-from crm_runtime.mongo import OUTBOX_PENDING, Mutation, not_yet_applied, outbox_document
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from crm_contacts.domain import Customer, TimelineEntry
+from crm_contacts.domain import EXITING, Customer, TimelineEntry
+from crm_events import CloudEvent
+from crm_runtime.errors import Conflict
+from crm_runtime.mongo import OUTBOX_PENDING, Mutation, not_yet_applied, outbox_document
+from crm_runtime.scheduler import NEXT_DUE_AT
 
 _CUSTOMER_FIELDS = tuple(Customer.__dataclass_fields__)
 
@@ -38,6 +39,7 @@ class MongoContactsRepository:
         await self.customers.create_indexes(
             [
                 IndexModel([("owner_id", ASCENDING)], name="by_owner"),
+                IndexModel([(NEXT_DUE_AT, ASCENDING)], name="due", sparse=True),
                 IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True),
             ]
         )
@@ -69,7 +71,7 @@ class MongoContactsRepository:
     async def customer_exists(self, customer_id: str) -> bool:
         return await self.customers.find_one({"_id": customer_id}, {"_id": 1}) is not None
 
-    async def update_profile(
+    async def apply_change(
         self,
         customer_id: str,
         changes: dict[str, Any],
@@ -80,6 +82,12 @@ class MongoContactsRepository:
         mutation = Mutation().mark_applied(cause_id, at).publish(outbox)
         mutation.set.update(changes)
         mutation.set["updated_at"] = at
+        if "lifecycle" in changes:
+            # The due date lives in the same write as the state implying it (durable timer).
+            if changes["lifecycle"] == EXITING:
+                mutation.set[NEXT_DUE_AT] = changes["exit_effective_at"]
+            else:
+                mutation.unset[NEXT_DUE_AT] = ""
         mutation.inc["version"] = 1
         result = await self.customers.update_one(
             {"_id": customer_id, **not_yet_applied(cause_id)}, mutation.to_update()

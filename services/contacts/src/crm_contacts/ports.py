@@ -10,9 +10,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from crm_events import CloudEvent
-
 from crm_contacts.domain import Customer, TimelineEntry
+from crm_events import CloudEvent
 
 
 class ContactsRepository(Protocol):
@@ -26,7 +25,7 @@ class ContactsRepository(Protocol):
 
     async def customer_exists(self, customer_id: str) -> bool: ...
 
-    async def update_profile(
+    async def apply_change(
         self,
         customer_id: str,
         changes: dict[str, Any],

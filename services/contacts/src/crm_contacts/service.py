@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-
-from crm_events import CloudEvent, deterministic_event_id, new_event_id
-from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
-from crm_runtime.clock import Clock
-from crm_runtime.errors import MissingPrerequisite, NotFound
+from typing import Any
 
 from crm_contacts import domain
 from crm_contacts.domain import Customer, TimelineEntry
 from crm_contacts.ports import ContactsRepository
+from crm_events import CloudEvent, deterministic_event_id, new_event_id
+from crm_events.common import CustomerClass
+from crm_events.contacts import (
+    ContactLogged,
+    CustomerClassified,
+    CustomerProfileUpdated,
+    CustomerRegistered,
+)
+from crm_events.offboarding import CustomerRetained, ExitAgreed
+from crm_runtime.clock import Clock
+from crm_runtime.errors import MissingPrerequisite, NotFound
 
 
 class ContactsService:
@@ -100,12 +107,61 @@ class ContactsService:
         self, data: CustomerProfileUpdated, event: CloudEvent, *, publish: bool
     ) -> bool:
         changes = domain.profile_changes(data)
-        applied = await self._repo.update_profile(
+        applied = await self._repo.apply_change(
             data.customer_id, changes, event.id, event.time, [event] if publish else []
         )
         if applied and publish:
             self._on_outbox()
         await self._repo.add_entry(domain.profile_entry(event.id, data, event.time), [])
+        return applied
+
+    async def on_exit_agreed(self, data: ExitAgreed, event: CloudEvent) -> bool:
+        details = {"case_id": data.case_id, "effective_date": data.effective_date.isoformat()}
+        return await self._lifecycle(
+            data.customer_id, domain.exit_agreed_changes(data), event, "exit-agreed", details
+        )
+
+    async def on_customer_retained(self, data: CustomerRetained, event: CloudEvent) -> bool:
+        details = {"case_id": data.case_id, "offer_accepted": data.offer_accepted}
+        return await self._lifecycle(
+            data.customer_id, domain.retained_changes(), event, "retained", details
+        )
+
+    async def on_exit_effective(self, customer_id: str, now: datetime) -> None:
+        """Timer: the agreed exit date has come — the customer becomes a former customer."""
+        customer = await self._repo.get_customer(customer_id)
+        if customer is None or customer.lifecycle != domain.EXITING:
+            return
+        cause = deterministic_event_id(customer_id, "former", customer.exit_case_id or "")
+        classified = CustomerClassified(
+            customer_id=customer_id,
+            classification=CustomerClass.CHURNED,
+            previous=CustomerClass(customer.classification),
+            reason="relationship ended: exit effective",
+        ).to_event(source=self._source, event_id=cause, time=now)
+        applied = await self._repo.apply_change(
+            customer_id, domain.former_changes(), cause, now, [classified]
+        )
+        if applied:
+            self._on_outbox()
+        entry = domain.lifecycle_entry(
+            cause, customer_id, "relationship-ended", now, {"case_id": customer.exit_case_id}
+        )
+        await self._repo.add_entry(entry, [])
+
+    async def _lifecycle(
+        self,
+        customer_id: str,
+        changes: dict[str, Any],
+        event: CloudEvent,
+        kind: str,
+        details: dict[str, Any],
+    ) -> bool:
+        if not await self._repo.customer_exists(customer_id):
+            raise MissingPrerequisite(f"{kind} for unknown customer {customer_id}")
+        applied = await self._repo.apply_change(customer_id, changes, event.id, event.time, [])
+        entry = domain.lifecycle_entry(event.id, customer_id, kind, event.time, details)
+        await self._repo.add_entry(entry, [])
         return applied
 
     async def customer(self, customer_id: str) -> Customer:

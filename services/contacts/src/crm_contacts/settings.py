@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from crm_runtime.settings import ServiceSettings
 from pydantic_settings import SettingsConfigDict
+
+from crm_runtime.settings import ServiceSettings
 
 
 class ContactsSettings(ServiceSettings):

@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from crm_events import EventData
-from crm_events.asyncapi import asyncapi_document
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo.asynchronous.collection import AsyncCollection
 
+from crm_events import EventData
+from crm_events.asyncapi import asyncapi_document
 from crm_runtime.clock import Clock, SystemClock
 from crm_runtime.consumer import EventConsumer, Handler
 from crm_runtime.dlq import DeadLetters

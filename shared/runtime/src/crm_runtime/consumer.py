@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+
 from crm_events import REGISTRY, CloudEvent, EnvelopeError, EventData, Registry, SchemaError
 from crm_events import decode as decode_event
-
 from crm_runtime.clock import Clock
 from crm_runtime.dlq import DeadLetters
 from crm_runtime.errors import DomainError, MissingPrerequisite

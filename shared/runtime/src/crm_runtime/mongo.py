@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from crm_events import REGISTRY, CloudEvent
 from pymongo import AsyncMongoClient
 from pymongo.errors import (
     AutoReconnect,
@@ -23,6 +22,8 @@ from pymongo.errors import (
     ServerSelectionTimeoutError,
     WTimeoutError,
 )
+
+from crm_events import REGISTRY, CloudEvent
 
 OUTBOX = "outbox"
 OUTBOX_PENDING = "outbox_pending"

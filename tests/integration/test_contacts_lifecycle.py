@@ -1,0 +1,72 @@
+"""Contacts reacts to the end of a relationship: exiting on ExitAgreed, former at its date."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from crm_contacts.app import create_app
+from crm_contacts.settings import ContactsSettings
+from crm_events import decode
+from crm_events.contacts import CustomerClassified
+from crm_events.examples import load_golden
+from crm_events.offboarding import CustomerRetained, ExitAgreed
+from crm_runtime.clock import ManualClock
+from tests.support import AGENT, SYSTEM, Kafka, eventually, serving
+
+pytestmark = pytest.mark.integration
+
+
+def for_customer(model: Any, customer_id: str, event_id: str) -> bytes:
+    golden = load_golden(model)
+    data = {**golden.data, "customer_id": customer_id}
+    update = {"id": event_id, "subject": customer_id, "data": data}
+    return golden.model_copy(update=update).to_bytes()
+
+
+async def lifecycle(client: Any, customer_id: str) -> str:
+    return str((await client.get(f"/customers/{customer_id}", headers=AGENT)).json()["lifecycle"])
+
+
+async def test_exit_agreed_then_effective_date_makes_a_former_customer(
+    kafka: Kafka, ns: str, contacts_settings: ContactsSettings
+) -> None:
+    exit_event = decode(for_customer(ExitAgreed, "cus-7", "exit-1"))
+    effective = exit_event.data["effective_date"]
+    clock = ManualClock(exit_event.time)
+    async with serving(create_app(contacts_settings, clock=clock)) as client:
+        body = {"customer_id": "cus-7", "display_name": "Example", "owner_id": "emp-1"}
+        assert (await client.post("/customers", json=body, headers=SYSTEM)).status_code == 201
+        await kafka.send(ns + ExitAgreed.topic(), exit_event.to_bytes(), key=b"cus-7")
+        await kafka.send(ns + ExitAgreed.topic(), exit_event.to_bytes(), key=b"cus-7")
+
+        assert await eventually(lambda: lifecycle(client, "cus-7"), "exiting".__eq__) == "exiting"
+        customer = (await client.get("/customers/cus-7", headers=AGENT)).json()
+        clock.set(decode(exit_event.to_bytes()).time + timedelta(days=3650))
+        assert await eventually(lambda: lifecycle(client, "cus-7"), "former".__eq__) == "former"
+        timeline = (await client.get("/customers/cus-7/timeline", headers=AGENT)).json()
+        published = await kafka.read(ns + CustomerClassified.topic(), expected=1)
+
+    assert customer["exit_case_id"] == exit_event.data["case_id"]
+    assert customer["exit_effective_at"].startswith(effective[:10])
+    kinds = [item["kind"] for item in timeline["items"]]
+    assert kinds == ["relationship-ended", "exit-agreed", "registered"]
+    assert len(published) == 1
+    assert decode(published[0].value).data["classification"] == "churned"
+
+
+async def test_customer_retained_clears_the_exit(contacts: Any, kafka: Kafka, ns: str) -> None:
+    body = {"customer_id": "cus-8", "display_name": "Example", "owner_id": "emp-1"}
+    assert (await contacts.post("/customers", json=body, headers=SYSTEM)).status_code == 201
+    await kafka.send(ns + ExitAgreed.topic(), for_customer(ExitAgreed, "cus-8", "x-1"), b"cus-8")
+    await eventually(lambda: lifecycle(contacts, "cus-8"), "exiting".__eq__)
+
+    await kafka.send(
+        ns + CustomerRetained.topic(), for_customer(CustomerRetained, "cus-8", "r-1"), b"cus-8"
+    )
+
+    assert await eventually(lambda: lifecycle(contacts, "cus-8"), "active".__eq__) == "active"
+    customer = (await contacts.get("/customers/cus-8", headers=AGENT)).json()
+    assert customer["exit_case_id"] is None
