@@ -13,7 +13,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 from tests.support import namespace
 
 
-
 @pytest.fixture
 def ns() -> str:
     """A unique topic prefix (ends with '.') for one test."""

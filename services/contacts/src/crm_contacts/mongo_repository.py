@@ -16,6 +16,7 @@ from crm_events import CloudEvent
 from crm_runtime.errors import Conflict
 from crm_runtime.mongo import OUTBOX_PENDING, Mutation, not_yet_applied, outbox_document
 from crm_runtime.scheduler import NEXT_DUE_AT
+from crm_runtime.timestamps import stamp, stamp_values, unstamp, unstamp_optional
 
 _CUSTOMER_FIELDS = tuple(Customer.__dataclass_fields__)
 
@@ -47,7 +48,7 @@ class MongoContactsRepository:
     async def add_customer(
         self, customer: Customer, cause_id: str, outbox: Sequence[CloudEvent]
     ) -> bool:
-        doc = asdict(customer)
+        doc = stamp_values(asdict(customer))
         doc["_id"] = doc.pop("customer_id")
         doc["registered_by"] = cause_id
         try:
@@ -66,6 +67,8 @@ class MongoContactsRepository:
         if doc is None:
             return None
         doc["customer_id"] = doc["_id"]
+        doc["registered_at"] = unstamp(doc["registered_at"])
+        doc["exit_effective_at"] = unstamp_optional(doc.get("exit_effective_at"))
         return Customer(**{name: doc[name] for name in _CUSTOMER_FIELDS if name in doc})
 
     async def customer_exists(self, customer_id: str) -> bool:
@@ -80,12 +83,12 @@ class MongoContactsRepository:
         outbox: Sequence[CloudEvent],
     ) -> bool:
         mutation = Mutation().mark_applied(cause_id, at).publish(outbox)
-        mutation.set.update(changes)
-        mutation.set["updated_at"] = at
+        mutation.set.update(stamp_values(changes))
+        mutation.set["updated_at"] = stamp(at)
         if "lifecycle" in changes:
             # The due date lives in the same write as the state implying it (durable timer).
             if changes["lifecycle"] == EXITING:
-                mutation.set[NEXT_DUE_AT] = changes["exit_effective_at"]
+                mutation.set[NEXT_DUE_AT] = stamp(changes["exit_effective_at"])
             else:
                 mutation.unset[NEXT_DUE_AT] = ""
         mutation.inc["version"] = 1
@@ -99,7 +102,7 @@ class MongoContactsRepository:
             "_id": entry.entry_id,
             "customer_id": entry.customer_id,
             "kind": entry.kind,
-            "occurred_at": entry.occurred_at,
+            "occurred_at": stamp(entry.occurred_at),
             "details": entry.details,
         }
         try:
@@ -117,7 +120,7 @@ class MongoContactsRepository:
     ) -> list[TimelineEntry]:
         query: dict[str, Any] = {"customer_id": customer_id}
         if before is not None:
-            at, entry_id = before
+            at, entry_id = stamp(before[0]), before[1]
             query["$or"] = [
                 {"occurred_at": {"$lt": at}},
                 {"occurred_at": at, "_id": {"$lt": entry_id}},
@@ -139,6 +142,6 @@ def _entry(doc: dict[str, Any]) -> TimelineEntry:
         entry_id=doc["_id"],
         customer_id=doc["customer_id"],
         kind=doc["kind"],
-        occurred_at=doc["occurred_at"],
+        occurred_at=unstamp(doc["occurred_at"]),
         details=doc.get("details") or {},
     )

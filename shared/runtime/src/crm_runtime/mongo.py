@@ -24,6 +24,7 @@ from pymongo.errors import (
 )
 
 from crm_events import REGISTRY, CloudEvent
+from crm_runtime.timestamps import stamp
 
 OUTBOX = "outbox"
 OUTBOX_PENDING = "outbox_pending"
@@ -68,7 +69,7 @@ class Mutation:
         self.add_to_set: dict[str, Any] = {}
 
     def mark_applied(self, event_id: str, at: datetime) -> Mutation:
-        self.set[f"{APPLIED}.{map_key(event_id)}"] = at
+        self.set[f"{APPLIED}.{map_key(event_id)}"] = stamp(at)
         return self
 
     def publish(self, events: Iterable[CloudEvent]) -> Mutation:
@@ -100,7 +101,7 @@ def outbox_entry(event: CloudEvent) -> dict[str, Any]:
         "topic": topic_of(event),
         "key": event.subject,
         "value": event.to_bytes().decode(),
-        "time": event.time.isoformat(),
+        "time": stamp(event.time),
     }
 
 

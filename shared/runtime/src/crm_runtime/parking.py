@@ -18,6 +18,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from crm_runtime.scheduler import NEXT_DUE_AT
+from crm_runtime.timestamps import stamp, unstamp
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,9 @@ class ParkingLot:
             "value": record.value.decode("utf-8"),
             "headers": {k: v.decode("utf-8", "replace") for k, v in record.headers or ()},
             "reason": reason,
-            "parked_at": now,
-            "expires_at": now + self._grace,
-            NEXT_DUE_AT: now + self._retry_every,
+            "parked_at": stamp(now),
+            "expires_at": stamp(now + self._grace),
+            NEXT_DUE_AT: stamp(now + self._retry_every),
         }
         with contextlib.suppress(DuplicateKeyError):  # redelivered after a crash
             await self.collection.insert_one(doc)
@@ -76,11 +77,11 @@ class ParkingLot:
         )
 
     def expired(self, doc: dict[str, Any], now: datetime) -> bool:
-        return bool(doc["expires_at"] <= now)
+        return unstamp(doc["expires_at"]) <= now
 
     async def retry_later(self, doc: dict[str, Any], now: datetime) -> None:
         await self.collection.update_one(
-            {"_id": doc["_id"]}, {"$set": {NEXT_DUE_AT: now + self._retry_every}}
+            {"_id": doc["_id"]}, {"$set": {NEXT_DUE_AT: stamp(now + self._retry_every)}}
         )
 
     async def release(self, doc: dict[str, Any]) -> None:

@@ -1,4 +1,5 @@
-"""Durable due-dates: documents carry ``next_due_at``; a loop hands the due ones to a handler.
+"""Durable due-dates: documents carry ``next_due_at`` (a ``timestamps.stamp`` string); a loop
+hands the due ones to a handler.
 
 The due date is written in the same update as the state that implies it, so a crash can
 never lose a timer. The handler must be idempotent (it may see a document twice) and must
@@ -17,6 +18,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from crm_runtime.clock import Clock
 from crm_runtime.health import Health
 from crm_runtime.logging import get_logger
+from crm_runtime.timestamps import stamp
 
 NEXT_DUE_AT = "next_due_at"
 DueHandler = Callable[[dict[str, Any], datetime], Awaitable[None]]
@@ -47,7 +49,7 @@ class DueDateSweeper:
         """Handle every document due now; return how many were handled."""
         now = self._clock.now()
         cursor = self._collection.find(
-            {NEXT_DUE_AT: {"$lte": now}}, sort=[(NEXT_DUE_AT, 1)], limit=self._batch
+            {NEXT_DUE_AT: {"$lte": stamp(now)}}, sort=[(NEXT_DUE_AT, 1)], limit=self._batch
         )
         handled = 0
         async for doc in cursor:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import signal
 import time
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -11,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from crm_stack import services
 from crm_stack.config import (
     ENV_KAFKA_PORT,
     ENV_MONGO_PORT,
@@ -164,3 +166,40 @@ def env(
     endpoints = _stack(state_dir, kafka_port, mongo_port).endpoints
     typer.echo(f"export CRM_KAFKA_BOOTSTRAP_SERVERS={shlex.quote(endpoints.kafka_bootstrap)}")
     typer.echo(f"export CRM_MONGO_URI={shlex.quote(endpoints.mongo_uri)}")
+
+
+@app.command()
+def run(
+    state_dir: StateDir = None, kafka_port: KafkaPort = None, mongo_port: MongoPort = None
+) -> None:
+    """Start the stack and the four CRM services; Ctrl-C stops the services gracefully."""
+    stack = _stack(state_dir, kafka_port, mongo_port)
+    try:
+        endpoints = stack.up()
+    except StackError as exc:
+        _fail(exc)
+    state = stack.config.state_dir
+    running = services.start_all(endpoints, state)
+    stopping = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        failed = services.wait_ready(running)
+        if failed:
+            err.print(f"not ready: {', '.join(failed)} (see {state / 'logs'})", markup=False)
+            raise typer.Exit(1)
+        for service in running:
+            out.print(f"{service.name:<12} {service.url}/docs   log: {service.log_file}")
+        out.print(f"API keys (Authorization: Bearer <key>): {state / 'api-keys.json'}")
+        out.print("all services ready; Ctrl-C to stop", markup=False)
+        while not stopping and all(s.process.poll() is None for s in running):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        services.stop_all(running)
+        out.print("services stopped; the stack keeps running (crm-stack down stops it)")
