@@ -39,3 +39,14 @@ def unstamp_optional(value: Any) -> datetime | None:
 def stamp_values(values: dict[str, Any]) -> dict[str, Any]:
     """A copy with every datetime value (one level deep) replaced by its stamp."""
     return {k: stamp(v) if isinstance(v, datetime) else v for k, v in values.items()}
+
+
+def stamp_tree(value: Any) -> Any:
+    """A copy of a document tree (dicts, lists) with every datetime replaced by its stamp."""
+    if isinstance(value, datetime):
+        return stamp(value)
+    if isinstance(value, dict):
+        return {k: stamp_tree(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [stamp_tree(v) for v in value]
+    return value

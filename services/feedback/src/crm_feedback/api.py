@@ -1,0 +1,124 @@
+"""HTTP API of the feedback service (OpenAPI at /docs)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, status
+
+from crm_feedback.service import ComplaintService, NewComplaint
+from crm_feedback.surveys import NewSurveyAnswer, SurveyService
+from crm_feedback.views import (
+    AcknowledgeComplaint,
+    ComplaintList,
+    ComplaintView,
+    RaiseComplaint,
+    RecordSurvey,
+    ResolveComplaint,
+    SurveyList,
+    SurveyView,
+    complaint_view,
+    survey_view,
+)
+from crm_runtime.security import require
+from crm_runtime.settings import Role
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(max_length=200, description="Retries with the same key apply the command once."),
+]
+StatusFilter = Annotated[
+    Literal["open", "resolved", "all"],
+    Query(description="open = not resolved yet (acknowledged or not)."),
+]
+Limit = Annotated[int, Query(ge=1, le=200)]
+_staff = Depends(require(Role.AGENT, Role.MANAGER, Role.SYSTEM))
+_ERRORS: dict[int | str, dict[str, str]] = {
+    404: {"description": "Unknown complaint."},
+    409: {"description": "Not allowed in the complaint's current state."},
+}
+
+
+def build_router(complaints: ComplaintService, surveys: SurveyService) -> APIRouter:
+    router = APIRouter(dependencies=[_staff])
+    _complaint_commands(router, complaints)
+    _complaint_queries(router, complaints)
+    _survey_routes(router, surveys)
+    return router
+
+
+def _complaint_commands(router: APIRouter, service: ComplaintService) -> None:
+    @router.post("/complaints", status_code=status.HTTP_201_CREATED, tags=["complaints"])
+    async def raise_complaint(
+        body: RaiseComplaint, idempotency_key: IdempotencyKey = None
+    ) -> ComplaintView:
+        complaint_id = body.complaint_id or service.new_complaint_id(idempotency_key)
+        request = NewComplaint(**{**body.model_dump(), "complaint_id": complaint_id})
+        event_id = service.event_id("raise", complaint_id, idempotency_key)
+        return complaint_view(await service.raise_complaint(request, event_id))
+
+    @router.post("/complaints/{complaint_id}/acknowledge", tags=["complaints"], responses=_ERRORS)
+    async def acknowledge_complaint(
+        complaint_id: str, body: AcknowledgeComplaint, idempotency_key: IdempotencyKey = None
+    ) -> ComplaintView:
+        event_id = service.event_id("acknowledge", complaint_id, idempotency_key)
+        complaint = await service.acknowledge(
+            complaint_id, by=body.acknowledged_by, event_id=event_id
+        )
+        return complaint_view(complaint)
+
+    @router.post("/complaints/{complaint_id}/resolve", tags=["complaints"], responses=_ERRORS)
+    async def resolve_complaint(
+        complaint_id: str, body: ResolveComplaint, idempotency_key: IdempotencyKey = None
+    ) -> ComplaintView:
+        event_id = service.event_id("resolve", complaint_id, idempotency_key)
+        complaint = await service.resolve(
+            complaint_id, by=body.resolved_by, resolution=body.resolution, event_id=event_id
+        )
+        return complaint_view(complaint)
+
+
+def _complaint_queries(router: APIRouter, service: ComplaintService) -> None:
+    @router.get("/complaints/{complaint_id}", tags=["complaints"], responses=_ERRORS)
+    async def get_complaint(complaint_id: str) -> ComplaintView:
+        return complaint_view(await service.complaint(complaint_id))
+
+    @router.get("/customers/{customer_id}/complaints", tags=["complaints"])
+    async def complaints_of_customer(
+        customer_id: str, status: StatusFilter = "all", limit: Limit = 50
+    ) -> ComplaintList:
+        found = await service.complaints_of_customer(
+            customer_id, status=_status(status), limit=limit
+        )
+        return ComplaintList(items=[complaint_view(c) for c in found])
+
+    @router.get("/owners/{owner_id}/complaints", tags=["complaints"])
+    async def complaints_of_owner(
+        owner_id: str, status: StatusFilter = "all", limit: Limit = 50
+    ) -> ComplaintList:
+        found = await service.complaints_of_owner(owner_id, status=_status(status), limit=limit)
+        return ComplaintList(items=[complaint_view(c) for c in found])
+
+
+def _survey_routes(router: APIRouter, service: SurveyService) -> None:
+    @router.post("/surveys", status_code=status.HTTP_201_CREATED, tags=["surveys"])
+    async def record_survey(
+        body: RecordSurvey, idempotency_key: IdempotencyKey = None
+    ) -> SurveyView:
+        survey_id = body.survey_id or service.new_survey_id(idempotency_key)
+        request = NewSurveyAnswer(**{**body.model_dump(), "survey_id": survey_id})
+        event_id = service.event_id(survey_id, idempotency_key)
+        return survey_view(await service.record(request, event_id))
+
+    @router.get("/surveys/{survey_id}", tags=["surveys"])
+    async def get_survey(survey_id: str) -> SurveyView:
+        return survey_view(await service.survey(survey_id))
+
+    @router.get("/customers/{customer_id}/surveys", tags=["surveys"])
+    async def surveys_of_customer(customer_id: str, limit: Limit = 50) -> SurveyList:
+        found = await service.surveys_of_customer(customer_id, limit=limit)
+        return SurveyList(items=[survey_view(s) for s in found])
+
+
+def _status(value: str) -> str | None:
+    return None if value == "all" else value

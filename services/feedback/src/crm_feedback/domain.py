@@ -1,0 +1,225 @@
+"""Feedback domain: complaints with their SLA clocks, and survey answers. Pure, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from crm_events.common import Severity
+from crm_events.feedback import (
+    ComplaintAcknowledged,
+    ComplaintRaised,
+    ComplaintResolved,
+    SurveyAnswered,
+)
+from crm_events.feedback import SlaClock as ClockName
+from crm_runtime.errors import Conflict, DomainError, Unprocessable
+
+FIRST_RESPONSE: ClockName = "first_response"
+RESOLUTION: ClockName = "resolution"
+CLOCKS: tuple[ClockName, ...] = (FIRST_RESPONSE, RESOLUTION)
+OPEN = "open"
+RESOLVED = "resolved"
+# Facts may be stamped a little ahead of our clock (skew) but not in the future.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def to_millis(moment: datetime) -> datetime:
+    """MongoDB stores milliseconds; truncating first keeps events and stored state equal."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+@dataclass(frozen=True)
+class SlaClock:
+    """One SLA clock: it warns once at ``warn_at``, breaches once at ``due_at``, unless stopped."""
+
+    started_at: datetime
+    due_at: datetime
+    warn_at: datetime
+    warned: bool = False
+    breached: bool = False
+    stopped_at: datetime | None = None
+
+    @classmethod
+    def start(cls, started_at: datetime, due_at: datetime, warning_fraction: float) -> SlaClock:
+        span = max(due_at - started_at, timedelta(0))
+        return cls(
+            started_at=started_at,
+            due_at=due_at,
+            warn_at=to_millis(started_at + span * warning_fraction),
+        )
+
+    @property
+    def stopped(self) -> bool:
+        return self.stopped_at is not None
+
+    @property
+    def met(self) -> bool | None:
+        """Stopped before its deadline? None while it runs."""
+        return None if self.stopped_at is None else self.stopped_at <= self.due_at
+
+    @property
+    def next_moment(self) -> datetime | None:
+        """When this clock next needs the sweeper (warning, then breach), if ever."""
+        if self.stopped or self.breached:
+            return None
+        return self.due_at if self.warned else self.warn_at
+
+    def stop(self, at: datetime) -> SlaClock:
+        return self if self.stopped else replace(self, stopped_at=at)
+
+
+@dataclass(frozen=True)
+class Complaint:
+    complaint_id: str
+    customer_id: str
+    severity: str
+    category: str
+    channel: str
+    description: str
+    owner_id: str
+    raised_at: datetime
+    raised_event_id: str
+    correlation_id: str
+    clocks: dict[str, SlaClock]
+    status: str = OPEN
+    escalation_level: int = 0
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    resolution: str | None = None
+    within_sla: bool | None = None
+    version: int = 1
+
+    @property
+    def next_due_at(self) -> datetime | None:
+        moments = [m for c in self.clocks.values() if (m := c.next_moment) is not None]
+        return min(moments, default=None)
+
+    @property
+    def first_response_within_sla(self) -> bool | None:
+        return self.clocks[FIRST_RESPONSE].met
+
+
+def check_deadlines(data: ComplaintRaised, raised_at: datetime) -> None:
+    """Deadlines a publisher sends must make sense; we never invent other ones for them."""
+    if data.first_response_due_at < raised_at:
+        raise Unprocessable("first_response_due_at lies before the complaint was raised")
+    if data.resolution_due_at < data.first_response_due_at:
+        raise Unprocessable("resolution_due_at lies before first_response_due_at")
+
+
+def check_not_future(moment: datetime, now: datetime, what: str) -> None:
+    if moment > now + MAX_CLOCK_SKEW:
+        raise DomainError(f"{what} lies in the future")
+
+
+def open_complaint(
+    data: ComplaintRaised,
+    *,
+    raised_at: datetime,
+    event_id: str,
+    correlation_id: str,
+    warning_fraction: float,
+) -> Complaint:
+    raised_at = to_millis(raised_at)
+    check_deadlines(data, raised_at)
+    due = {
+        FIRST_RESPONSE: to_millis(data.first_response_due_at),
+        RESOLUTION: to_millis(data.resolution_due_at),
+    }
+    return Complaint(
+        complaint_id=data.complaint_id,
+        customer_id=data.customer_id,
+        severity=data.severity.value,
+        category=data.category,
+        channel=data.channel.value,
+        description=data.description,
+        owner_id=data.owner_id,
+        raised_at=raised_at,
+        raised_event_id=event_id,
+        correlation_id=correlation_id,
+        clocks={name: SlaClock.start(raised_at, due[name], warning_fraction) for name in CLOCKS},
+    )
+
+
+def acknowledge(
+    complaint: Complaint, *, by: str, at: datetime
+) -> tuple[Complaint, ComplaintAcknowledged]:
+    """The first response stops the first-response clock."""
+    if complaint.status == RESOLVED:
+        raise Conflict(f"complaint {complaint.complaint_id} is resolved; it cannot be acknowledged")
+    if complaint.acknowledged_at is not None:
+        raise Conflict(
+            f"complaint {complaint.complaint_id} was already acknowledged at "
+            f"{complaint.acknowledged_at.isoformat()}"
+        )
+    clocks = {**complaint.clocks, FIRST_RESPONSE: complaint.clocks[FIRST_RESPONSE].stop(at)}
+    changed = replace(complaint, acknowledged_at=at, acknowledged_by=by, clocks=clocks)
+    fact = ComplaintAcknowledged(
+        complaint_id=complaint.complaint_id,
+        customer_id=complaint.customer_id,
+        acknowledged_by=by,
+        acknowledged_at=at,
+    )
+    return changed, fact
+
+
+def resolve(
+    complaint: Complaint, *, by: str, resolution: str, at: datetime
+) -> tuple[Complaint, ComplaintResolved]:
+    """Resolution stops every clock (it is also a response, if none was given before)."""
+    if complaint.status == RESOLVED:
+        raise Conflict(f"complaint {complaint.complaint_id} is already resolved")
+    within_sla = at <= complaint.clocks[RESOLUTION].due_at
+    changed = replace(
+        complaint,
+        status=RESOLVED,
+        resolved_at=at,
+        resolved_by=by,
+        resolution=resolution,
+        within_sla=within_sla,
+        clocks={name: clock.stop(at) for name, clock in complaint.clocks.items()},
+    )
+    fact = ComplaintResolved(
+        complaint_id=complaint.complaint_id,
+        customer_id=complaint.customer_id,
+        resolved_by=by,
+        resolution=resolution,
+        resolved_at=at,
+        within_sla=within_sla,
+        severity=Severity(complaint.severity),
+    )
+    return changed, fact
+
+
+@dataclass(frozen=True)
+class Survey:
+    """One answered survey; ``answered_event_id`` is the SurveyAnswered event behind it."""
+
+    survey_id: str
+    customer_id: str
+    trigger: str
+    answered_at: datetime
+    recorded_at: datetime
+    answered_event_id: str
+    csat: int | None = None
+    nps: int | None = None
+    comment: str | None = None
+    complaint_id: str | None = None
+
+
+def record_survey(data: SurveyAnswered, *, event_id: str, at: datetime) -> Survey:
+    return Survey(
+        survey_id=data.survey_id,
+        customer_id=data.customer_id,
+        trigger=data.trigger,
+        answered_at=to_millis(data.answered_at),
+        recorded_at=to_millis(at),
+        answered_event_id=event_id,
+        csat=data.csat,
+        nps=data.nps,
+        comment=data.comment,
+        complaint_id=data.complaint_id,
+    )

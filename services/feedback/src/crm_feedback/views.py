@@ -1,0 +1,137 @@
+"""HTTP request and response models of the feedback API (requests reject unknown fields)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from crm_events.common import (
+    Channel,
+    CustomerId,
+    EmployeeId,
+    EntityId,
+    FreeText,
+    Severity,
+    Timestamp,
+)
+from crm_events.feedback import CategoryCode
+from crm_feedback.domain import Complaint, SlaClock, Survey
+
+Text = Annotated[FreeText, Field(min_length=1)]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RaiseComplaint(_Request):
+    complaint_id: EntityId | None = Field(None, description="Omit to have one generated.")
+    customer_id: CustomerId
+    severity: Severity = Field(description="Selects the SLA targets.")
+    category: CategoryCode
+    channel: Channel
+    description: Text
+    owner_id: EmployeeId
+    raised_at: Timestamp | None = Field(
+        None, description="When the customer complained (default: now); the clocks start then."
+    )
+
+
+class AcknowledgeComplaint(_Request):
+    acknowledged_by: EmployeeId
+
+
+class ResolveComplaint(_Request):
+    resolved_by: EmployeeId
+    resolution: Text = Field(description="What was done for the customer.")
+
+
+class RecordSurvey(_Request):
+    survey_id: EntityId | None = Field(None, description="Omit to have one generated.")
+    customer_id: CustomerId
+    trigger: Literal["complaint_resolved", "periodic", "other"] = "other"
+    csat: int | None = Field(None, ge=1, le=5, description="Customer satisfaction, 1 (bad)-5.")
+    nps: int | None = Field(None, ge=0, le=10, description="Likelihood to recommend, 0-10.")
+    comment: FreeText | None = None
+    complaint_id: EntityId | None = Field(None, description="The complaint it is about, if any.")
+    answered_at: Timestamp | None = Field(None, description="Default: now.")
+
+    @model_validator(mode="after")
+    def _has_a_score(self) -> Self:
+        if self.csat is None and self.nps is None:
+            raise ValueError("a survey answer needs csat, nps or both")
+        return self
+
+
+class ClockView(BaseModel):
+    started_at: datetime
+    due_at: datetime
+    warn_at: datetime
+    warned: bool
+    breached: bool
+    stopped: bool
+    stopped_at: datetime | None
+    met: bool | None = Field(description="Stopped before its deadline; null while running.")
+
+
+class ComplaintView(BaseModel):
+    complaint_id: str
+    customer_id: str
+    severity: str
+    category: str
+    channel: str
+    description: str
+    owner_id: str
+    status: Literal["open", "resolved"]
+    raised_at: datetime
+    escalation_level: int
+    clocks: dict[str, ClockView]
+    next_due_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolution: str | None
+    within_sla: bool | None
+    first_response_within_sla: bool | None
+    version: int
+
+
+class ComplaintList(BaseModel):
+    items: list[ComplaintView]
+
+
+class SurveyView(BaseModel):
+    survey_id: str
+    customer_id: str
+    trigger: str
+    csat: int | None
+    nps: int | None
+    comment: str | None
+    complaint_id: str | None
+    answered_at: datetime
+    recorded_at: datetime
+
+
+class SurveyList(BaseModel):
+    items: list[SurveyView]
+
+
+def complaint_view(complaint: Complaint) -> ComplaintView:
+    clocks = {name: _clock_view(clock) for name, clock in complaint.clocks.items()}
+    return ComplaintView.model_validate(
+        {
+            **{name: getattr(complaint, name) for name in ComplaintView.model_fields},
+            "clocks": clocks,
+        }
+    )
+
+
+def _clock_view(clock: SlaClock) -> ClockView:
+    return ClockView.model_validate(clock, from_attributes=True)
+
+
+def survey_view(survey: Survey) -> SurveyView:
+    return SurveyView.model_validate(survey, from_attributes=True)

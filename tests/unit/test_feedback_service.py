@@ -1,0 +1,257 @@
+"""Feedback service layer with in-memory repositories and a manual clock: no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from crm_events import CloudEvent, deterministic_event_id
+from crm_events.common import Channel, Severity
+from crm_events.feedback import ComplaintRaised
+from crm_feedback.app import sla_policy
+from crm_feedback.memory import InMemoryComplaintRepository
+from crm_feedback.service import ComplaintService, NewComplaint
+from crm_feedback.settings import FeedbackSettings
+from crm_runtime.clock import ManualClock
+from crm_runtime.errors import Conflict, DomainError, NotFound, Unprocessable
+
+pytestmark = pytest.mark.unit
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+SOURCE = "/crm/feedback"
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(T0)
+
+
+@pytest.fixture
+def repo() -> InMemoryComplaintRepository:
+    return InMemoryComplaintRepository()
+
+
+@pytest.fixture
+def service(repo: InMemoryComplaintRepository, clock: ManualClock) -> ComplaintService:
+    policy = sla_policy(FeedbackSettings())
+    return ComplaintService(repo, clock, policy=policy, source=SOURCE)
+
+
+def new(complaint_id: str = "cmp-1", owner: str = "emp-1", customer: str = "cus-1") -> NewComplaint:
+    return NewComplaint(
+        complaint_id=complaint_id,
+        customer_id=customer,
+        severity=Severity.HIGH,
+        category="billing",
+        channel=Channel.PHONE,
+        description="charged twice",
+        owner_id=owner,
+    )
+
+
+def external_raise(complaint_id: str = "cmp-x", event_id: str = "ext-1") -> CloudEvent:
+    data = ComplaintRaised(
+        complaint_id=complaint_id,
+        customer_id="cus-2",
+        severity=Severity.CRITICAL,
+        category="delivery",
+        channel=Channel.CHAT,
+        description="parcel lost",
+        owner_id="emp-7",
+        first_response_due_at=T0 + 2 * HOUR,
+        resolution_due_at=T0 + 10 * HOUR,
+    )
+    return data.to_event(source="/call-centre", event_id=event_id, time=T0)
+
+
+async def test_raise_stores_complaint_and_publishes_deadlines_from_policy(
+    service: ComplaintService, repo: InMemoryComplaintRepository
+) -> None:
+    complaint = await service.raise_complaint(new(), "evt-raise")
+
+    assert complaint.status == "open"
+    assert complaint.next_due_at == T0 + timedelta(hours=3, minutes=12)
+    [event] = repo.outbox
+    assert (event.id, event.type) == ("evt-raise", ComplaintRaised.event_type())
+    assert event.data["first_response_due_at"] == "2026-03-02T13:00:00Z"
+    assert event.data["resolution_due_at"] == "2026-03-03T09:00:00Z"
+    assert event.data["raised_at"] == "2026-03-02T09:00:00Z"
+
+
+async def test_raise_retried_with_the_same_event_is_harmless_and_a_taken_id_conflicts(
+    service: ComplaintService, repo: InMemoryComplaintRepository
+) -> None:
+    await service.raise_complaint(new(), "evt-raise")
+    await service.raise_complaint(new(), "evt-raise")
+
+    assert len(repo.complaints) == len(repo.outbox) == 1
+    with pytest.raises(Conflict, match="already exists"):
+        await service.raise_complaint(new(), "evt-other")
+
+
+async def test_raise_in_the_future_is_rejected(service: ComplaintService) -> None:
+    request = replace(new(), raised_at=T0 + HOUR)
+    with pytest.raises(DomainError, match="raised_at lies in the future"):
+        await service.raise_complaint(request, "evt-raise")
+
+
+def test_idempotency_key_gives_same_ids(service: ComplaintService) -> None:
+    assert service.new_complaint_id("k1") == service.new_complaint_id("k1")
+    assert service.new_complaint_id("k1") != service.new_complaint_id("k2")
+    assert service.new_complaint_id(None) != service.new_complaint_id(None)
+    assert service.event_id("ack", "cmp-1", "k1") == service.event_id("ack", "cmp-1", "k1")
+
+
+async def test_acknowledge_publishes_in_the_complaints_journey(
+    service: ComplaintService, repo: InMemoryComplaintRepository, clock: ManualClock
+) -> None:
+    await service.raise_complaint(new(), "evt-raise")
+    clock.advance(HOUR)
+
+    acknowledged = await service.acknowledge("cmp-1", by="emp-1", event_id="evt-ack")
+    retried = await service.acknowledge("cmp-1", by="emp-1", event_id="evt-ack")
+
+    assert acknowledged.acknowledged_at == T0 + HOUR
+    assert retried.version == acknowledged.version == 2
+    assert [e.id for e in repo.outbox] == ["evt-raise", "evt-ack"]
+    ack = repo.outbox[1]
+    assert (ack.correlationid, ack.causationid) == (repo.outbox[0].correlationid, "evt-raise")
+    with pytest.raises(Conflict, match="already acknowledged"):
+        await service.acknowledge("cmp-1", by="emp-1", event_id="evt-ack-2")
+
+
+async def test_commands_on_unknown_complaints_are_not_found(service: ComplaintService) -> None:
+    with pytest.raises(NotFound, match="complaint nope not found"):
+        await service.acknowledge("nope", by="emp-1", event_id="e")
+    with pytest.raises(NotFound):
+        await service.resolve("nope", by="emp-1", resolution="x", event_id="e")
+
+
+async def test_sweeps_publish_each_warning_breach_and_escalation_once(
+    service: ComplaintService, repo: InMemoryComplaintRepository, clock: ManualClock
+) -> None:
+    await service.raise_complaint(new(), "evt-raise")
+    for hours in (3.5, 3.6, 4, 4.5, 20, 25, 30):
+        clock.set(T0 + timedelta(hours=hours))
+        await service.on_due("cmp-1", clock.now())
+        await service.on_due("cmp-1", clock.now())  # a repeated sweep changes nothing
+
+    published = [(e.type.split(".")[2], e.data.get("clock")) for e in repo.outbox[1:]]
+    assert published == [
+        ("complaint-sla-warning", "first_response"),
+        ("complaint-sla-breached", "first_response"),
+        ("complaint-escalated", None),
+        ("complaint-sla-warning", "resolution"),
+        ("complaint-sla-breached", "resolution"),
+        ("complaint-escalated", None),
+    ]
+    breach, escalation = repo.outbox[2], repo.outbox[3]
+    expected_id = deterministic_event_id(
+        SOURCE, "complaint", "cmp-1", "first_response", "sla-breached"
+    )
+    assert breach.id == expected_id
+    assert (breach.causationid, escalation.causationid) == ("evt-raise", breach.id)
+    stored = repo.complaints["cmp-1"]
+    assert (stored.owner_id, stored.escalation_level) == ("service-manager", 2)
+
+
+async def test_resolve_after_breach_is_outside_the_sla_and_cannot_repeat(
+    service: ComplaintService, repo: InMemoryComplaintRepository, clock: ManualClock
+) -> None:
+    await service.raise_complaint(new(), "evt-raise")
+    clock.set(T0 + 25 * HOUR)
+    await service.on_due("cmp-1", clock.now())
+
+    resolved = await service.resolve("cmp-1", by="team-lead", resolution="refund", event_id="r1")
+
+    assert resolved.within_sla is False
+    assert resolved.first_response_within_sla is False
+    assert repo.outbox[-1].data["within_sla"] is False
+    with pytest.raises(Conflict, match="already resolved"):
+        await service.resolve("cmp-1", by="team-lead", resolution="again", event_id="r2")
+    with pytest.raises(Conflict, match="cannot be acknowledged"):
+        await service.acknowledge("cmp-1", by="team-lead", event_id="a1")
+
+
+async def test_a_stale_read_is_retried(
+    service: ComplaintService, repo: InMemoryComplaintRepository
+) -> None:
+    await service.raise_complaint(new(), "evt-raise")
+    original_save = repo.save
+    calls = 0
+
+    async def racing_save(*args: object, **kwargs: object) -> bool:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # another writer wins the first time
+            stored = repo.complaints["cmp-1"]
+            repo.complaints["cmp-1"] = replace(stored, version=9)
+        return await original_save(*args, **kwargs)  # type: ignore[arg-type]
+
+    repo.save = racing_save  # type: ignore[method-assign]
+    acknowledged = await service.acknowledge("cmp-1", by="emp-1", event_id="evt-ack")
+
+    assert calls == 2
+    assert acknowledged.version == 10
+
+
+async def test_consumed_complaint_is_stored_once_with_its_own_deadlines(
+    service: ComplaintService, repo: InMemoryComplaintRepository
+) -> None:
+    event = external_raise()
+    data = ComplaintRaised.model_validate(event.data)
+
+    assert await service.on_complaint_raised(data, event) is True
+    assert await service.on_complaint_raised(data, event) is False
+
+    stored = repo.complaints["cmp-x"]
+    assert stored.clocks["first_response"].due_at == T0 + 2 * HOUR
+    assert stored.clocks["resolution"].due_at == T0 + 10 * HOUR
+    assert stored.raised_at == T0  # from the envelope when the payload has no raised_at
+    assert repo.outbox == []
+    other = external_raise(event_id="ext-2")
+    with pytest.raises(Conflict, match="already exists"):
+        await service.on_complaint_raised(data, other)
+
+
+async def test_our_own_relayed_raise_is_a_no_op(
+    service: ComplaintService, repo: InMemoryComplaintRepository
+) -> None:
+    await service.raise_complaint(new(), "evt-raise")
+    relayed = repo.outbox[0]
+
+    applied = await service.on_complaint_raised(
+        ComplaintRaised.model_validate(relayed.data), relayed
+    )
+
+    assert applied is False
+    assert len(repo.outbox) == 1
+
+
+async def test_consumed_complaint_with_contradictory_deadlines_is_unprocessable(
+    service: ComplaintService,
+) -> None:
+    event = external_raise()
+    data = ComplaintRaised.model_validate(
+        {**event.data, "resolution_due_at": (T0 + HOUR).isoformat()}
+    )
+    with pytest.raises(Unprocessable, match="resolution_due_at"):
+        await service.on_complaint_raised(data, event)
+
+
+async def test_open_complaints_per_owner_and_customer_newest_first(
+    service: ComplaintService, clock: ManualClock
+) -> None:
+    for n in range(3):
+        await service.raise_complaint(new(f"cmp-{n}"), f"evt-{n}")
+        clock.advance(HOUR)
+    await service.raise_complaint(new("cmp-9", owner="emp-2", customer="cus-9"), "evt-9")
+    await service.resolve("cmp-1", by="emp-1", resolution="done", event_id="r1")
+
+    by_owner = await service.complaints_of_owner("emp-1", status="open", limit=10)
+    by_customer = await service.complaints_of_customer("cus-1", status=None, limit=2)
+
+    assert [c.complaint_id for c in by_owner] == ["cmp-2", "cmp-0"]
+    assert [c.complaint_id for c in by_customer] == ["cmp-2", "cmp-1"]
