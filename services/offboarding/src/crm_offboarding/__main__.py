@@ -1,4 +1,4 @@
-"""``python -m crm_offboarding`` / ``crm-offboarding``: serve HTTP and consume Kafka in one process."""
+"""``python -m crm_offboarding`` / ``crm-offboarding``: HTTP and Kafka consumer in one process."""
 
 from crm_offboarding.app import create_app
 from crm_offboarding.settings import OffboardingSettings

@@ -1,4 +1,4 @@
-"""Offboarding settings: every variable is prefixed CRM_OFFBOARDING_ (e.g. CRM_OFFBOARDING_MONGO_URI)."""
+"""Offboarding settings: every variable is prefixed CRM_OFFBOARDING_ (e.g. ..._MONGO_URI)."""
 
 from __future__ import annotations
 
