@@ -83,6 +83,34 @@ class Kafka:
         futures = [await self._producer.send(topic, value, key=key) for key, value in items]
         await asyncio.gather(*futures)
 
+    async def read_all(self, topics: list[str], *, idle: float = 2.0) -> dict[str, list[Record]]:
+        """Every record of several topics (one consumer), once none arrived for ``idle`` s."""
+        consumer = AIOKafkaConsumer(
+            *topics,
+            bootstrap_servers=self.bootstrap,
+            group_id=f"probe-{uuid.uuid4().hex[:8]}",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            session_timeout_ms=3000,
+            heartbeat_interval_ms=1000,
+        )
+        await consumer.start()
+        found: dict[str, list[Record]] = {topic: [] for topic in topics}
+        try:
+            while not consumer.assignment():
+                await consumer.getmany(timeout_ms=200)
+            quiet_since = asyncio.get_running_loop().time()
+            while asyncio.get_running_loop().time() - quiet_since < idle:
+                batch = await consumer.getmany(timeout_ms=200)
+                for messages in batch.values():
+                    quiet_since = asyncio.get_running_loop().time()
+                    for m in messages:
+                        headers = {k: v.decode() for k, v in m.headers}
+                        found[m.topic].append(Record(m.topic, m.key, m.value, headers))
+        finally:
+            await consumer.stop()
+        return found
+
     async def read(self, topic: str, expected: int, *, timeout: float = 30.0) -> list[Record]:
         """Read the topic from the start until ``expected`` records (or the timeout)."""
         consumer = AIOKafkaConsumer(

@@ -1,10 +1,31 @@
-"""Loyalty settings: every variable is prefixed CRM_LOYALTY_ (e.g. CRM_LOYALTY_MONGO_URI)."""
+"""Loyalty settings: every variable is prefixed CRM_LOYALTY_ (e.g. CRM_LOYALTY_MONGO_URI).
+
+Maps are JSON, e.g. CRM_LOYALTY_TIER_THRESHOLDS='{"bronze": 0, "silver": 1000}'.
+"""
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+from typing import Self
+
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from crm_events.common import RiskCategory
+from crm_loyalty.rules import (
+    DEFAULT_COMPLAINT_DELTAS,
+    DEFAULT_RISK_CATEGORIES,
+    EarningRules,
+    HealthRules,
+    Rules,
+    SettlementPolicy,
+    SettlementRules,
+    Tier,
+)
 from crm_runtime.settings import ServiceSettings
+
+_TIER_CODE = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
 
 
 class LoyaltySettings(ServiceSettings):
@@ -13,3 +34,111 @@ class LoyaltySettings(ServiceSettings):
     service_name: str = "loyalty"
     mongo_database: str = "crm_loyalty"
     http_port: int = 8003
+
+    # --- earning ---------------------------------------------------------------------
+    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$", description="Programme currency.")
+    points_per_currency_unit: int = Field(1, ge=0)
+    minor_units_per_currency_unit: int = Field(100, ge=1)
+    tier_thresholds: dict[str, int] = Field(
+        default_factory=lambda: {"bronze": 0, "silver": 1000, "gold": 5000},
+        description="Qualifying points needed per tier; one tier must start at 0.",
+    )
+    tier_multipliers_percent: dict[str, int] = Field(
+        default_factory=lambda: {"bronze": 100, "silver": 125, "gold": 150}
+    )
+
+    # --- health and risk --------------------------------------------------------------
+    health_initial: int = Field(70, ge=0, le=100)
+    health_contact: int = 2
+    health_purchase: int = 3
+    health_complaint: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_COMPLAINT_DELTAS),
+        description="Delta per complaint severity (low, medium, high, critical).",
+    )
+    health_sla_breach: int = -15
+    health_survey_low: int = -15
+    health_survey_high: int = 5
+    survey_low_csat_max: int = Field(2, ge=1, le=5)
+    survey_low_nps_max: int = Field(6, ge=0, le=10)
+    survey_high_csat_min: int = Field(4, ge=1, le=5)
+    survey_high_nps_min: int = Field(9, ge=0, le=10)
+    health_inactivity: int = -10
+    inactivity_days: int = Field(60, ge=1)
+    health_payment_overdue: int = -15
+    health_contract_breached: int = -20
+    risk_threshold: int = Field(40, ge=0, le=100)
+    risk_hysteresis: int = Field(10, ge=0, le=100)
+    hard_signal_hold_days: int = Field(90, ge=0)
+    health_window_days: int = Field(365, ge=1)
+    health_max_contributions: int = Field(200, ge=10)
+    risk_categories: dict[str, RiskCategory] = Field(
+        default_factory=lambda: dict(DEFAULT_RISK_CATEGORIES),
+        description="Risk category per reason code (others: customer_performance).",
+    )
+
+    # --- offboarding and bookkeeping --------------------------------------------------
+    settlement_policy: SettlementPolicy = "cash_out"
+    cash_out_minor_per_point: int = Field(1, ge=0)
+    voucher_minor_per_point: int = Field(1, ge=0)
+    applied_retention_days: int = Field(90, ge=1)
+
+    @model_validator(mode="after")
+    def _tiers_are_consistent(self) -> Self:
+        if set(self.tier_thresholds) != set(self.tier_multipliers_percent):
+            raise ValueError("tier_thresholds and tier_multipliers_percent need the same tiers")
+        if 0 not in self.tier_thresholds.values():
+            raise ValueError("one tier must have threshold 0 (the tier every account starts in)")
+        bad = [code for code in self.tier_thresholds if not _TIER_CODE.match(code)]
+        if bad:
+            raise ValueError(f"tier codes must be snake_case: {bad}")
+        return self
+
+    def rules(self) -> Rules:
+        return Rules(
+            earning=EarningRules(
+                currency=self.currency,
+                points_per_currency_unit=self.points_per_currency_unit,
+                minor_units_per_currency_unit=self.minor_units_per_currency_unit,
+                tiers=tuple(
+                    Tier(code, threshold, self.tier_multipliers_percent[code])
+                    for code, threshold in sorted(self.tier_thresholds.items(), key=_by_value)
+                ),
+            ),
+            health=self._health_rules(),
+            settlement=SettlementRules(
+                policy=self.settlement_policy,
+                cash_out_minor_per_point=self.cash_out_minor_per_point,
+                voucher_minor_per_point=self.voucher_minor_per_point,
+                currency=self.currency,
+            ),
+            applied_retention=timedelta(days=self.applied_retention_days),
+        )
+
+    def _health_rules(self) -> HealthRules:
+        return HealthRules(
+            initial=self.health_initial,
+            contact=self.health_contact,
+            purchase=self.health_purchase,
+            complaint=dict(self.health_complaint),
+            sla_breach=self.health_sla_breach,
+            survey_low=self.health_survey_low,
+            survey_high=self.health_survey_high,
+            survey_low_csat_max=self.survey_low_csat_max,
+            survey_low_nps_max=self.survey_low_nps_max,
+            survey_high_csat_min=self.survey_high_csat_min,
+            survey_high_nps_min=self.survey_high_nps_min,
+            inactivity=self.health_inactivity,
+            inactivity_days=self.inactivity_days,
+            payment_overdue=self.health_payment_overdue,
+            contract_breached=self.health_contract_breached,
+            risk_threshold=self.risk_threshold,
+            risk_hysteresis=self.risk_hysteresis,
+            hard_signal_hold_days=self.hard_signal_hold_days,
+            window_days=self.health_window_days,
+            max_contributions=self.health_max_contributions,
+            risk_categories=dict(self.risk_categories),
+        )
+
+
+def _by_value(item: tuple[str, int]) -> int:
+    return item[1]

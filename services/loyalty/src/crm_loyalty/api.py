@@ -1,0 +1,191 @@
+"""HTTP API of the loyalty service (OpenAPI at /docs)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from crm_events.common import EntityId, ShortText
+from crm_loyalty.domain import Account, LedgerEntry
+from crm_loyalty.rules import HealthRules
+from crm_loyalty.service import LoyaltyService, Redeemed, Redemption
+from crm_runtime.security import require
+from crm_runtime.settings import Role
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(max_length=200, description="Retries with the same key redeem once."),
+]
+_staff = Depends(require(Role.AGENT, Role.MANAGER, Role.SYSTEM))
+
+
+class RedeemPoints(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    points: int = Field(ge=1, le=100_000_000, description="Points to spend.")
+    reward: ShortText = Field(description="What the points are exchanged for.")
+    reference: EntityId | None = Field(None, description="Order, voucher or request id.")
+
+
+class SettlementView(BaseModel):
+    policy: str
+    points: int
+    amount_minor: int
+    currency: str
+    settled_at: datetime
+    case_id: str | None
+    written_off: int
+
+
+class AccountView(BaseModel):
+    customer_id: str
+    status: str = Field(description="open, or settled (frozen) after offboarding.")
+    balance: int = Field(description="Points; negative when returns reversed spent points.")
+    qualifying_points: int
+    tier: str
+    opened_at: datetime
+    version: int
+    settlement: SettlementView | None
+
+
+class LedgerEntryView(BaseModel):
+    entry_id: str
+    kind: str
+    points: int
+    delta: int = Field(description="Signed effect on the balance.")
+    state: str = Field(description="pending, posted or ignored (see note).")
+    note: str | None
+    source_event_id: str
+    order_id: str | None
+    occurred_at: datetime
+    recorded_at: datetime
+    details: dict[str, Any]
+
+
+class LedgerPage(BaseModel):
+    items: list[LedgerEntryView]
+
+
+class RedemptionView(BaseModel):
+    entry_id: str
+    customer_id: str
+    points: int
+    reward: str
+    reference: str | None
+    balance: int = Field(description="Account balance after the redemption.")
+
+
+class ContributionView(BaseModel):
+    key: str
+    code: str
+    reason: str
+    delta: int
+    at: datetime
+    count: int
+
+
+class RiskView(BaseModel):
+    risk_id: str
+    category: str
+    opened_at: datetime
+    score: int
+    reasons: list[str]
+    hard_signal: str | None
+
+
+class HealthView(BaseModel):
+    customer_id: str
+    score: int
+    baseline: int
+    risk_threshold: int
+    recovery_threshold: int
+    contributions: list[ContributionView] = Field(description="Newest first.")
+    risk: RiskView | None = Field(description="The open risk episode, if any.")
+    risk_episodes: int
+    last_activity_at: datetime | None
+    next_inactivity_check_at: datetime | None
+
+
+def build_router(service: LoyaltyService, health_rules: HealthRules) -> APIRouter:
+    router = APIRouter(prefix="/accounts", tags=["loyalty"], dependencies=[_staff])
+
+    @router.get("/{customer_id}")
+    async def get_account(customer_id: str) -> AccountView:
+        return _account_view(await service.account(customer_id))
+
+    @router.get("/{customer_id}/ledger")
+    async def get_ledger(
+        customer_id: str, limit: Annotated[int, Query(ge=1, le=500)] = 50
+    ) -> LedgerPage:
+        entries = await service.ledger(customer_id, limit=limit)
+        return LedgerPage(items=[_entry_view(e) for e in entries])
+
+    @router.post(
+        "/{customer_id}/redemptions",
+        status_code=status.HTTP_201_CREATED,
+        responses={404: {}, 409: {"description": "Account frozen"}, 422: {}},
+    )
+    async def redeem(
+        customer_id: str, body: RedeemPoints, idempotency_key: IdempotencyKey = None
+    ) -> RedemptionView:
+        request = Redemption(points=body.points, reward=body.reward, reference=body.reference)
+        request_id = service.request_id(customer_id, idempotency_key)
+        return _redemption_view(await service.redeem(customer_id, request, request_id))
+
+    @router.get("/{customer_id}/health")
+    async def get_health(customer_id: str) -> HealthView:
+        return _health_view(await service.account(customer_id), health_rules)
+
+    return router
+
+
+def _account_view(account: Account) -> AccountView:
+    settlement = account.settlement
+    return AccountView(
+        customer_id=account.customer_id,
+        status=account.status,
+        balance=account.balance,
+        qualifying_points=account.qualifying_points,
+        tier=account.tier,
+        opened_at=account.opened_at,
+        version=account.version,
+        settlement=SettlementView.model_validate(settlement, from_attributes=True)
+        if settlement
+        else None,
+    )
+
+
+def _entry_view(entry: LedgerEntry) -> LedgerEntryView:
+    return LedgerEntryView.model_validate(entry, from_attributes=True)
+
+
+def _redemption_view(redeemed: Redeemed) -> RedemptionView:
+    entry = redeemed.entry
+    return RedemptionView(
+        entry_id=entry.entry_id,
+        customer_id=entry.customer_id,
+        points=entry.points,
+        reward=entry.details["reward"],
+        reference=entry.details.get("reference"),
+        balance=redeemed.balance,
+    )
+
+
+def _health_view(account: Account, rules: HealthRules) -> HealthView:
+    ordered = sorted(account.contributions.items(), key=lambda kv: (kv[1].at, kv[0]), reverse=True)
+    risk = account.risk
+    return HealthView(
+        customer_id=account.customer_id,
+        score=account.score,
+        baseline=rules.initial,
+        risk_threshold=rules.risk_threshold,
+        recovery_threshold=rules.recovery_threshold,
+        contributions=[ContributionView(key=key, **c.__dict__) for key, c in ordered],
+        risk=RiskView.model_validate(risk, from_attributes=True) if risk else None,
+        risk_episodes=account.risk_episodes,
+        last_activity_at=account.last_activity_at,
+        next_inactivity_check_at=account.next_due_at,
+    )

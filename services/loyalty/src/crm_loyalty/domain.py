@@ -1,0 +1,170 @@
+"""Loyalty domain: accounts and the points ledger with its earning rules. Pure, no I/O.
+
+Amounts are integers: points, and money in minor units. A ledger entry's id derives from
+the event (or request) behind it, so a redelivered event finds its entry already there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from crm_events import EventData
+from crm_events.loyalty import TierChanged
+from crm_loyalty.rules import Rules
+
+OPEN, SETTLED = "open", "settled"
+PENDING, POSTED, IGNORED = "pending", "posted", "ignored"
+EARN, REVERSE, REDEEM, SETTLE = "earn", "reverse", "redeem", "settle"
+DEBITS = frozenset({REVERSE, REDEEM, SETTLE})
+
+# (name of the derived event, payload): the name makes its id deterministic per cause.
+Derived = tuple[str, EventData]
+
+_ENTITY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+_SAFE_KEY = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+
+
+def safe_key(event_id: str) -> str:
+    """A document map key for an event id: ids with '.', '$' or odd characters are hashed."""
+    if _SAFE_KEY.match(event_id):
+        return event_id
+    return "h" + hashlib.sha256(event_id.encode()).hexdigest()[:40]
+
+
+def entry_id(kind: str, source_id: str) -> str:
+    """Ledger entry id ``<kind>:<source id>`` (hashed when the source id is not an EntityId)."""
+    candidate = f"{kind}:{source_id}"
+    if len(candidate) <= 100 and _ENTITY_ID.match(candidate):
+        return candidate
+    return f"{kind}:h{hashlib.sha256(source_id.encode()).hexdigest()[:40]}"
+
+
+@dataclass
+class Contribution:
+    """One signed factor of the health score, kept so that the score can be explained."""
+
+    code: str
+    reason: str
+    delta: int
+    at: datetime
+    count: int = 1  # > 1 for a roll-up of older contributions of the same code
+
+
+@dataclass
+class RiskEpisode:
+    risk_id: str
+    category: str
+    opened_at: datetime
+    cause_event_id: str
+    score: int
+    reasons: list[str]
+    hard_signal: str | None = None
+
+
+@dataclass
+class Settlement:
+    policy: str
+    points: int
+    amount_minor: int
+    currency: str
+    settled_at: datetime
+    cause_event_id: str
+    case_id: str | None = None
+    written_off: int = 0  # negative balance (points owed) cancelled at settlement
+
+
+@dataclass
+class Account:
+    customer_id: str
+    opened_at: datetime
+    tier: str
+    score: int
+    status: str = OPEN
+    balance: int = 0
+    qualifying_points: int = 0
+    version: int = 1
+    contributions: dict[str, Contribution] = field(default_factory=dict)
+    risk: RiskEpisode | None = None
+    risk_episodes: int = 0
+    last_hard_signal_at: datetime | None = None
+    last_activity_at: datetime | None = None
+    next_due_at: datetime | None = None
+    settlement: Settlement | None = None
+    applied: dict[str, datetime] = field(default_factory=dict)
+    ignored_entries: dict[str, datetime] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, customer_id: str, at: datetime, rules: Rules, now: datetime) -> Account:
+        return cls(
+            customer_id=customer_id,
+            opened_at=at,
+            tier=rules.earning.entry_tier.code,
+            score=rules.health.initial,
+            last_activity_at=at,
+            next_due_at=max(at, now) + rules.health.inactivity_period,
+        )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == OPEN
+
+    def has_applied(self, cause_id: str) -> bool:
+        return safe_key(cause_id) in self.applied
+
+    def enrolment(self) -> Derived:
+        return (
+            "tier-changed",
+            TierChanged(
+                customer_id=self.customer_id,
+                previous_tier=None,
+                new_tier=self.tier,
+                qualifying_points=0,
+                reason="enrolled",
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """``points`` is the magnitude; ``kind`` says whether it credits or debits the balance.
+
+    ``state`` is pending until the account has taken the entry into its balance (posted) or
+    refused it (ignored, with a note) — a pending entry never counts.
+    """
+
+    entry_id: str
+    customer_id: str
+    kind: str
+    points: int
+    source_event_id: str
+    occurred_at: datetime
+    recorded_at: datetime
+    order_id: str | None = None
+    reverses: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    state: str = PENDING
+    note: str | None = None
+
+    @property
+    def delta(self) -> int:
+        """The signed effect on the balance (none unless posted)."""
+        if self.state != POSTED:
+            return 0
+        return -self.points if self.kind in DEBITS else self.points
+
+    @property
+    def base_points(self) -> int:
+        return int(self.details.get("base_points", 0))
+
+
+@dataclass(frozen=True)
+class Posting:
+    """What applying a ledger entry to the account produced."""
+
+    derived: list[Derived]
+    state: str = POSTED
+    note: str | None = None

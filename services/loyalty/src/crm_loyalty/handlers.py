@@ -1,0 +1,38 @@
+"""Consumed topics → service calls. Validation and DLQ routing happen in the runtime."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from crm_events.contacts import ContactLogged, CustomerRegistered
+from crm_events.feedback import ComplaintRaised, ComplaintSlaBreached, SurveyAnswered
+from crm_events.inbound import ContractBreached, PaymentOverdue, PurchaseRecorded, PurchaseReturned
+from crm_events.offboarding import ExitAgreed
+from crm_loyalty.health_service import HealthService
+from crm_loyalty.service import LoyaltyService
+from crm_runtime.app import ServiceRuntime
+
+
+def register_handlers(
+    runtime: ServiceRuntime, points: LoyaltyService, health: HealthService
+) -> None:
+    runtime.on(CustomerRegistered, points.on_customer_registered)
+    runtime.on(PurchaseRecorded, points.on_purchase_recorded)
+    runtime.on(PurchaseReturned, points.on_purchase_returned)
+    runtime.on(ExitAgreed, points.on_exit_agreed)
+    runtime.on(ContactLogged, health.on_contact_logged)
+    runtime.on(ComplaintRaised, health.on_complaint_raised)
+    runtime.on(ComplaintSlaBreached, health.on_sla_breached)
+    runtime.on(SurveyAnswered, health.on_survey_answered)
+    runtime.on(PaymentOverdue, health.on_payment_overdue)
+    runtime.on(ContractBreached, health.on_contract_breached)
+
+
+def inactivity_sweep(health: HealthService) -> Any:
+    """The sweeper hands over account documents whose ``next_due_at`` has passed."""
+
+    async def handle(doc: dict[str, Any], now: datetime) -> None:
+        await health.on_inactivity_due(str(doc["_id"]), now)
+
+    return handle

@@ -1,0 +1,206 @@
+"""Ledger rules: what a purchase earns, what a return reverses, what a redemption needs.
+
+Pure functions over the domain types; each ``post_*`` changes the account and returns the
+derived events (a ``Posting``) or says why the entry was ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from crm_events.inbound import PurchaseRecorded, PurchaseReturned
+from crm_events.loyalty import PointsAwarded, PointsRedeemed, PointsReversed, TierChanged
+from crm_loyalty.domain import (
+    EARN,
+    IGNORED,
+    POSTED,
+    REVERSE,
+    Account,
+    Derived,
+    LedgerEntry,
+    Posting,
+    entry_id,
+)
+from crm_loyalty.rules import EarningRules
+from crm_runtime.errors import Conflict, DomainError
+
+
+# --- earning ---------------------------------------------------------------------------
+def earn_entry(
+    account: Account,
+    data: PurchaseRecorded,
+    source_event_id: str,
+    rules: EarningRules,
+    now: datetime,
+) -> LedgerEntry:
+    tier = rules.tier(account.tier)
+    base, points, note = 0, 0, None
+    if data.currency == rules.currency:
+        base = data.amount_minor * rules.points_per_currency_unit
+        base //= rules.minor_units_per_currency_unit
+        points = base * tier.multiplier_percent // 100
+    else:
+        note = f"purchases in {data.currency} earn no points (programme currency {rules.currency})"
+    return LedgerEntry(
+        entry_id=entry_id(EARN, source_event_id),
+        customer_id=data.customer_id,
+        kind=EARN,
+        points=points,
+        source_event_id=source_event_id,
+        occurred_at=data.purchased_at,
+        recorded_at=now,
+        order_id=data.order_id,
+        details={
+            "amount_minor": data.amount_minor,
+            "currency": data.currency,
+            "base_points": base,
+            "multiplier_percent": tier.multiplier_percent,
+        },
+        note=note,
+    )
+
+
+def post_earn(account: Account, entry: LedgerEntry, rules: EarningRules) -> Posting:
+    if not account.is_open:
+        return Posting([], IGNORED, f"account {account.status}: purchases earn nothing")
+    if entry.points == 0 and entry.base_points == 0:
+        return Posting([], IGNORED, entry.note or "purchase too small to earn points")
+    account.balance += entry.points
+    account.qualifying_points += entry.base_points
+    derived: list[Derived] = []
+    if entry.points > 0:
+        awarded = PointsAwarded(
+            entry_id=entry.entry_id,
+            customer_id=account.customer_id,
+            points=entry.points,
+            reason="purchase",
+            source_event_id=entry.source_event_id,
+            multiplier_percent=int(entry.details["multiplier_percent"]),
+            # "Available" balance: points owed after a reversal are not available.
+            balance_after=max(account.balance, 0),
+        )
+        derived.append(("points-awarded", awarded))
+    return Posting(derived + retier(account, rules))
+
+
+def retier(account: Account, rules: EarningRules) -> list[Derived]:
+    """Tier follows the qualifying points: up on qualification, down after reversals."""
+    new = rules.tier_for(account.qualifying_points)
+    if new.code == account.tier:
+        return []
+    previous = account.tier
+    upgrade = new.threshold > rules.rank(previous)
+    account.tier = new.code
+    changed = TierChanged(
+        customer_id=account.customer_id,
+        previous_tier=previous,
+        new_tier=new.code,
+        qualifying_points=account.qualifying_points,
+        reason="qualified" if upgrade else "downgraded",
+    )
+    return [("tier-changed", changed)]
+
+
+# --- reversal ----------------------------------------------------------------------------
+def reversal_entry(
+    earn: LedgerEntry,
+    earlier: Sequence[LedgerEntry],
+    data: PurchaseReturned,
+    source_event_id: str,
+    now: datetime,
+) -> LedgerEntry:
+    """Reverse in proportion to the amount returned, cumulatively over all returns of the
+    order, so that returning everything reverses exactly what was earned."""
+    if data.currency != earn.details["currency"]:
+        raise DomainError(
+            f"return {data.return_id} is in {data.currency} but order {data.order_id} "
+            f"was paid in {earn.details['currency']}"
+        )
+    points, base_points = _still_to_reverse(earn, earlier, data.amount_minor)
+    return LedgerEntry(
+        entry_id=entry_id(REVERSE, source_event_id),
+        customer_id=data.customer_id,
+        kind=REVERSE,
+        points=max(points, 0),
+        source_event_id=source_event_id,
+        occurred_at=data.returned_at,
+        recorded_at=now,
+        order_id=data.order_id,
+        reverses=earn.entry_id,
+        details={
+            "amount_minor": data.amount_minor,
+            "currency": data.currency,
+            "return_id": data.return_id,
+            "base_points": max(base_points, 0),
+        },
+    )
+
+
+def _still_to_reverse(
+    earn: LedgerEntry, earlier: Sequence[LedgerEntry], amount_minor: int
+) -> tuple[int, int]:
+    """(points, qualifying points) this return reverses beyond what earlier returns did."""
+    counted = [r for r in earlier if r.state != IGNORED]
+    purchase = int(earn.details["amount_minor"])
+    returned_before = sum(int(r.details["amount_minor"]) for r in earlier)
+    returned = min(purchase, returned_before + amount_minor)
+    earned, base = (earn.points, earn.base_points) if earn.state == POSTED else (0, 0)
+    points = _share(earned, returned, purchase) - sum(r.points for r in counted)
+    base_points = _share(base, returned, purchase) - sum(r.base_points for r in counted)
+    return points, base_points
+
+
+def _share(total: int, part: int, whole: int) -> int:
+    """``total * part / whole`` rounded half up (0 when nothing was paid)."""
+    if whole <= 0:
+        return 0
+    return (2 * total * part + whole) // (2 * whole)
+
+
+def post_reversal(account: Account, entry: LedgerEntry, rules: EarningRules) -> Posting:
+    if not account.is_open:
+        return Posting([], IGNORED, f"account {account.status}: nothing to reverse")
+    if entry.points == 0 and entry.base_points == 0:
+        return Posting([], IGNORED, "the purchase left no points to reverse")
+    account.balance -= entry.points  # may go negative: the points were already spent
+    account.qualifying_points = max(account.qualifying_points - entry.base_points, 0)
+    derived: list[Derived] = []
+    if entry.points > 0:
+        reversed_ = PointsReversed(
+            entry_id=entry.entry_id,
+            customer_id=account.customer_id,
+            points=entry.points,
+            reversed_entry_id=entry.reverses or entry.entry_id,
+            source_event_id=entry.source_event_id,
+            balance_after=account.balance,
+        )
+        derived.append(("points-reversed", reversed_))
+    return Posting(derived + retier(account, rules))
+
+
+# --- redemption ---------------------------------------------------------------------------
+def check_redemption(account: Account, points: int) -> None:
+    if not account.is_open:
+        raise Conflict(
+            f"account frozen: loyalty account {account.customer_id} is {account.status}, "
+            "points can no longer be redeemed"
+        )
+    if account.balance < points:
+        raise DomainError(
+            f"insufficient balance: {max(account.balance, 0)} points available, {points} requested"
+        )
+
+
+def post_redemption(account: Account, entry: LedgerEntry) -> Posting:
+    check_redemption(account, entry.points)
+    account.balance -= entry.points
+    redeemed = PointsRedeemed(
+        entry_id=entry.entry_id,
+        customer_id=account.customer_id,
+        points=entry.points,
+        reward=entry.details["reward"],
+        reference=entry.details.get("reference"),
+        balance_after=account.balance,
+    )
+    return Posting([("points-redeemed", redeemed)])

@@ -1,0 +1,299 @@
+"""Loyalty points with the in-memory repository: earn, reverse, redeem, settle — in ms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import pytest
+
+from crm_events import CloudEvent, EventData
+from crm_events.contacts import CustomerRegistered
+from crm_events.examples import load_golden
+from crm_events.inbound import PurchaseRecorded, PurchaseReturned
+from crm_events.loyalty import (
+    PointsAwarded,
+    PointsRedeemed,
+    PointsReversed,
+    TierChanged,
+)
+from crm_events.offboarding import ExitAgreed
+from crm_loyalty.domain import PENDING, Account
+from crm_loyalty.health_service import HealthService
+from crm_loyalty.memory import InMemoryLoyaltyRepository
+from crm_loyalty.rules import Rules
+from crm_loyalty.service import LoyaltyService, Redemption
+from crm_loyalty.writer import AccountWriter
+from crm_runtime.clock import ManualClock
+from crm_runtime.errors import Conflict, DomainError, MissingPrerequisite, NotFound, Unprocessable
+
+pytestmark = pytest.mark.unit
+NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+M = TypeVar("M", bound=EventData)
+
+
+def golden(model: type[M], **changes: Any) -> M:
+    """The committed golden example's payload with some fields changed."""
+    return model.model_validate({**load_golden(model).data, "customer_id": "cus-1", **changes})
+
+
+@dataclass
+class Loyalty:
+    """The service layer wired to the in-memory repository and a manual clock."""
+
+    rules: Rules = field(default_factory=Rules)
+    repo: InMemoryLoyaltyRepository = field(default_factory=InMemoryLoyaltyRepository)
+    clock: ManualClock = field(default_factory=lambda: ManualClock(NOW))
+
+    def __post_init__(self) -> None:
+        writer = AccountWriter(
+            self.repo,
+            self.clock,
+            source="/crm/loyalty",
+            applied_retention=self.rules.applied_retention,
+            on_outbox=lambda: None,
+        )
+        self.points = LoyaltyService(
+            self.repo, writer, self.clock, rules=self.rules, source="/crm/loyalty"
+        )
+        self.health = HealthService(self.repo, writer, self.clock, rules=self.rules.health)
+
+    def event(self, data: EventData, event_id: str) -> CloudEvent:
+        return data.to_event(source="/test", event_id=event_id, time=self.clock.now())
+
+    def published(self, model: type[EventData]) -> list[dict[str, Any]]:
+        return [e.data for e in self.repo.outbox if e.type == model.event_type()]
+
+    async def account(self, customer_id: str = "cus-1") -> Account:
+        found = await self.repo.get_account(customer_id)
+        assert found is not None
+        return found
+
+    async def register(self, customer_id: str = "cus-1") -> None:
+        data = golden(CustomerRegistered, customer_id=customer_id)
+        await self.points.on_customer_registered(data, self.event(data, f"reg-{customer_id}"))
+
+    async def purchase(self, amount: int, order: str = "ord-1", **changes: Any) -> bool:
+        data = golden(PurchaseRecorded, amount_minor=amount, order_id=order, **changes)
+        return await self.points.on_purchase_recorded(data, self.event(data, f"buy-{order}"))
+
+    async def return_(self, amount: int, order: str = "ord-1", ret: str = "ret-1") -> bool:
+        data = golden(PurchaseReturned, amount_minor=amount, order_id=order, return_id=ret)
+        return await self.points.on_purchase_returned(data, self.event(data, f"return-{ret}"))
+
+    async def exit(self, case_id: str = "obc-1") -> bool:
+        data = golden(ExitAgreed, case_id=case_id)
+        return await self.points.on_exit_agreed(data, self.event(data, f"exit-{case_id}"))
+
+    async def redeem(self, points: int, key: str | None = "k-1", **extra: Any) -> Any:
+        request = Redemption(points=points, reward=extra.get("reward", "voucher"))
+        request_id = self.points.request_id("cus-1", key)
+        return await self.points.redeem("cus-1", request, request_id)
+
+
+@pytest.fixture
+def loyalty() -> Loyalty:
+    return Loyalty()
+
+
+# --- accounts ------------------------------------------------------------------------------
+async def test_registration_opens_a_bronze_account_once(loyalty: Loyalty) -> None:
+    await loyalty.register()
+    data = golden(CustomerRegistered)
+    again = await loyalty.points.on_customer_registered(data, loyalty.event(data, "reg-cus-1"))
+
+    account = await loyalty.account()
+    assert (account.status, account.tier, account.balance, account.score) == (
+        "open",
+        "bronze",
+        0,
+        70,
+    )
+    assert again is False
+    assert loyalty.published(TierChanged) == [
+        {
+            "customer_id": "cus-1",
+            "new_tier": "bronze",
+            "qualifying_points": 0,
+            "reason": "enrolled",
+        }
+    ]
+
+
+# --- earning -------------------------------------------------------------------------------
+async def test_purchase_earns_one_point_per_currency_unit_once(loyalty: Loyalty) -> None:
+    await loyalty.register()
+
+    first = await loyalty.purchase(12_990)
+    second = await loyalty.purchase(12_990)
+
+    assert (first, second) == (True, False)
+    assert (await loyalty.account()).balance == 129
+    [awarded] = loyalty.published(PointsAwarded)
+    assert awarded["points"] == 129
+    assert awarded["balance_after"] == 129
+    assert awarded["multiplier_percent"] == 100
+    assert awarded["entry_id"] == "earn:buy-ord-1"
+    assert loyalty.repo.entries["earn:buy-ord-1"].state == "posted"
+
+
+async def test_qualifying_for_a_tier_changes_the_multiplier(loyalty: Loyalty) -> None:
+    await loyalty.register()
+
+    await loyalty.purchase(100_000, order="ord-1")  # 1000 qualifying points: silver
+    await loyalty.purchase(10_000, order="ord-2")  # 100 base points x 125 %
+
+    account = await loyalty.account()
+    assert account.tier == "silver"
+    assert account.qualifying_points == 1100
+    assert account.balance == 1000 + 125
+    changes = loyalty.published(TierChanged)
+    assert changes[-1]["previous_tier"] == "bronze"
+    assert changes[-1]["new_tier"] == "silver"
+    assert changes[-1]["reason"] == "qualified"
+    assert loyalty.published(PointsAwarded)[-1]["multiplier_percent"] == 125
+
+
+async def test_purchase_before_registration_waits(loyalty: Loyalty) -> None:
+    with pytest.raises(MissingPrerequisite, match="unknown account cus-1"):
+        await loyalty.purchase(1000)
+
+
+async def test_the_same_order_under_another_event_id_is_rejected(loyalty: Loyalty) -> None:
+    await loyalty.register()
+    await loyalty.purchase(1000)
+    data = golden(PurchaseRecorded, amount_minor=1000, order_id="ord-1")
+
+    with pytest.raises(Unprocessable, match="already recorded"):
+        await loyalty.points.on_purchase_recorded(data, loyalty.event(data, "another-id"))
+
+
+async def test_purchase_in_another_currency_is_recorded_as_ignored(loyalty: Loyalty) -> None:
+    await loyalty.register()
+
+    assert await loyalty.purchase(5000, currency="USD") is True
+
+    entry = loyalty.repo.entries["earn:buy-ord-1"]
+    assert (entry.state, entry.points) == ("ignored", 0)
+    assert "USD" in (entry.note or "")
+    assert loyalty.published(PointsAwarded) == []
+
+
+# --- reversal ------------------------------------------------------------------------------
+async def test_returns_reverse_proportionally_and_completely(loyalty: Loyalty) -> None:
+    await loyalty.register()
+    await loyalty.purchase(9_999)  # 99 points
+
+    await loyalty.return_(3_333, ret="ret-1")
+    duplicate = await loyalty.return_(3_333, ret="ret-1")
+    await loyalty.return_(6_666, ret="ret-2")
+
+    reversed_ = loyalty.published(PointsReversed)
+    assert duplicate is False
+    assert [r["points"] for r in reversed_] == [33, 66]
+    assert reversed_[0]["reversed_entry_id"] == "earn:buy-ord-1"
+    assert reversed_[1]["balance_after"] == 0
+    account = await loyalty.account()
+    assert (account.balance, account.qualifying_points) == (0, 0)
+
+
+async def test_return_of_spent_points_leaves_a_negative_balance(loyalty: Loyalty) -> None:
+    await loyalty.register()
+    await loyalty.purchase(10_000)
+    await loyalty.redeem(80)
+
+    await loyalty.return_(10_000)
+    await loyalty.purchase(5_000, order="ord-2")
+
+    assert loyalty.published(PointsReversed)[0]["balance_after"] == -80
+    # Points owed are not "available": the award reports an available balance of 0.
+    assert loyalty.published(PointsAwarded)[-1]["balance_after"] == 0
+    assert (await loyalty.account()).balance == -30
+    with pytest.raises(DomainError, match="insufficient balance: 0 points available"):
+        await loyalty.redeem(1, key="k-2")
+
+
+async def test_return_can_downgrade_the_tier(loyalty: Loyalty) -> None:
+    await loyalty.register()
+    await loyalty.purchase(150_000)
+
+    await loyalty.return_(100_000)
+
+    account = await loyalty.account()
+    assert (account.tier, account.qualifying_points) == ("bronze", 500)
+    assert loyalty.published(TierChanged)[-1]["reason"] == "downgraded"
+
+
+async def test_return_before_its_purchase_waits(loyalty: Loyalty) -> None:
+    await loyalty.register()
+    with pytest.raises(MissingPrerequisite, match="order ord-9"):
+        await loyalty.return_(100, order="ord-9")
+
+
+# --- redemption ----------------------------------------------------------------------------
+async def test_redemption_spends_points_once_per_idempotency_key(loyalty: Loyalty) -> None:
+    await loyalty.register()
+    await loyalty.purchase(10_000)
+
+    first = await loyalty.redeem(30)
+    retry = await loyalty.redeem(30)
+
+    assert first.entry.entry_id == retry.entry.entry_id
+    assert (first.balance, retry.balance) == (70, 70)
+    [redeemed] = loyalty.published(PointsRedeemed)
+    assert (redeemed["points"], redeemed["balance_after"]) == (30, 70)
+    with pytest.raises(Conflict, match="Idempotency-Key"):
+        await loyalty.redeem(31)
+
+
+async def test_redemption_errors_are_clear(loyalty: Loyalty) -> None:
+    await loyalty.register()
+    await loyalty.purchase(1_000)
+
+    with pytest.raises(DomainError, match="insufficient balance: 10 points available, 11"):
+        await loyalty.redeem(11)
+    with pytest.raises(NotFound, match="nobody"):
+        await loyalty.points.redeem("nobody", Redemption(1, "mug"), "r-1")
+    assert [e.kind for e in loyalty.repo.entries.values()] == ["earn"]
+
+
+async def test_a_crashed_redemption_that_no_longer_fits_is_discarded(loyalty: Loyalty) -> None:
+    await loyalty.register()
+    await loyalty.purchase(1_000)
+    request_id = loyalty.points.request_id("cus-1", "k-1")
+    orphan = loyalty.points._redemption_entry(
+        await loyalty.account(), Redemption(10, "voucher"), request_id
+    )
+    await loyalty.repo.add_entry(replace(orphan, points=50, details={"reward": "voucher"}))
+
+    with pytest.raises(DomainError, match="insufficient"):
+        await loyalty.redeem(50)
+
+    assert orphan.entry_id not in loyalty.repo.entries
+    assert (await loyalty.account()).balance == 10
+
+
+# --- crash safety and concurrency ----------------------------------------------------------
+async def test_lost_version_races_are_retried(loyalty: Loyalty) -> None:
+    await loyalty.register()
+    loyalty.repo.conflicts_to_simulate = 3
+
+    assert await loyalty.purchase(2_000) is True
+
+    assert (await loyalty.account()).balance == 20
+    assert len(loyalty.published(PointsAwarded)) == 1
+
+
+async def test_crash_after_the_ledger_write_heals_on_redelivery(loyalty: Loyalty) -> None:
+    await loyalty.register()
+    await loyalty.purchase(2_000)
+    # As if the process died after the account write, before the entry was finished.
+    entry = loyalty.repo.entries["earn:buy-ord-1"]
+    loyalty.repo.entries[entry.entry_id] = replace(entry, state=PENDING)
+
+    assert await loyalty.purchase(2_000) is False
+
+    assert loyalty.repo.entries[entry.entry_id].state == "posted"
+    assert (await loyalty.account()).balance == 20
+    assert len(loyalty.published(PointsAwarded)) == 1
