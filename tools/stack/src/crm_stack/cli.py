@@ -187,19 +187,20 @@ def run(
         stopping = True
 
     signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)  # also when started in the background
     try:
         failed = services.wait_ready(running)
         if failed:
             err.print(f"not ready: {', '.join(failed)} (see {state / 'logs'})", markup=False)
             raise typer.Exit(1)
         for service in running:
-            out.print(f"{service.name:<12} {service.url}/docs   log: {service.log_file}")
-        out.print(f"API keys (Authorization: Bearer <key>): {state / 'api-keys.json'}")
+            line = f"{service.name:<12} {service.url}/docs   log: {service.log_file}"
+            out.print(line, soft_wrap=True, markup=False)
+        keys = state / "api-keys.json"
+        out.print(f"API keys (Authorization: Bearer <key>): {keys}", soft_wrap=True, markup=False)
         out.print("all services ready; Ctrl-C to stop", markup=False)
         while not stopping and all(s.process.poll() is None for s in running):
             time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
     finally:
         services.stop_all(running)
         out.print("services stopped; the stack keeps running (crm-stack down stops it)")
