@@ -16,6 +16,7 @@ T = TypeVar("T")
 
 API_KEYS = {"agent-key": "agent", "manager-key": "manager", "system-key": "system"}
 AGENT = {"Authorization": "Bearer agent-key"}
+MANAGER = {"Authorization": "Bearer manager-key"}
 SYSTEM = {"Authorization": "Bearer system-key"}
 
 
@@ -37,6 +38,18 @@ async def eventually(
         if accept(value) or asyncio.get_running_loop().time() > deadline:
             return value
         await asyncio.sleep(interval)
+
+
+async def consumed(client: Any, outcome: str, topic: str = "") -> float:
+    """Consumer metric: records with ``outcome`` (on topics ending in ``topic``)."""
+    text = (await client.get("/metrics")).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("crm_events_consumed_total")
+        and f'outcome="{outcome}"' in line
+        and f'{topic}"' in line
+    )
 
 
 @dataclass

@@ -25,13 +25,10 @@ from crm_events.examples import load_golden
 from crm_events.feedback import ComplaintRaised
 from crm_events.inbound import PurchaseRecorded
 from tests.processes import ServiceProcess
-from tests.support import API_KEYS, Kafka, eventually, namespace
+from tests.support import AGENT, API_KEYS, MANAGER, Kafka, consumed, eventually, namespace
 
 pytestmark = pytest.mark.e2e
 CUSTOMER = "cus-e2e-1"
-AGENT = {"Authorization": "Bearer agent-key"}
-MANAGER = {"Authorization": "Bearer manager-key"}
-SYSTEM = {"Authorization": "Bearer system-key"}
 SERVICES = ("contacts", "feedback", "loyalty", "offboarding")
 MODELS = {model.__name__: model for model in CATALOG}
 
@@ -129,12 +126,7 @@ class Platform:
         return response.json()
 
     async def consumed(self, service: str, outcome: str) -> float:
-        text = (await self.http[service].get("/metrics")).text
-        return sum(
-            float(line.rsplit(" ", 1)[1])
-            for line in text.splitlines()
-            if line.startswith("crm_events_consumed_total") and f'outcome="{outcome}"' in line
-        )
+        return await consumed(self.http[service], outcome)
 
 
 @pytest.fixture

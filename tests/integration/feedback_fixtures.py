@@ -17,7 +17,6 @@ from crm_runtime.clock import ManualClock
 from tests.support import serving
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-MANAGER = {"Authorization": "Bearer manager-key"}
 
 
 @pytest.fixture(name="feedback_settings")
@@ -71,15 +70,3 @@ def external_survey(event_id: str, survey_id: str, **data: Any) -> bytes:
         **data,
     }
     return golden_record(SurveyAnswered, event_id, **fields)
-
-
-async def consumed(client: Any, outcome: str, topic: str = "") -> float:
-    """Consumer metric: records with ``outcome`` (on topics ending in ``topic``)."""
-    text = (await client.get("/metrics")).text
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("crm_events_consumed_total")
-        and f'outcome="{outcome}"' in line
-        and f'{topic}"' in line
-    )

@@ -18,7 +18,6 @@ from crm_loyalty.settings import LoyaltySettings
 from crm_runtime.clock import ManualClock
 from tests.support import SYSTEM, Kafka, Record, eventually, serving
 
-MANAGER = {"Authorization": "Bearer manager-key"}
 # Shortly after the golden examples' story (January-March 2025), so their times count.
 START = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
 
@@ -79,15 +78,6 @@ async def account_when(
     )
     assert found is not None, f"account {customer_id} never satisfied the condition"
     return dict(found)
-
-
-async def consumed(client: Any, outcome: str) -> float:
-    text = (await client.get("/metrics")).text
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("crm_events_consumed_total") and f'outcome="{outcome}"' in line
-    )
 
 
 async def outbox_drained(mongo: Any, settings: LoyaltySettings) -> None:

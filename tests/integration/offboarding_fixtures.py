@@ -17,7 +17,6 @@ from crm_offboarding.settings import OffboardingSettings
 from crm_runtime.clock import ManualClock
 from tests.support import AGENT, Kafka, eventually, serving
 
-MANAGER = {"Authorization": "Bearer manager-key"}
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 CUSTOMER = "cus-1001"  # the golden example's customer
 
@@ -105,12 +104,3 @@ async def published(
     reads = [kafka.read(ns + m.topic(), expected=expected, timeout=timeout) for m in models]
     results = await asyncio.gather(*reads)
     return [[decode(r.value) for r in records] for records in results]
-
-
-async def consumed(client: Any, outcome: str) -> float:
-    text = (await client.get("/metrics")).text
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("crm_events_consumed_total") and f'outcome="{outcome}"' in line
-    )

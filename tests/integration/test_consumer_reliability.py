@@ -12,7 +12,7 @@ from crm_contacts.app import create_app
 from crm_contacts.settings import ContactsSettings
 from crm_events.contacts import ContactLogged, CustomerRegistered
 from crm_events.examples import load_golden
-from tests.support import SYSTEM, Kafka, eventually, serving
+from tests.support import SYSTEM, Kafka, consumed, eventually, serving
 
 pytestmark = pytest.mark.integration
 CUSTOMERS = [f"cus-{n}" for n in range(10)]
@@ -37,15 +37,6 @@ async def register_all(client: Any) -> None:
 async def snapshot(mongo: AsyncMongoClient[dict[str, Any]], db: str) -> list[dict[str, Any]]:
     cursor = mongo[db]["timeline"].find({}, {"outbox": 0, "outbox_pending": 0, "outbox_rev": 0})
     return sorted([doc async for doc in cursor], key=lambda d: d["_id"])
-
-
-async def consumed(client: Any, outcome: str) -> float:
-    text = (await client.get("/metrics")).text
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("crm_events_consumed_total") and f'outcome="{outcome}"' in line
-    )
 
 
 async def test_the_same_500_events_twice_change_nothing(

@@ -21,15 +21,13 @@ from crm_events.feedback import (
 )
 from crm_feedback.settings import FeedbackSettings
 from tests.integration.feedback_fixtures import (
-    MANAGER,
     T0,
-    consumed,
     external_complaint,
     external_survey,
     feedback_fixture,  # noqa: F401  (fixture "feedback")
     feedback_settings_fixture,  # noqa: F401  (fixture "feedback_settings")
 )
-from tests.support import AGENT, SYSTEM, Kafka, eventually
+from tests.support import AGENT, MANAGER, SYSTEM, Kafka, consumed, eventually
 
 pytestmark = pytest.mark.integration
 HOUR = timedelta(hours=1)

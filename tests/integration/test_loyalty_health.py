@@ -18,7 +18,6 @@ from crm_runtime.clock import ManualClock
 from tests.integration.loyalty_fixtures import (
     account_when,
     clock_fixture,  # noqa: F401  (fixture "clock")
-    consumed,
     get,
     golden_bytes,
     loyalty_fixture,  # noqa: F401  (fixture "loyalty")
@@ -29,7 +28,7 @@ from tests.integration.loyalty_fixtures import (
     read_topics,
     send,
 )
-from tests.support import Kafka, eventually
+from tests.support import Kafka, consumed, eventually
 
 pytestmark = pytest.mark.integration
 CONSUMED: list[type[EventData]] = [

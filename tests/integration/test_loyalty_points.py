@@ -19,9 +19,7 @@ from crm_events.loyalty import (
 from crm_events.offboarding import ExitAgreed
 from crm_loyalty.settings import LoyaltySettings
 from tests.integration.loyalty_fixtures import (
-    MANAGER,
     account_when,
-    consumed,
     get,
     golden_bytes,
     loyalty_fixture,  # noqa: F401  (fixture "loyalty")
@@ -31,7 +29,7 @@ from tests.integration.loyalty_fixtures import (
     read_topics,
     send,
 )
-from tests.support import AGENT, SYSTEM, Kafka, eventually
+from tests.support import AGENT, MANAGER, SYSTEM, Kafka, consumed, eventually
 
 pytestmark = pytest.mark.integration
 MUG = {"points": 30, "reward": "coffee mug", "reference": "rdm-1"}

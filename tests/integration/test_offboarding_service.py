@@ -22,13 +22,11 @@ from crm_offboarding.settings import OffboardingSettings
 from crm_runtime.clock import ManualClock
 from tests.integration.offboarding_fixtures import (
     EXIT,
-    MANAGER,
     NOW,
     RETAIN,
     ROUND,
     TERMINATE,
     cases_of,
-    consumed,
     offboarding_fixture,  # noqa: F401  (fixture "offboarding")
     offboarding_settings_fixture,  # noqa: F401  (fixture "offboarding_settings")
     published,
@@ -36,7 +34,7 @@ from tests.integration.offboarding_fixtures import (
     send_risk,
     wait_for_case,
 )
-from tests.support import AGENT, SYSTEM, Kafka, eventually, serving
+from tests.support import AGENT, MANAGER, SYSTEM, Kafka, consumed, eventually, serving
 
 pytestmark = pytest.mark.integration
 

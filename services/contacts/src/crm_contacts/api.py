@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, status
+from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from crm_contacts.domain import Customer, TimelineEntry
@@ -24,13 +24,9 @@ from crm_events.common import (
 )
 from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
 from crm_runtime.errors import DomainError
-from crm_runtime.security import require
+from crm_runtime.security import IdempotencyKey, require
 from crm_runtime.settings import Role
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(max_length=200, description="Retries with the same key apply the command once."),
-]
 _staff = Depends(require(Role.AGENT, Role.MANAGER, Role.SYSTEM))
 
 

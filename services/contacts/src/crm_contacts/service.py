@@ -9,7 +9,7 @@ from typing import Any
 from crm_contacts import domain
 from crm_contacts.domain import Customer, TimelineEntry
 from crm_contacts.ports import ContactsRepository
-from crm_events import CloudEvent, deterministic_event_id, new_event_id
+from crm_events import CloudEvent, deterministic_event_id
 from crm_events.common import CustomerClass
 from crm_events.contacts import (
     ContactLogged,
@@ -20,6 +20,7 @@ from crm_events.contacts import (
 from crm_events.offboarding import CustomerRetained, ExitAgreed
 from crm_runtime.clock import Clock
 from crm_runtime.errors import MissingPrerequisite, NotFound
+from crm_runtime.idempotency import command_event_id
 
 
 class ContactsService:
@@ -37,10 +38,7 @@ class ContactsService:
         self._on_outbox = on_outbox
 
     def event_id(self, command: str, customer_id: str, idempotency_key: str | None) -> str:
-        """A client-supplied Idempotency-Key makes a retried command the same event."""
-        if idempotency_key:
-            return deterministic_event_id(self._source, command, customer_id, idempotency_key)
-        return new_event_id()
+        return command_event_id(self._source, command, customer_id, idempotency_key)
 
     def _envelope(
         self, data: CustomerRegistered | CustomerProfileUpdated | ContactLogged, event_id: str

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
 from crm_feedback.service import ComplaintService, NewComplaint
 from crm_feedback.surveys import NewSurveyAnswer, SurveyService
@@ -20,13 +20,9 @@ from crm_feedback.views import (
     complaint_view,
     survey_view,
 )
-from crm_runtime.security import require
+from crm_runtime.security import IdempotencyKey, require
 from crm_runtime.settings import Role
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(max_length=200, description="Retries with the same key apply the command once."),
-]
 StatusFilter = Annotated[
     Literal["open", "resolved", "all"],
     Query(description="open = not resolved yet (acknowledged or not)."),

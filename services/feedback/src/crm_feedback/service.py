@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 
-from crm_events import CloudEvent, deterministic_event_id, new_event_id
+from crm_events import CloudEvent, deterministic_event_id
 from crm_events.base import EventData
 from crm_events.common import Channel, Severity
 from crm_events.feedback import ComplaintRaised
@@ -17,6 +17,7 @@ from crm_feedback.ports import ComplaintRepository
 from crm_feedback.sla import SlaPolicy
 from crm_runtime.clock import Clock
 from crm_runtime.errors import Conflict, NotFound
+from crm_runtime.idempotency import command_event_id
 from crm_runtime.logging import get_logger
 
 # Optimistic concurrency: a transition re-reads and retries when another writer won.
@@ -28,13 +29,6 @@ _LOG_EVENTS = {
     "sla-breached": "complaint_sla_breached",
     "escalated": "complaint_escalated",
 }
-
-
-def command_event_id(source: str, command: str, entity_id: str, key: str | None) -> str:
-    """A client-supplied Idempotency-Key makes a retried command the same event."""
-    if key:
-        return deterministic_event_id(source, command, entity_id, key)
-    return new_event_id()
 
 
 def new_entity_id(prefix: str, source: str, key: str | None) -> str:

@@ -12,9 +12,10 @@ from crm_events.feedback import SurveyAnswered
 from crm_feedback import domain
 from crm_feedback.domain import Complaint, Survey, to_millis
 from crm_feedback.ports import ComplaintRepository, SurveyRepository
-from crm_feedback.service import command_event_id, new_entity_id
+from crm_feedback.service import new_entity_id
 from crm_runtime.clock import Clock
 from crm_runtime.errors import DomainError, NotFound
+from crm_runtime.idempotency import command_event_id
 
 Trigger = Literal["complaint_resolved", "periodic", "other"]
 

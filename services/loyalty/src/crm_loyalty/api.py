@@ -5,20 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, status
+from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_events.common import EntityId, ShortText
 from crm_loyalty.domain import Account, LedgerEntry
 from crm_loyalty.rules import HealthRules
 from crm_loyalty.service import LoyaltyService, Redeemed, Redemption
-from crm_runtime.security import require
+from crm_runtime.security import IdempotencyKey, require
 from crm_runtime.settings import Role
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(max_length=200, description="Retries with the same key redeem once."),
-]
 _staff = Depends(require(Role.AGENT, Role.MANAGER, Role.SYSTEM))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from crm_events import CloudEvent, deterministic_event_id, new_event_id
+from crm_events import CloudEvent
 from crm_events.contacts import CustomerRegistered
 from crm_events.inbound import PurchaseRecorded, PurchaseReturned
 from crm_events.offboarding import ExitAgreed
@@ -44,6 +44,7 @@ from crm_loyalty.settlement import settle, settlement_entry
 from crm_loyalty.writer import AccountWriter, ConcurrentUpdate
 from crm_runtime.clock import Clock
 from crm_runtime.errors import Conflict, DomainError, MissingPrerequisite, NotFound, Unprocessable
+from crm_runtime.idempotency import command_event_id
 
 Post = Callable[[Account, LedgerEntry], Posting]
 
@@ -137,10 +138,7 @@ class LoyaltyService:
 
     # --- commands (HTTP) ---------------------------------------------------------------
     def request_id(self, customer_id: str, idempotency_key: str | None) -> str:
-        """A client-supplied Idempotency-Key makes a retried request the same redemption."""
-        if idempotency_key:
-            return deterministic_event_id(self._source, "redeem", customer_id, idempotency_key)
-        return new_event_id()
+        return command_event_id(self._source, "redeem", customer_id, idempotency_key)
 
     async def redeem(self, customer_id: str, request: Redemption, request_id: str) -> Redeemed:
         account = await self.account(customer_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, Request
+from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,13 +31,9 @@ from crm_offboarding.domain import (
 from crm_offboarding.lifecycle import Action, InvalidTransition
 from crm_offboarding.service import OffboardingService
 from crm_offboarding.views import CaseList, CaseView, case_view
-from crm_runtime.security import require
+from crm_runtime.security import IdempotencyKey, require
 from crm_runtime.settings import Role
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(max_length=200, description="Retries with the same key apply the command once."),
-]
 _readers = Depends(require(Role.AGENT, Role.MANAGER, Role.SYSTEM))
 _negotiators = Depends(require(Role.AGENT, Role.MANAGER))
 _managers = Depends(require(Role.MANAGER))

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from datetime import datetime
 
-from crm_events import CloudEvent, EventData, deterministic_event_id, new_event_id
+from crm_events import CloudEvent, EventData, deterministic_event_id
 from crm_events.loyalty import RiskDetected
 from crm_events.offboarding import (
     CustomerRetained,
@@ -30,6 +30,7 @@ from crm_offboarding.lifecycle import MARKER_STATES, accepts_risks
 from crm_offboarding.ports import OffboardingRepository
 from crm_runtime.clock import Clock
 from crm_runtime.errors import Conflict, NotFound
+from crm_runtime.idempotency import command_event_id
 from crm_runtime.logging import get_logger
 
 # Re-reads before giving up when concurrent writers keep moving a case or marker.
@@ -53,10 +54,7 @@ class OffboardingService:
         self._on_outbox = on_outbox
 
     def event_id(self, action: str, case_id: str, idempotency_key: str | None) -> str:
-        """A client-supplied Idempotency-Key makes a retried command the same event."""
-        if idempotency_key:
-            return deterministic_event_id(self._source, action, case_id, idempotency_key)
-        return new_event_id()
+        return command_event_id(self._source, action, case_id, idempotency_key)
 
     # --- consumed: crm.loyalty.risk-detected ----------------------------------------------
     async def on_risk_detected(self, data: RiskDetected, event: CloudEvent) -> bool:

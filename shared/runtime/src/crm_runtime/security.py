@@ -6,12 +6,17 @@ import hashlib
 import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Header, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from crm_runtime.settings import Role
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(max_length=200, description="Retries with the same key apply the command once."),
+]
 _bearer = HTTPBearer(auto_error=False, description="API key issued per calling system/user.")
 
 
