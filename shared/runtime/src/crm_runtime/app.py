@@ -105,6 +105,7 @@ class ServiceRuntime:
                 clock=self.clock,
                 health=self.health,
                 interval_s=self.settings.sweep_interval_s,
+                metrics=self.metrics,
             )
         )
 

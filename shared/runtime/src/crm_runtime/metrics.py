@@ -39,6 +39,12 @@ class Metrics:
             ["topic"],
             registry=self.registry,
         ).labels
+        self.timer_failures = Counter(
+            "crm_timer_failures_total",
+            "Due-date handlers that raised (the document stays due and is retried).",
+            ["sweeper", "error"],
+            registry=self.registry,
+        ).labels
         self.ready = Gauge(
             "crm_service_ready", "1 when the service reports ready.", registry=self.registry
         )

@@ -18,6 +18,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from crm_runtime.clock import Clock
 from crm_runtime.health import Health
 from crm_runtime.logging import get_logger
+from crm_runtime.metrics import Metrics
+from crm_runtime.mongo import TRANSIENT_ERRORS
 from crm_runtime.timestamps import stamp
 
 NEXT_DUE_AT = "next_due_at"
@@ -35,8 +37,10 @@ class DueDateSweeper:
         clock: Clock,
         health: Health,
         interval_s: float,
+        metrics: Metrics | None = None,
         batch_size: int = 100,
     ) -> None:
+        self._metrics = metrics
         self.name = name
         self._collection = collection
         self._handler = handler
@@ -53,7 +57,17 @@ class DueDateSweeper:
         )
         handled = 0
         async for doc in cursor:
-            await self._handler(doc, now)
+            try:
+                await self._handler(doc, now)
+            except TRANSIENT_ERRORS:
+                raise  # the database is gone: the whole sweep is retried
+            except Exception as exc:
+                # One broken document must not hold up every timer due after it.
+                # It stays due and is retried next sweep; the metric and log make it visible.
+                log.exception("timer_failed", sweeper=self.name, document=str(doc["_id"]))
+                if self._metrics is not None:
+                    self._metrics.timer_failures(sweeper=self.name, error=type(exc).__name__).inc()
+                continue
             handled += 1
         return handled
 
