@@ -58,10 +58,16 @@ class EventData(BaseModel):
         time: datetime | None = None,
         cause: CloudEvent | None = None,
         correlation_id: str | None = None,
+        causation_id: str | None = None,
     ) -> CloudEvent:
-        """Wrap this payload in an envelope; a derived event inherits its cause's correlation."""
+        """Wrap this payload in an envelope; a derived event inherits its cause's correlation.
+
+        Pass ``cause`` when the causing envelope is at hand, or ``correlation_id`` and
+        ``causation_id`` when only the stored ids are (e.g. a timer fired long after).
+        """
         eid = event_id or new_event_id()
         correlation = cause.correlationid if cause is not None else correlation_id or eid
+        causation = cause.id if cause is not None else causation_id
         return CloudEvent(
             id=eid,
             source=source,
@@ -70,6 +76,6 @@ class EventData(BaseModel):
             time=time or utcnow(),
             dataschema=self.schema_uri(),
             correlationid=correlation,
-            causationid=cause.id if cause is not None else None,
+            causationid=causation,
             data=self.model_dump(mode="json", exclude_none=True),
         )

@@ -238,7 +238,7 @@ class ServiceRuntime:
 
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return JSONResponse({"detail": exc.reason}, status_code=exc.http_status)
+    return JSONResponse({**exc.details, "detail": exc.reason}, status_code=exc.http_status)
 
 
 async def _unavailable(_: Request, exc: Exception) -> JSONResponse:

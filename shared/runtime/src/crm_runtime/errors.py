@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     """A request or event the domain refuses; never retried."""
 
     http_status = 422
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, **details: Any) -> None:
         super().__init__(reason)
         self.reason = reason
+        # Extra JSON fields for the HTTP body, e.g. the allowed next steps of a 409.
+        self.details = details
 
 
 class NotFound(DomainError):
