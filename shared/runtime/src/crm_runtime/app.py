@@ -181,6 +181,8 @@ class ServiceRuntime:
             problems["mongo"] = type(exc).__name__
         if not await self.broker.ping(timeout=2):
             problems["kafka"] = "unreachable"
+        if self.subscriber is not None and not _consuming(self.subscriber):
+            problems["consumer"] = "not running"
         return problems
 
     # --- HTTP --------------------------------------------------------------------------------
@@ -234,6 +236,12 @@ class ServiceRuntime:
             return doc
 
         return router
+
+
+def _consuming(subscriber: Any) -> bool:
+    """FastStream runs (and restarts) the consume loop as a task of the subscriber."""
+    tasks = getattr(subscriber, "tasks", [])
+    return bool(getattr(subscriber, "running", False)) and any(not t.done() for t in tasks)
 
 
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
