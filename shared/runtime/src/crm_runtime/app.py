@@ -67,6 +67,7 @@ class ServiceRuntime:
             max_attempts_unexpected=settings.max_attempts_unexpected,
             backoff=(settings.retry_initial_backoff_s, settings.retry_max_backoff_s),
             topic_prefix=settings.kafka_topic_prefix,
+            concurrency=settings.consumer_concurrency,
         )
         self.published: list[type[EventData]] = []
         self.relay: OutboxRelay | None = None

@@ -52,8 +52,10 @@ class EventConsumer:
         max_attempts_unexpected: int,
         backoff: tuple[float, float],
         topic_prefix: str = "",
+        concurrency: int = 1,
         registry: Registry = REGISTRY,
     ) -> None:
+        self._concurrency = concurrency
         self._prefix = topic_prefix
         self._handlers: dict[type[EventData], Handler] = {}
         self._dead_letters = dead_letters
@@ -74,8 +76,29 @@ class EventConsumer:
         return sorted(self._prefix + model.topic() for model in self._handlers)
 
     async def process_batch(self, records: Iterable[Any]) -> None:
+        """Records of one key (one customer) in order; different keys concurrently.
+
+        Kafka only orders within a partition, and our key is the customer id, so ordering
+        per key is all a handler may rely on. Up to ``concurrency`` keys are in flight,
+        which hides database round-trip latency. Every record is finished before return.
+        """
+        by_key: dict[bytes | None, list[Any]] = {}
         for record in records:
-            await self.process(record)
+            by_key.setdefault(record.key, []).append(record)
+        if len(by_key) <= 1 or self._concurrency <= 1:
+            for record in (r for group in by_key.values() for r in group):
+                await self.process(record)
+            return
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def in_order(group: list[Any]) -> None:
+            async with gate:
+                for record in group:
+                    await self.process(record)
+
+        async with asyncio.TaskGroup() as tasks:
+            for group in by_key.values():
+                tasks.create_task(in_order(group))
 
     async def process(self, record: Any) -> None:
         structlog.contextvars.bind_contextvars(

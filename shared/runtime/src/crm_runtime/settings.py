@@ -44,6 +44,9 @@ class ServiceSettings(BaseSettings):
     kafka_topic_partitions: int = 4
     kafka_replication_factor: int = 1
     consumer_batch_size: int = Field(500, ge=1)
+    consumer_concurrency: int = Field(
+        16, ge=1, description="Keys (customers) applied concurrently within a batch."
+    )
     max_event_bytes: int = 1_000_000
 
     mongo_uri: SecretStr = SecretStr("mongodb://127.0.0.1:27117/?directConnection=true")
