@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -55,7 +55,9 @@ async def listed(client: Any, path: str) -> list[str]:
 
 async def move_clock_until(client: Any, hours: float, accept: Any) -> dict[str, Any]:
     client.clock.set(T0 + timedelta(hours=hours))
-    return await eventually(lambda: get_complaint(client, "cmp-100"), accept)
+    complaint = await eventually(lambda: get_complaint(client, "cmp-100"), accept)
+    assert accept(complaint), complaint
+    return complaint
 
 
 async def read_all(kafka: Kafka, ns: str, expected: dict[type[Any], int]) -> dict[Any, list[Any]]:
@@ -96,9 +98,9 @@ async def test_complaint_lifecycle_with_sla_warning_breach_and_escalation(
     assert resolved.status_code == 200, resolved.text
 
     complaints = mongo[feedback_settings.mongo_database]["complaints"]
-    await eventually(
-        lambda: complaints.count_documents({"outbox_pending": {"$exists": True}}), lambda n: n == 0
-    )
+    pending = {"outbox_pending": {"$exists": True}}
+    assert await eventually(lambda: complaints.count_documents(pending), lambda n: n == 0) == 0
+    check_stored_document(await complaints.find_one({"_id": "cmp-100"}))
     events = await read_all(
         kafka,
         ns,
@@ -123,6 +125,24 @@ async def test_complaint_lifecycle_with_sla_warning_breach_and_escalation(
     # Our own ComplaintRaised came back through the consumer and changed nothing.
     assert await eventually(lambda: consumed(feedback, "duplicate"), lambda v: v >= 1) == 1
     assert (await get_complaint(feedback, "cmp-100"))["version"] == 6
+
+
+def check_stored_document(doc: dict[str, Any]) -> None:
+    """Portable subset: every time is a stamp string (nested ones too), never a BSON date."""
+    assert doc["raised_at"] == "2026-03-02T09:00:00.000000Z"
+    assert doc["acknowledged_at"] == "2026-03-02T12:30:00.000000Z"
+    assert doc["resolved_at"] == doc["updated_at"] == "2026-03-04T01:00:00.000000Z"
+    assert doc["clocks"]["resolution"]["due_at"] == "2026-03-03T09:00:00.000000Z"
+    assert doc["clocks"]["first_response"]["stopped_at"] == doc["acknowledged_at"]
+    assert "next_due_at" not in doc  # resolved: nothing left for the sweeper
+    assert len(doc["applied"]) == 2  # acknowledge and resolve
+    assert not any(isinstance(value, datetime) for value in leaves(doc))
+
+
+def leaves(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in leaves(item)]
+    return [value]
 
 
 def check_lifecycle_events(events: dict[Any, list[CloudEvent]]) -> None:
@@ -184,7 +204,7 @@ async def test_complaints_from_other_systems_are_stored_once_and_bad_ones_dead_l
 
     dlq = await kafka.read(topic + ".dlq", expected=2)
     # One external duplicate plus our own two raises coming back.
-    await eventually(lambda: consumed(feedback, "duplicate"), lambda v: v >= 3)
+    assert await eventually(lambda: consumed(feedback, "duplicate"), lambda v: v >= 3) == 3
 
     stored = await get_complaint(feedback, "cmp-ext-1")
     assert stored["owner_id"] == "emp-5"
@@ -213,26 +233,36 @@ async def test_surveys_over_http_and_from_other_systems(
     await kafka.send(topic, external, key=b"cus-s")
     await kafka.send(topic, external, key=b"cus-s")
     await kafka.send(topic, external_survey("ext-s-2", "srv-bad", csat=None, nps=None))
+    await kafka.send(topic, external_survey("ext-s-3", "srv-ext-1", csat=1), key=b"cus-s")
+    other_customer = await feedback.post(
+        "/surveys", json={**answer, "customer_id": "cus-o"}, headers=headers
+    )
 
-    assert first.status_code == retry.status_code == 201, first.text
+    assert first.status_code == retry.status_code == other_customer.status_code == 201, first.text
     assert first.json()["survey_id"] == retry.json()["survey_id"]
+    assert other_customer.json()["survey_id"] != first.json()["survey_id"]  # key per customer
     surveys = await eventually(
         lambda: listed(feedback, "/customers/cus-s/surveys"), lambda items: len(items) >= 2
     )
     assert surveys == [first.json()["survey_id"], "srv-ext-1"]  # newest answer first
-    dlq = await kafka.read(topic + ".dlq", expected=1)
-    assert "needs csat, nps or both" in dlq[0].headers["dlq-reason"]
-    # Ours was published once; the external one (twice on the topic) was not republished.
-    records = [decode(r.value) for r in await kafka.read(topic, expected=4)]
+    dlq = await kafka.read(topic + ".dlq", expected=2)
+    reasons = {r.headers["dlq-kind"]: r.headers["dlq-reason"] for r in dlq}
+    assert "needs csat, nps or both" in reasons["schema"]
+    assert reasons["rejected"] == "survey srv-ext-1 was already answered"
+    # Ours were published once each; external ones were not republished.
+    records = [decode(r.value) for r in await kafka.read(topic, expected=6)]
     ours = [e for e in records if e.data["survey_id"] == first.json()["survey_id"]]
     assert len(ours) == 1
     assert ours[0].data["csat"] == 5
-    assert await eventually(lambda: consumed(feedback, "duplicate"), lambda v: v >= 2) == 2
+    assert await eventually(lambda: consumed(feedback, "duplicate"), lambda v: v >= 3) == 3
 
 
 async def test_http_errors_have_clear_reasons(feedback: Any) -> None:
     assert (await feedback.post("/complaints", json=COMPLAINT, headers=SYSTEM)).status_code == 201
-    taken = await feedback.post("/complaints", json=COMPLAINT, headers=SYSTEM)
+    taken = await feedback.post(
+        "/complaints", json={**COMPLAINT, "severity": "low"}, headers=SYSTEM
+    )
+    assert (await get_complaint(feedback, "cmp-100"))["severity"] == "high"  # nothing overwritten
     missing = await feedback.get("/complaints/nope", headers=AGENT)
     ack_missing = await feedback.post(
         "/complaints/nope/acknowledge", json={"acknowledged_by": "emp-1"}, headers=AGENT

@@ -11,6 +11,7 @@ from crm_events import CloudEvent, deterministic_event_id
 from crm_events.common import Channel, Severity
 from crm_events.feedback import ComplaintRaised
 from crm_feedback.app import sla_policy
+from crm_feedback.domain import Complaint
 from crm_feedback.memory import InMemoryComplaintRepository
 from crm_feedback.service import ComplaintService, NewComplaint
 from crm_feedback.settings import FeedbackSettings
@@ -97,10 +98,12 @@ async def test_raise_in_the_future_is_rejected(service: ComplaintService) -> Non
         await service.raise_complaint(request, "evt-raise")
 
 
-def test_idempotency_key_gives_same_ids(service: ComplaintService) -> None:
-    assert service.new_complaint_id("k1") == service.new_complaint_id("k1")
-    assert service.new_complaint_id("k1") != service.new_complaint_id("k2")
-    assert service.new_complaint_id(None) != service.new_complaint_id(None)
+def test_idempotency_key_gives_same_ids_per_customer(service: ComplaintService) -> None:
+    assert service.new_complaint_id("cus-1", "k1") == service.new_complaint_id("cus-1", "k1")
+    assert service.new_complaint_id("cus-1", "k1") != service.new_complaint_id("cus-1", "k2")
+    # Two callers reusing a key for different customers never share a complaint.
+    assert service.new_complaint_id("cus-1", "k1") != service.new_complaint_id("cus-2", "k1")
+    assert service.new_complaint_id("cus-1", None) != service.new_complaint_id("cus-1", None)
     assert service.event_id("ack", "cmp-1", "k1") == service.event_id("ack", "cmp-1", "k1")
 
 
@@ -173,6 +176,48 @@ async def test_resolve_after_breach_is_outside_the_sla_and_cannot_repeat(
         await service.resolve("cmp-1", by="team-lead", resolution="again", event_id="r2")
     with pytest.raises(Conflict, match="cannot be acknowledged"):
         await service.acknowledge("cmp-1", by="team-lead", event_id="a1")
+
+
+async def test_resolve_retried_after_a_lost_response_applies_once(
+    service: ComplaintService, repo: InMemoryComplaintRepository, clock: ManualClock
+) -> None:
+    """Crash point: the write (state + event) landed, the HTTP response did not."""
+    await service.raise_complaint(new(), "evt-raise")
+    clock.advance(HOUR)
+    resolved = await service.resolve("cmp-1", by="emp-1", resolution="refund", event_id="r1")
+    clock.advance(HOUR)
+
+    retried = await service.resolve("cmp-1", by="emp-1", resolution="refund", event_id="r1")
+
+    assert retried == resolved
+    assert retried.resolved_at == T0 + HOUR
+    assert [e.id for e in repo.outbox] == ["evt-raise", "r1"]
+
+
+async def test_a_sweep_that_loses_a_race_publishes_nothing_twice(
+    service: ComplaintService, repo: InMemoryComplaintRepository, clock: ManualClock
+) -> None:
+    """Two replicas sweep the same complaint: the loser re-reads and finds nothing left to do."""
+    await service.raise_complaint(new(), "evt-raise")
+    clock.set(T0 + 5 * HOUR)
+    original_get = repo.get
+    raced = False
+
+    async def get_then_lose_the_race(complaint_id: str) -> Complaint | None:
+        nonlocal raced
+        snapshot = await original_get(complaint_id)
+        if not raced:
+            raced = True
+            await service.on_due(complaint_id, clock.now())  # the other replica wins
+        return snapshot
+
+    repo.get = get_then_lose_the_race  # type: ignore[method-assign]
+    await service.on_due("cmp-1", clock.now())
+
+    kinds = [e.type.split(".")[2] for e in repo.outbox[1:]]
+    assert kinds == ["complaint-sla-breached", "complaint-escalated"]
+    stored = repo.complaints["cmp-1"]
+    assert (stored.escalation_level, stored.owner_id) == (1, "team-lead")
 
 
 async def test_a_stale_read_is_retried(

@@ -126,3 +126,22 @@ async def test_consumed_survey_is_stored_once_and_not_republished(
 
     assert [s.survey_id for s in await surveys.surveys_of_customer("cus-1", limit=5)] == ["srv-9"]
     assert survey_repo.outbox == []
+    other = data.to_event(source="/survey-tool", event_id="ext-s-other", time=T0)
+    with pytest.raises(Conflict, match="survey srv-9 was already answered"):
+        await surveys.on_survey_answered(data, other)  # the runtime dead-letters it
+
+
+async def test_published_answer_time_equals_the_stored_one(
+    surveys: SurveyService, survey_repo: InMemorySurveyRepository
+) -> None:
+    answered_at = T0 - HOUR + timedelta(microseconds=123_456)
+
+    stored = await surveys.record(answer(answered_at=answered_at), "evt-s1")
+
+    assert stored.answered_at == T0 - HOUR + timedelta(milliseconds=123)
+    assert survey_repo.outbox[0].data["answered_at"] == "2026-03-02T08:00:00.123000Z"
+
+
+def test_idempotency_key_is_scoped_by_customer(surveys: SurveyService) -> None:
+    assert surveys.new_survey_id("cus-1", "k") == surveys.new_survey_id("cus-1", "k")
+    assert surveys.new_survey_id("cus-1", "k") != surveys.new_survey_id("cus-2", "k")

@@ -29,30 +29,43 @@ StatusFilter = Annotated[
 ]
 Limit = Annotated[int, Query(ge=1, le=200)]
 _staff = Depends(require(Role.AGENT, Role.MANAGER, Role.SYSTEM))
-_ERRORS: dict[int | str, dict[str, str]] = {
+Responses = dict[int | str, dict[str, str]]
+_ERRORS: Responses = {
     404: {"description": "Unknown complaint."},
     409: {"description": "Not allowed in the complaint's current state."},
+}
+_ID_TAKEN: Responses = {409: {"description": "The id is taken by another request."}}
+_SURVEY_ERRORS: Responses = {
+    404: {"description": "Unknown complaint."},
+    409: {"description": "The survey was already answered by another request."},
 }
 
 
 def build_router(complaints: ComplaintService, surveys: SurveyService) -> APIRouter:
     router = APIRouter(dependencies=[_staff])
-    _complaint_commands(router, complaints)
+    _raise_route(router, complaints)
+    _complaint_transitions(router, complaints)
     _complaint_queries(router, complaints)
     _survey_routes(router, surveys)
     return router
 
 
-def _complaint_commands(router: APIRouter, service: ComplaintService) -> None:
-    @router.post("/complaints", status_code=status.HTTP_201_CREATED, tags=["complaints"])
+def _raise_route(router: APIRouter, service: ComplaintService) -> None:
+    @router.post(
+        "/complaints", status_code=status.HTTP_201_CREATED, tags=["complaints"], responses=_ID_TAKEN
+    )
     async def raise_complaint(
         body: RaiseComplaint, idempotency_key: IdempotencyKey = None
     ) -> ComplaintView:
-        complaint_id = body.complaint_id or service.new_complaint_id(idempotency_key)
+        complaint_id = body.complaint_id or service.new_complaint_id(
+            body.customer_id, idempotency_key
+        )
         request = NewComplaint(**{**body.model_dump(), "complaint_id": complaint_id})
         event_id = service.event_id("raise", complaint_id, idempotency_key)
         return complaint_view(await service.raise_complaint(request, event_id))
 
+
+def _complaint_transitions(router: APIRouter, service: ComplaintService) -> None:
     @router.post("/complaints/{complaint_id}/acknowledge", tags=["complaints"], responses=_ERRORS)
     async def acknowledge_complaint(
         complaint_id: str, body: AcknowledgeComplaint, idempotency_key: IdempotencyKey = None
@@ -97,16 +110,22 @@ def _complaint_queries(router: APIRouter, service: ComplaintService) -> None:
 
 
 def _survey_routes(router: APIRouter, service: SurveyService) -> None:
-    @router.post("/surveys", status_code=status.HTTP_201_CREATED, tags=["surveys"])
+    @router.post(
+        "/surveys", status_code=status.HTTP_201_CREATED, tags=["surveys"], responses=_SURVEY_ERRORS
+    )
     async def record_survey(
         body: RecordSurvey, idempotency_key: IdempotencyKey = None
     ) -> SurveyView:
-        survey_id = body.survey_id or service.new_survey_id(idempotency_key)
+        survey_id = body.survey_id or service.new_survey_id(body.customer_id, idempotency_key)
         request = NewSurveyAnswer(**{**body.model_dump(), "survey_id": survey_id})
         event_id = service.event_id(survey_id, idempotency_key)
         return survey_view(await service.record(request, event_id))
 
-    @router.get("/surveys/{survey_id}", tags=["surveys"])
+    @router.get(
+        "/surveys/{survey_id}",
+        tags=["surveys"],
+        responses={404: {"description": "Unknown survey."}},
+    )
     async def get_survey(survey_id: str) -> SurveyView:
         return survey_view(await service.survey(survey_id))
 

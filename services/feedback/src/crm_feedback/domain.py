@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from crm_events import deterministic_event_id
 from crm_events.common import Severity
 from crm_events.feedback import (
     ComplaintAcknowledged,
@@ -25,8 +27,16 @@ MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 
 def to_millis(moment: datetime) -> datetime:
-    """MongoDB stores milliseconds; truncating first keeps events and stored state equal."""
+    """Every time we store or publish has millisecond precision (what JSON consumers such as
+    JavaScript's Date keep), so a deadline read back from an event equals the stored one."""
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def new_entity_id(prefix: str, source: str, customer_id: str, key: str | None) -> str:
+    """A generated complaint/survey id. With an Idempotency-Key a retry generates the same
+    one; the key is scoped by customer, so two callers reusing a key never share an entity."""
+    raw = deterministic_event_id(source, prefix, customer_id, key) if key else str(uuid.uuid4())
+    return f"{prefix}-{raw.replace('-', '')[:20]}"
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -21,7 +22,9 @@ from crm_feedback.domain import Complaint, SlaClock, Survey
 from crm_runtime.errors import Conflict
 from crm_runtime.mongo import (
     APPLIED,
+    OUTBOX,
     OUTBOX_PENDING,
+    OUTBOX_REV,
     Mutation,
     map_key,
     not_yet_applied,
@@ -44,7 +47,7 @@ _MUTABLE = (
 )
 _COMPLAINT_FIELDS = tuple(Complaint.__dataclass_fields__)
 _SURVEY_FIELDS = tuple(Survey.__dataclass_fields__)
-_HIDDEN = {"outbox": 0, "outbox_rev": 0, OUTBOX_PENDING: 0, APPLIED: 0}
+_HIDDEN = {OUTBOX: 0, OUTBOX_REV: 0, OUTBOX_PENDING: 0, APPLIED: 0}
 _NEWEST_FIRST = [("raised_at", DESCENDING), ("_id", DESCENDING)]
 
 
@@ -71,16 +74,8 @@ class MongoComplaintRepository:
 
     async def add(self, complaint: Complaint, outbox: Sequence[CloudEvent]) -> bool:
         doc = _complaint_document(complaint)
-        try:
-            await self.complaints.insert_one(outbox_document(doc, outbox))
-        except DuplicateKeyError:
-            existing = await self.complaints.find_one(
-                {"_id": complaint.complaint_id}, {"raised_event_id": 1}
-            )
-            if existing is not None and existing.get("raised_event_id") == doc["raised_event_id"]:
-                return False
-            raise Conflict(f"complaint {complaint.complaint_id} already exists") from None
-        return True
+        conflict = f"complaint {complaint.complaint_id} already exists"
+        return await _insert_once(self.complaints, doc, outbox, "raised_event_id", conflict)
 
     async def get(self, complaint_id: str) -> Complaint | None:
         doc = await self.complaints.find_one({"_id": complaint_id}, _HIDDEN)
@@ -156,19 +151,8 @@ class MongoSurveyRepository:
     async def add(self, survey: Survey, outbox: Sequence[CloudEvent]) -> bool:
         doc = stamp_tree(asdict(survey))
         doc["_id"] = doc.pop("survey_id")
-        try:
-            await self.surveys.insert_one(outbox_document(doc, outbox))
-        except DuplicateKeyError:
-            existing = await self.surveys.find_one(
-                {"_id": survey.survey_id}, {"answered_event_id": 1}
-            )
-            if (
-                existing is not None
-                and existing.get("answered_event_id") == doc["answered_event_id"]
-            ):
-                return False
-            raise Conflict(f"survey {survey.survey_id} was already answered") from None
-        return True
+        conflict = f"survey {survey.survey_id} was already answered"
+        return await _insert_once(self.surveys, doc, outbox, "answered_event_id", conflict)
 
     async def get(self, survey_id: str) -> Survey | None:
         doc = await self.surveys.find_one({"_id": survey_id}, _HIDDEN)
@@ -182,6 +166,25 @@ class MongoSurveyRepository:
             limit=limit,
         )
         return [_survey(doc) async for doc in cursor]
+
+
+async def _insert_once(
+    collection: AsyncCollection[dict[str, Any]],
+    doc: dict[str, Any],
+    outbox: Sequence[CloudEvent],
+    cause_field: str,
+    conflict: str,
+) -> bool:
+    """Insert with its outbox; False when the same event inserted it before (a redelivery),
+    Conflict when another event owns the id."""
+    try:
+        await collection.insert_one(outbox_document(doc, outbox))
+    except DuplicateKeyError:
+        existing = await collection.find_one({"_id": doc["_id"]}, {cause_field: 1})
+        if existing is not None and existing.get(cause_field) == doc[cause_field]:
+            return False
+        raise Conflict(conflict) from None
+    return True
 
 
 def _complaint_document(complaint: Complaint) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
@@ -29,12 +28,6 @@ _LOG_EVENTS = {
     "sla-breached": "complaint_sla_breached",
     "escalated": "complaint_escalated",
 }
-
-
-def new_entity_id(prefix: str, source: str, key: str | None) -> str:
-    """A generated id; with an Idempotency-Key a retry generates the same one."""
-    raw = deterministic_event_id(source, prefix, key) if key else str(uuid.uuid4())
-    return f"{prefix}-{raw.replace('-', '')[:20]}"
 
 
 @dataclass(frozen=True)
@@ -68,8 +61,8 @@ class ComplaintService:
     def event_id(self, command: str, complaint_id: str, key: str | None) -> str:
         return command_event_id(self._source, command, complaint_id, key)
 
-    def new_complaint_id(self, key: str | None) -> str:
-        return new_entity_id("cmp", self._source, key)
+    def new_complaint_id(self, customer_id: str, key: str | None) -> str:
+        return domain.new_entity_id("cmp", self._source, customer_id, key)
 
     def _now(self) -> datetime:
         return to_millis(self._clock.now())
@@ -199,13 +192,13 @@ class ComplaintService:
         self, fact: EventData, event_id: str, now: datetime, complaint: Complaint, cause_id: str
     ) -> CloudEvent:
         """Every event of a complaint shares the correlation id of its ComplaintRaised."""
-        event = fact.to_event(
+        return fact.to_event(
             source=self._source,
             event_id=event_id,
             time=now,
             correlation_id=complaint.correlation_id,
+            causation_id=cause_id,
         )
-        return event.model_copy(update={"causationid": cause_id})
 
     def _published(self, events: list[CloudEvent]) -> None:
         if events:

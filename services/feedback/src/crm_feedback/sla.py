@@ -69,34 +69,33 @@ def _breach(
     breached = _with_clock(complaint, name, replace(clock, warned=True, breached=True))
     level = complaint.escalation_level + 1
     target = policy.escalation_target(level)
-    escalated = replace(breached, escalation_level=level, owner_id=target)
     facts = [
-        Fired(
-            name,
-            "sla-breached",
-            ComplaintSlaBreached(
-                complaint_id=complaint.complaint_id,
-                customer_id=complaint.customer_id,
-                clock=name,
-                due_at=clock.due_at,
-                breached_at=now,
-                owner_id=complaint.owner_id,
-            ),
-        ),
-        Fired(
-            name,
-            "escalated",
-            ComplaintEscalated(
-                complaint_id=complaint.complaint_id,
-                customer_id=complaint.customer_id,
-                level=level,
-                escalated_to=target,
-                reason=f"{name.replace('_', ' ')} SLA breached",
-                previous_owner_id=complaint.owner_id,
-            ),
-        ),
+        Fired(name, "sla-breached", _breached(complaint, name, clock, now)),
+        Fired(name, "escalated", _escalated(complaint, name, level, target)),
     ]
-    return escalated, facts
+    return replace(breached, escalation_level=level, owner_id=target), facts
+
+
+def _breached(complaint: Complaint, name: ClockName, clock: SlaClock, now: datetime) -> EventData:
+    return ComplaintSlaBreached(
+        complaint_id=complaint.complaint_id,
+        customer_id=complaint.customer_id,
+        clock=name,
+        due_at=clock.due_at,
+        breached_at=now,
+        owner_id=complaint.owner_id,
+    )
+
+
+def _escalated(complaint: Complaint, name: ClockName, level: int, target: str) -> EventData:
+    return ComplaintEscalated(
+        complaint_id=complaint.complaint_id,
+        customer_id=complaint.customer_id,
+        level=level,
+        escalated_to=target,
+        reason=f"{name.replace('_', ' ')} SLA breached",
+        previous_owner_id=complaint.owner_id,
+    )
 
 
 def _warning(complaint: Complaint, name: ClockName, clock: SlaClock, now: datetime) -> EventData:

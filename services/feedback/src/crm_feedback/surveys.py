@@ -12,7 +12,6 @@ from crm_events.feedback import SurveyAnswered
 from crm_feedback import domain
 from crm_feedback.domain import Complaint, Survey, to_millis
 from crm_feedback.ports import ComplaintRepository, SurveyRepository
-from crm_feedback.service import new_entity_id
 from crm_runtime.clock import Clock
 from crm_runtime.errors import DomainError, NotFound
 from crm_runtime.idempotency import command_event_id
@@ -51,13 +50,13 @@ class SurveyService:
     def event_id(self, survey_id: str, key: str | None) -> str:
         return command_event_id(self._source, "record-survey", survey_id, key)
 
-    def new_survey_id(self, key: str | None) -> str:
-        return new_entity_id("srv", self._source, key)
+    def new_survey_id(self, customer_id: str, key: str | None) -> str:
+        return domain.new_entity_id("srv", self._source, customer_id, key)
 
     async def record(self, request: NewSurveyAnswer, event_id: str) -> Survey:
         """HTTP: check the answer against what we know, store it and publish SurveyAnswered."""
         now = to_millis(self._clock.now())
-        answered_at = request.answered_at or now
+        answered_at = to_millis(request.answered_at or now)
         domain.check_not_future(answered_at, now, "answered_at")
         complaint = await self._complaint_of(request)
         data = SurveyAnswered(
