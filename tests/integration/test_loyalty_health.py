@@ -121,12 +121,14 @@ async def test_every_consumer_ignores_duplicates_and_dead_letters_garbage(
     negative = golden_bytes(PurchaseRecorded, "buy-bad", amount_minor=-1)
     for value in (b"{not json", duplicate, negative):
         await send(kafka, ns, PurchaseRecorded, value)
+    # The same return (id) again under another event id, after the first was applied.
+    await send(kafka, ns, PurchaseReturned, golden_bytes(PurchaseReturned, "return-again"))
     for model in CONSUMED:
         if model is not PurchaseRecorded:
             await send(kafka, ns, model, b'{"specversion": "1.0"}')
 
     dlq_topics = [ns + model.topic() + ".dlq" for model in CONSUMED]
-    found = await read_topics(infra.kafka_bootstrap, dlq_topics, expected=12)
+    found = await read_topics(infra.kafka_bootstrap, dlq_topics, expected=13)
     account = await account_when(loyalty, "cus-1001", lambda a: a["status"] == "settled")
     # Every second copy, plus both copies of a registration by another event for an account
     # that exists already.
@@ -144,7 +146,11 @@ async def test_every_consumer_ignores_duplicates_and_dead_letters_garbage(
     assert len(reasons[purchase_dlq]) == len(expected)
     for reason, fragment in zip(reasons[purchase_dlq], expected, strict=True):
         assert fragment in reason
+    return_dlq = ns + PurchaseReturned.topic() + ".dlq"
+    assert reasons[return_dlq][1] == (
+        "return ret-7001 was already recorded by event evt-PurchaseReturned"
+    )
     for topic in dlq_topics:
         if topic != purchase_dlq:
-            assert len(reasons[topic]) == 1
+            assert len(reasons[topic]) == (2 if topic == return_dlq else 1)
             assert reasons[topic][0].startswith("invalid CloudEvents envelope"), reasons[topic]

@@ -218,6 +218,19 @@ async def test_activity_restarts_the_inactivity_clock(loyalty: Loyalty) -> None:
     assert (await loyalty.account()).next_due_at == NOW + timedelta(days=59 + 60)
 
 
+async def test_a_fact_dated_in_the_future_counts_as_happening_now(loyalty: Loyalty) -> None:
+    data = golden(ContactLogged, occurred_at="2100-01-01T00:00:00Z")
+    await loyalty.health.on_contact_logged(data, loyalty.event(data, "contact-from-the-future"))
+
+    account = await loyalty.account()
+    assert account.last_activity_at == NOW
+    assert account.next_due_at == NOW + timedelta(days=60)  # not postponed to 2100
+    assert account.contributions["contact-from-the-future"].at == NOW
+    loyalty.clock.advance(timedelta(days=366))
+    await complaint(loyalty, 1, severity="low")
+    assert "contact-from-the-future" not in (await loyalty.account()).contributions
+
+
 # --- bounds, reordering, idempotency -----------------------------------------------------------
 async def test_contributions_are_bounded_without_changing_the_score() -> None:
     loyalty = with_health(max_contributions=10, contact=1)

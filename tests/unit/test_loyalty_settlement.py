@@ -116,6 +116,7 @@ def test_settings_build_the_rules() -> None:
         ({"bronze": 0}, {"silver": 100}, "same tiers"),
         ({"bronze": 10}, {"bronze": 100}, "threshold 0"),
         ({"Bronze": 0}, {"Bronze": 100}, "snake_case"),
+        ({"bronze": 0}, {"bronze": -50}, "greater than or equal to 0"),
     ],
 )
 def test_inconsistent_tiers_are_refused(
@@ -123,3 +124,8 @@ def test_inconsistent_tiers_are_refused(
 ) -> None:
     with pytest.raises(ValidationError, match=message):
         LoyaltySettings(tier_thresholds=thresholds, tier_multipliers_percent=multipliers)
+
+
+def test_every_complaint_severity_needs_a_health_delta() -> None:
+    with pytest.raises(ValidationError, match="exactly the severities"):
+        LoyaltySettings(health_complaint={"low": -5, "high": -15})

@@ -16,30 +16,13 @@ from crm_loyalty.domain import (
     RiskEpisode,
     Settlement,
 )
-from crm_runtime.timestamps import stamp, unstamp, unstamp_optional
+from crm_runtime.timestamps import stamp_tree, unstamp, unstamp_optional
 
 
 def account_fields(account: Account) -> dict[str, Any]:
     """Every stored field except ``_id`` and the outbox; None means "absent"."""
-    return {
-        "customer_id": account.customer_id,
-        "opened_at": stamp(account.opened_at),
-        "status": account.status,
-        "tier": account.tier,
-        "balance": account.balance,
-        "qualifying_points": account.qualifying_points,
-        "version": account.version,
-        "score": account.score,
-        "contributions": {k: _contribution_doc(c) for k, c in account.contributions.items()},
-        "risk": _risk_doc(account.risk) if account.risk else None,
-        "risk_episodes": account.risk_episodes,
-        "last_hard_signal_at": _stamp_optional(account.last_hard_signal_at),
-        "last_activity_at": _stamp_optional(account.last_activity_at),
-        "next_due_at": _stamp_optional(account.next_due_at),
-        "settlement": _settlement_doc(account.settlement) if account.settlement else None,
-        "applied": {k: stamp(at) for k, at in account.applied.items()},
-        "ignored_entries": {k: stamp(at) for k, at in account.ignored_entries.items()},
-    }
+    fields: dict[str, Any] = stamp_tree(asdict(account))
+    return fields
 
 
 def account_from(doc: dict[str, Any]) -> Account:
@@ -66,10 +49,8 @@ def account_from(doc: dict[str, Any]) -> Account:
 
 
 def entry_document(entry: LedgerEntry) -> dict[str, Any]:
-    doc = asdict(entry)
+    doc: dict[str, Any] = stamp_tree(asdict(entry))
     doc["_id"] = doc.pop("entry_id")
-    doc["occurred_at"] = stamp(entry.occurred_at)
-    doc["recorded_at"] = stamp(entry.recorded_at)
     return {k: v for k, v in doc.items() if v is not None}
 
 
@@ -90,14 +71,6 @@ def entry_from(doc: dict[str, Any]) -> LedgerEntry:
     )
 
 
-def _stamp_optional(value: Any) -> str | None:
-    return None if value is None else stamp(value)
-
-
-def _contribution_doc(contribution: Contribution) -> dict[str, Any]:
-    return {**asdict(contribution), "at": stamp(contribution.at)}
-
-
 def _contribution(doc: dict[str, Any]) -> Contribution:
     return Contribution(
         code=doc["code"],
@@ -106,10 +79,6 @@ def _contribution(doc: dict[str, Any]) -> Contribution:
         at=unstamp(doc["at"]),
         count=int(doc.get("count") or 1),
     )
-
-
-def _risk_doc(risk: RiskEpisode) -> dict[str, Any]:
-    return {**asdict(risk), "opened_at": stamp(risk.opened_at)}
 
 
 def _risk(doc: dict[str, Any]) -> RiskEpisode:
@@ -122,10 +91,6 @@ def _risk(doc: dict[str, Any]) -> RiskEpisode:
         reasons=list(doc.get("reasons") or []),
         hard_signal=doc.get("hard_signal"),
     )
-
-
-def _settlement_doc(settlement: Settlement) -> dict[str, Any]:
-    return {**asdict(settlement), "settled_at": stamp(settlement.settled_at)}
 
 
 def _settlement(doc: dict[str, Any]) -> Settlement:

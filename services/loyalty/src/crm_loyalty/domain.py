@@ -29,7 +29,11 @@ _SAFE_KEY = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 
 
 def safe_key(event_id: str) -> str:
-    """A document map key for an event id: ids with '.', '$' or odd characters are hashed."""
+    """A document map key for an event id: ids with '.', '$' or odd characters are hashed.
+
+    Same rule as ``crm_runtime.mongo.map_key``, which the domain cannot import without
+    pulling in pymongo; only this service's own maps (applied, contributions) use it.
+    """
     if _SAFE_KEY.match(event_id):
         return event_id
     return "h" + hashlib.sha256(event_id.encode()).hexdigest()[:40]
@@ -99,13 +103,15 @@ class Account:
 
     @classmethod
     def open(cls, customer_id: str, at: datetime, rules: Rules, now: datetime) -> Account:
+        """Registration counts as activity; the inactivity clock runs from when we learn of
+        it, and a registration dated in the future counts as happening now."""
         return cls(
             customer_id=customer_id,
             opened_at=at,
             tier=rules.earning.entry_tier.code,
             score=rules.health.initial,
-            last_activity_at=at,
-            next_due_at=max(at, now) + rules.health.inactivity_period,
+            last_activity_at=min(at, now),
+            next_due_at=now + rules.health.inactivity_period,
         )
 
     @property

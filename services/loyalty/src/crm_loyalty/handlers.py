@@ -12,6 +12,7 @@ from crm_events.offboarding import ExitAgreed
 from crm_loyalty.health_service import HealthService
 from crm_loyalty.service import LoyaltyService
 from crm_runtime.app import ServiceRuntime
+from crm_runtime.scheduler import DueHandler
 
 
 def register_handlers(
@@ -29,7 +30,7 @@ def register_handlers(
     runtime.on(ContractBreached, health.on_contract_breached)
 
 
-def inactivity_sweep(health: HealthService) -> Any:
+def inactivity_sweep(health: HealthService) -> DueHandler:
     """The sweeper hands over account documents whose ``next_due_at`` has passed."""
 
     async def handle(doc: dict[str, Any], now: datetime) -> None:

@@ -10,7 +10,7 @@ hard signal arrived within the hold period; only then may a new episode open.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from crm_events import deterministic_event_id
@@ -38,10 +38,17 @@ class Signal:
     def contribution(self) -> Contribution:
         return Contribution(code=self.code, reason=self.reason, delta=self.delta, at=self.at)
 
+    def no_later_than(self, now: datetime) -> Signal:
+        """A fact dated in the future (clock skew, bad data) counts as happening now: it must
+        neither postpone the inactivity timer nor outlive the score's window."""
+        activity = None if self.activity_at is None else min(self.activity_at, now)
+        return replace(self, at=min(self.at, now), activity_at=activity)
+
 
 def apply_signal(
     account: Account, signal: Signal, rules: HealthRules, now: datetime, cause_id: str
 ) -> list[Derived]:
+    signal = signal.no_later_than(now)
     if signal.delta != 0:
         account.contributions[signal.key] = signal.contribution()
     if signal.activity_at is not None and account.is_open:
@@ -56,12 +63,12 @@ def apply_signal(
 def record_activity(account: Account, at: datetime, rules: HealthRules, now: datetime) -> None:
     """Only newer activity moves the inactivity due date (late events cannot rewind it).
 
-    The clock runs from when we learn of the activity at the earliest: replaying old
-    facts never back-dates (and so never bursts) inactivity penalties.
+    The clock runs from when we learn of the activity (``at`` is never after ``now``):
+    replaying old facts never back-dates (and so never bursts) inactivity penalties.
     """
     if account.last_activity_at is None or at > account.last_activity_at:
         account.last_activity_at = at
-        account.next_due_at = max(at, now) + rules.inactivity_period
+        account.next_due_at = now + rules.inactivity_period
 
 
 def rescore(

@@ -78,7 +78,11 @@ class HealthService:
             return apply_signal(account, signal, self._rules, now, cause_id)
 
         applied = await self._writer.apply(
-            customer_id, cause_id, change, cause=None, missing=lambda: NotFound(customer_id)
+            customer_id,
+            cause_id,
+            change,
+            cause=None,
+            missing=lambda: NotFound(f"loyalty account {customer_id} not found"),
         )
         if applied:
             log.info("inactivity_recorded", customer_id=customer_id)

@@ -23,7 +23,7 @@ from crm_loyalty.domain import (
     entry_id,
 )
 from crm_loyalty.rules import EarningRules
-from crm_runtime.errors import Conflict, DomainError
+from crm_runtime.errors import Conflict, DomainError, Unprocessable
 
 
 # --- earning ---------------------------------------------------------------------------
@@ -111,12 +111,9 @@ def reversal_entry(
     now: datetime,
 ) -> LedgerEntry:
     """Reverse in proportion to the amount returned, cumulatively over all returns of the
-    order, so that returning everything reverses exactly what was earned."""
-    if data.currency != earn.details["currency"]:
-        raise DomainError(
-            f"return {data.return_id} is in {data.currency} but order {data.order_id} "
-            f"was paid in {earn.details['currency']}"
-        )
+    order, so that returning everything reverses exactly what was earned. ``earlier`` are
+    the order's reversals recorded by other events."""
+    _check_return(earn, earlier, data)
     points, base_points = _still_to_reverse(earn, earlier, data.amount_minor)
     return LedgerEntry(
         entry_id=entry_id(REVERSE, source_event_id),
@@ -135,6 +132,23 @@ def reversal_entry(
             "base_points": max(base_points, 0),
         },
     )
+
+
+def _check_return(
+    earn: LedgerEntry, earlier: Sequence[LedgerEntry], data: PurchaseReturned
+) -> None:
+    """Refuse a return that can never apply (it goes to the DLQ with this reason)."""
+    paid_in = earn.details["currency"]
+    if data.currency != paid_in:
+        raise Unprocessable(
+            f"return {data.return_id} is in {data.currency} but order {data.order_id} "
+            f"was paid in {paid_in}"
+        )
+    recorded = next((r for r in earlier if r.details.get("return_id") == data.return_id), None)
+    if recorded is not None:
+        raise Unprocessable(
+            f"return {data.return_id} was already recorded by event {recorded.source_event_id}"
+        )
 
 
 def _still_to_reverse(

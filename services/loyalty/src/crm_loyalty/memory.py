@@ -11,14 +11,24 @@ from crm_events import CloudEvent
 from crm_loyalty.domain import EARN, PENDING, REVERSE, Account, LedgerEntry
 
 
+class SimulatedCrash(RuntimeError):
+    """The process died just before this write (the write did not happen)."""
+
+
 class InMemoryLoyaltyRepository:
     def __init__(self) -> None:
         self.accounts: dict[str, Account] = {}
         self.entries: dict[str, LedgerEntry] = {}
         self.outbox: list[CloudEvent] = []
-        self.saves = 0
         # Set to make the next N saves lose the version race (a concurrent writer).
         self.conflicts_to_simulate = 0
+        # Names of writes (save_account, add_entry, finish_entry) to fail once each.
+        self.crash_before: set[str] = set()
+
+    def _crash_point(self, write: str) -> None:
+        if write in self.crash_before:
+            self.crash_before.discard(write)
+            raise SimulatedCrash(write)
 
     async def add_account(self, account: Account, outbox: Sequence[CloudEvent]) -> bool:
         if account.customer_id in self.accounts:
@@ -34,6 +44,7 @@ class InMemoryLoyaltyRepository:
     async def save_account(
         self, account: Account, *, expected_version: int, outbox: Sequence[CloudEvent]
     ) -> bool:
+        self._crash_point("save_account")
         stored = self.accounts.get(account.customer_id)
         if stored is None or stored.version != expected_version:
             return False
@@ -43,10 +54,10 @@ class InMemoryLoyaltyRepository:
             return False
         self.accounts[account.customer_id] = copy.deepcopy(account)
         self.outbox.extend(outbox)
-        self.saves += 1
         return True
 
     async def add_entry(self, entry: LedgerEntry) -> LedgerEntry:
+        self._crash_point("add_entry")
         return self.entries.setdefault(entry.entry_id, entry)
 
     async def get_entry(self, entry_id: str) -> LedgerEntry | None:
@@ -68,6 +79,7 @@ class InMemoryLoyaltyRepository:
         ]
 
     async def finish_entry(self, entry_id: str, state: str, note: str | None, at: datetime) -> None:
+        self._crash_point("finish_entry")
         entry = self.entries.get(entry_id)
         if entry is not None and entry.state == PENDING:
             self.entries[entry_id] = replace(entry, state=state, note=note or entry.note)

@@ -176,10 +176,11 @@ class LoyaltyService:
                 cause=None,
                 missing=lambda: NotFound(f"loyalty account {entry.customer_id} not found"),
             )
-        except (DomainError, ConcurrentUpdate) as exc:
-            await self._repo.discard_entry(entry.entry_id)  # never taken into the balance
-            if isinstance(exc, ConcurrentUpdate):
-                raise Conflict("the account is being updated concurrently; retry") from exc
+        except ConcurrentUpdate as exc:
+            await self._repo.discard_entry(entry.entry_id)  # no save succeeded
+            raise Conflict("the account is being updated concurrently; retry") from exc
+        except DomainError:
+            await self._repo.discard_entry(entry.entry_id)  # refused: never in the balance
             raise
         await self._repo.finish_entry(entry.entry_id, POSTED, None, self._clock.now())
 

@@ -9,10 +9,10 @@ import re
 from datetime import timedelta
 from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, NonNegativeInt, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from crm_events.common import RiskCategory
+from crm_events.common import RiskCategory, Severity
 from crm_loyalty.rules import (
     DEFAULT_COMPLAINT_DELTAS,
     DEFAULT_RISK_CATEGORIES,
@@ -39,11 +39,11 @@ class LoyaltySettings(ServiceSettings):
     currency: str = Field("EUR", pattern=r"^[A-Z]{3}$", description="Programme currency.")
     points_per_currency_unit: int = Field(1, ge=0)
     minor_units_per_currency_unit: int = Field(100, ge=1)
-    tier_thresholds: dict[str, int] = Field(
+    tier_thresholds: dict[str, NonNegativeInt] = Field(
         default_factory=lambda: {"bronze": 0, "silver": 1000, "gold": 5000},
         description="Qualifying points needed per tier; one tier must start at 0.",
     )
-    tier_multipliers_percent: dict[str, int] = Field(
+    tier_multipliers_percent: dict[str, NonNegativeInt] = Field(
         default_factory=lambda: {"bronze": 100, "silver": 125, "gold": 150}
     )
 
@@ -91,6 +91,14 @@ class LoyaltySettings(ServiceSettings):
         bad = [code for code in self.tier_thresholds if not _TIER_CODE.match(code)]
         if bad:
             raise ValueError(f"tier codes must be snake_case: {bad}")
+        return self
+
+    @model_validator(mode="after")
+    def _every_severity_has_a_delta(self) -> Self:
+        # A missing severity would silently contribute nothing to the health score.
+        expected = sorted(severity.value for severity in Severity)
+        if sorted(self.health_complaint) != expected:
+            raise ValueError(f"health_complaint needs exactly the severities {expected}")
         return self
 
     def rules(self) -> Rules:
