@@ -97,6 +97,17 @@ async def wait_for_case(
     return found
 
 
+async def relayed(client: Any, model: type[EventData]) -> float:
+    """Outbox metric: how many ``model`` events the relay has published to Kafka so far."""
+    label = f'topic="{model.topic()}"'
+    text = (await client.get("/metrics")).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("crm_outbox_published_total") and label in line
+    )
+
+
 async def published(
     kafka: Kafka, ns: str, *models: type[EventData], expected: int = 1, timeout: float = 30.0
 ) -> list[list[CloudEvent]]:

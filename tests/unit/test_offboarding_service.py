@@ -1,8 +1,11 @@
-"""Offboarding service layer with the in-memory repository: risk intake and case commands."""
+"""Offboarding case commands with the in-memory repository; shared unit-test helpers.
+
+Risk intake lives in test_offboarding_intake.py, races and crashes in
+test_offboarding_races.py; both import the helpers below."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +17,6 @@ from crm_offboarding.domain import (
     Case,
     ExitAgreement,
     NegotiationRound,
-    OpenCaseMarker,
     RetentionOffer,
     RetentionOutcome,
     TerminationPlan,
@@ -24,7 +26,7 @@ from crm_offboarding.lifecycle import Action, CaseState, InvalidTransition
 from crm_offboarding.memory import InMemoryOffboardingRepository
 from crm_offboarding.service import OffboardingService
 from crm_runtime.clock import ManualClock
-from crm_runtime.errors import Conflict, DomainError, NotFound
+from crm_runtime.errors import DomainError, NotFound
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -48,18 +50,18 @@ EXIT = ExitAgreement(
 )
 
 
-@pytest.fixture
-def clock() -> ManualClock:
+@pytest.fixture(name="clock")
+def clock_fixture() -> ManualClock:
     return ManualClock(NOW)
 
 
-@pytest.fixture
-def repo() -> InMemoryOffboardingRepository:
+@pytest.fixture(name="repo")
+def repo_fixture() -> InMemoryOffboardingRepository:
     return InMemoryOffboardingRepository()
 
 
-@pytest.fixture
-def service(repo: InMemoryOffboardingRepository, clock: ManualClock) -> OffboardingService:
+@pytest.fixture(name="service")
+def service_fixture(repo: InMemoryOffboardingRepository, clock: ManualClock) -> OffboardingService:
     return OffboardingService(repo, clock, source="/crm/offboarding")
 
 
@@ -96,138 +98,6 @@ async def in_negotiation(service: OffboardingService, *, retain: bool = True) ->
     else:
         await service.choose_termination(case.case_id, PLAN, "cmd-strategy")
     return await service.record_round(case.case_id, ROUND, "cmd-round-1")
-
-
-# --- risk intake ------------------------------------------------------------------------
-async def test_risk_opens_a_case_in_assessment_and_publishes_it(
-    service: OffboardingService, repo: InMemoryOffboardingRepository
-) -> None:
-    data, event = risk()
-
-    assert await service.on_risk_detected(data, event) is True
-
-    case = await service.case(case_id_for(event.id))
-    assert case.state is CaseState.ASSESSMENT
-    assert list(case.risks) == ["risk-1"]
-    assert case.risks["risk-1"].reasons == ["payment 20 days overdue"]
-    [opened] = repo.outbox
-    assert opened.type == "crm.offboarding.offboarding-case-opened.v1"
-    assert opened.data["case_id"] == case.case_id
-    assert opened.data["category"] == "customer_performance"
-    assert (opened.correlationid, opened.causationid) == ("journey-1", "evt-risk-1")
-    assert repo.markers["cus-1"].case_id == case.case_id
-
-
-async def test_the_same_risk_delivered_twice_opens_one_case(
-    service: OffboardingService, repo: InMemoryOffboardingRepository
-) -> None:
-    data, event = risk()
-
-    assert await service.on_risk_detected(data, event) is True
-    assert await service.on_risk_detected(data, event) is False
-    # Loyalty's relay may republish the same risk under a new id: still the same risk.
-    assert await service.on_risk_detected(*risk(event_id="evt-risk-1-again")) is False
-
-    assert len(repo.cases) == 1
-    assert types(repo.outbox) == ["offboarding-case-opened"]
-
-
-async def test_a_second_risk_joins_the_open_case_without_a_new_opening(
-    service: OffboardingService, repo: InMemoryOffboardingRepository
-) -> None:
-    first = await open_case(service)
-
-    added = await service.on_risk_detected(*risk(event_id="evt-risk-2", risk_id="risk-2"))
-    again = await service.on_risk_detected(*risk(event_id="evt-risk-2", risk_id="risk-2"))
-
-    case = await service.case(first.case_id)
-    assert (added, again) == (True, False)
-    assert sorted(case.risks) == ["risk-1", "risk-2"]
-    assert case.version == first.version + 1
-    assert len(repo.cases) == 1
-    assert types(repo.outbox) == ["offboarding-case-opened"]
-
-
-async def test_other_customers_get_their_own_cases(
-    service: OffboardingService, repo: InMemoryOffboardingRepository
-) -> None:
-    await open_case(service)
-    await open_case(service, event_id="evt-risk-9", risk_id="risk-9", customer_id="cus-9")
-
-    assert sorted(c.customer_id for c in repo.cases.values()) == ["cus-1", "cus-9"]
-
-
-async def test_after_retention_a_new_risk_opens_a_new_case(
-    service: OffboardingService, repo: InMemoryOffboardingRepository, clock: ManualClock
-) -> None:
-    case = await in_negotiation(service)
-    await service.conclude_retention(case.case_id, RetentionOutcome(True, "emp-mgr"), "cmd-end")
-    assert "cus-1" not in repo.markers
-    clock.advance(timedelta(days=90))
-
-    await service.on_risk_detected(*risk(event_id="evt-risk-2", risk_id="risk-2"))
-
-    newest, retained = await service.cases_of("cus-1")
-    assert retained.case_id == case.case_id
-    assert retained.state is CaseState.RETAINED
-    assert list(newest.risks) == ["risk-2"]
-    assert types(repo.outbox).count("offboarding-case-opened") == 2
-    # The risk that opened the retained case, redelivered late, is still a duplicate.
-    assert await service.on_risk_detected(*risk()) is False
-
-
-async def test_after_an_agreed_exit_new_risks_join_the_exit_case(
-    service: OffboardingService, repo: InMemoryOffboardingRepository
-) -> None:
-    case = await in_negotiation(service, retain=False)
-    await service.conclude_exit(case.case_id, EXIT, "cmd-exit")
-
-    await service.on_risk_detected(*risk(event_id="evt-risk-2", risk_id="risk-2"))
-
-    [only] = await service.cases_of("cus-1")
-    assert only.state is CaseState.EXIT_AGREED
-    assert sorted(only.risks) == ["risk-1", "risk-2"]
-
-
-async def test_a_marker_whose_case_was_never_written_heals_on_redelivery(
-    service: OffboardingService, repo: InMemoryOffboardingRepository
-) -> None:
-    data, event = risk()
-    # Crash after claiming the marker, before the case insert.
-    await repo.claim_marker(OpenCaseMarker("cus-1", case_id_for(event.id), event))
-
-    assert await service.on_risk_detected(data, event) is True
-
-    assert (await service.case(case_id_for(event.id))).state is CaseState.ASSESSMENT
-    assert types(repo.outbox) == ["offboarding-case-opened"]
-
-
-async def test_a_later_risk_heals_a_dangling_marker_from_its_seed(
-    service: OffboardingService, repo: InMemoryOffboardingRepository
-) -> None:
-    _, opening = risk()
-    await repo.claim_marker(OpenCaseMarker("cus-1", case_id_for(opening.id), opening))
-
-    await service.on_risk_detected(*risk(event_id="evt-risk-2", risk_id="risk-2"))
-
-    case = await service.case(case_id_for(opening.id))
-    assert sorted(case.risks) == ["risk-1", "risk-2"]
-    [opened] = repo.outbox
-    assert opened.causationid == opening.id
-
-
-async def test_a_stale_marker_of_a_retained_case_is_released_by_the_next_risk(
-    service: OffboardingService, repo: InMemoryOffboardingRepository
-) -> None:
-    case = await in_negotiation(service)
-    await service.conclude_retention(case.case_id, RetentionOutcome(False, "emp-mgr"), "cmd-end")
-    # Crash between concluding the case and releasing its marker.
-    await repo.claim_marker(OpenCaseMarker("cus-1", case.case_id, risk()[1]))
-
-    await service.on_risk_detected(*risk(event_id="evt-risk-2", risk_id="risk-2"))
-
-    assert repo.markers["cus-1"].case_id == case_id_for("evt-risk-2")
-    assert (await service.case(case.case_id)).risks.keys() == {"risk-1"}
 
 
 # --- commands ---------------------------------------------------------------------------
@@ -273,21 +143,6 @@ async def test_rounds_are_numbered_and_a_repeated_command_records_one(
     rounds = [e for e in repo.outbox if types([e]) == ["negotiation-round-held"]]
     assert [e.data["round"] for e in rounds] == [1, 2]
     assert rounds[1].causationid == rounds[0].id
-
-
-async def test_concurrent_rounds_get_distinct_numbers(
-    repo: InMemoryOffboardingRepository, clock: ManualClock
-) -> None:
-    racing = RacingRepository()
-    service = OffboardingService(racing, clock, source="/crm/offboarding")
-    case = await in_negotiation(service)
-    racing.interleave = lambda: service.record_round(case.case_id, ROUND, "cmd-other")
-
-    mine = await service.record_round(case.case_id, ROUND, "cmd-mine")
-
-    assert sorted(mine.rounds) == [1, 2, 3]
-    numbers = [e.data["round"] for e in racing.outbox if e.data.get("round")]
-    assert numbers == [1, 2, 3]
 
 
 async def test_exit_agreement_ends_the_causation_chain_of_the_journey(
@@ -359,7 +214,9 @@ async def test_a_termination_cannot_end_in_retention(service: OffboardingService
     assert refused.value.allowed == [Action.RECORD_ROUND, Action.CONCLUDE_EXIT]
 
 
-async def test_commands_check_their_terms(service: OffboardingService, clock: ManualClock) -> None:
+async def test_commands_check_their_terms_and_a_refusal_changes_nothing(
+    service: OffboardingService, repo: InMemoryOffboardingRepository, clock: ManualClock
+) -> None:
     case = await open_case(service)
     lapsed = RetentionOffer("x", 1, "EUR", NOW - timedelta(seconds=1), "emp-mgr")
     with pytest.raises(DomainError, match="valid_until"):
@@ -376,6 +233,12 @@ async def test_commands_check_their_terms(service: OffboardingService, clock: Ma
     with pytest.raises(DomainError, match="lapsed"):
         await service.conclude_retention(case.case_id, RetentionOutcome(True, "e"), "cmd-t")
 
+    assert await service.case(case.case_id) == case
+    assert "negotiation-round-held" in types(repo.outbox)
+    assert not {"exit-agreed", "customer-retained"} & set(types(repo.outbox))
+    assert [e.data["round"] for e in repo.outbox if e.data.get("round")] == [1]
+    assert repo.markers["cus-1"].case_id == case.case_id
+
 
 async def test_unknown_case_is_not_found(service: OffboardingService) -> None:
     with pytest.raises(NotFound):
@@ -390,34 +253,3 @@ def test_idempotency_key_gives_the_same_event_id(service: OffboardingService) ->
     assert service.event_id("record-round", "obc-1", None) != service.event_id(
         "record-round", "obc-1", None
     )
-
-
-async def test_a_case_that_keeps_changing_gives_up_with_a_conflict(
-    clock: ManualClock,
-) -> None:
-    racing = RacingRepository()
-    service = OffboardingService(racing, clock, source="/crm/offboarding")
-    case = await in_negotiation(service)
-    racing.always_stale = True
-
-    with pytest.raises(Conflict, match="kept changing"):
-        await service.record_round(case.case_id, ROUND, "cmd-mine")
-
-
-class RacingRepository(InMemoryOffboardingRepository):
-    """Lets another writer change the case between a command's read and its write."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.interleave: Callable[[], Awaitable[object]] | None = None
-        self.always_stale = False
-
-    async def save(
-        self, case: Case, expected_version: int, cause_id: str, outbox: Sequence[CloudEvent]
-    ) -> bool:
-        if self.always_stale:
-            return False
-        if self.interleave is not None:
-            other, self.interleave = self.interleave, None
-            await other()
-        return await super().save(case, expected_version, cause_id, outbox)

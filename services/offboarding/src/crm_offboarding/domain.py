@@ -89,8 +89,8 @@ class RetentionOutcome:
 
 @dataclass(frozen=True)
 class OpenCaseMarker:
-    """ "This customer has an open case": one per customer; the opening risk event is kept
-    so that a marker whose case was never written (crash) can be healed by anyone."""
+    """One per customer while a case is open. The opening risk event is kept so that a
+    marker whose case was never written (crash) can be healed by anyone."""
 
     customer_id: str
     case_id: str

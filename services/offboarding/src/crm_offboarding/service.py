@@ -65,7 +65,8 @@ class OffboardingService:
             outcome = await self._intake(data, event)
             if outcome is not None:
                 return outcome
-        raise RuntimeError("open-case marker kept changing; the event will be retried")
+        # Not a DomainError: concurrent writers settle, so the runtime retries the event.
+        raise RuntimeError("the customer's open-case marker kept changing concurrently")
 
     async def _intake(self, data: RiskDetected, event: CloudEvent) -> bool | None:
         """One attempt: True/False when done (applied/duplicate), None to look again."""
@@ -167,7 +168,8 @@ class OffboardingService:
         for _ in range(MAX_ATTEMPTS):
             case = await self.case(case_id)
             if await self._repo.was_applied(case_id, event_id):
-                return case
+                # Re-read: the original may have landed after ``case`` was read.
+                return await self.case(case_id)
             now = self._clock.now()
             changed, data = decide(case, now)
             events = [self._derived(case, data, event_id, now)] if data is not None else []
@@ -182,10 +184,13 @@ class OffboardingService:
 
     def _derived(self, case: Case, data: EventData, event_id: str, now: datetime) -> CloudEvent:
         """Same journey as the risk that opened the case; caused by the case's last event."""
-        event = data.to_event(
-            source=self._source, event_id=event_id, time=now, correlation_id=case.correlation_id
+        return data.to_event(
+            source=self._source,
+            event_id=event_id,
+            time=now,
+            correlation_id=case.correlation_id,
+            causation_id=case.last_event_id,
         )
-        return event.model_copy(update={"causationid": case.last_event_id})
 
     # --- queries ------------------------------------------------------------------------
     async def case(self, case_id: str) -> Case:
