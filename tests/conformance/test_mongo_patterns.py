@@ -132,6 +132,7 @@ async def test_outbox_in_same_write_and_rev_guarded_relay_unset(db: Db) -> None:
         "key": first.subject,
         "value": first.to_bytes().decode(),
         "time": stamp(first.time),
+        "seq": 0,
     }
     assert decode(entry["value"].encode()) == first
 

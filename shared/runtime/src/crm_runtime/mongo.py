@@ -75,8 +75,8 @@ class Mutation:
     def publish(self, events: Iterable[CloudEvent]) -> Mutation:
         """Store derived events in the same write; the relay publishes and removes them."""
         count = 0
-        for event in events:
-            self.set[f"{OUTBOX}.{map_key(event.id)}"] = outbox_entry(event)
+        for position, event in enumerate(events):
+            self.set[f"{OUTBOX}.{map_key(event.id)}"] = outbox_entry(event, position)
             count += 1
         if count:
             self.set[OUTBOX_PENDING] = 1
@@ -96,12 +96,15 @@ class Mutation:
         return update
 
 
-def outbox_entry(event: CloudEvent) -> dict[str, Any]:
+def outbox_entry(event: CloudEvent, position: int = 0) -> dict[str, Any]:
+    """``seq`` keeps the order of events stored by one write (a breach before its
+    escalation) even when they carry the same time."""
     return {
         "topic": topic_of(event),
         "key": event.subject,
         "value": event.to_bytes().decode(),
         "time": stamp(event.time),
+        "seq": position,
     }
 
 

@@ -83,7 +83,10 @@ class OutboxRelay:
         self, collection: AsyncCollection[dict[str, Any]], doc: dict[str, Any]
     ) -> int:
         entries: dict[str, dict[str, Any]] = doc.get(OUTBOX) or {}
-        ordered = sorted(entries.items(), key=lambda item: (item[1]["time"], item[0]))
+        ordered = sorted(
+            entries.items(),
+            key=lambda item: (item[1]["time"], item[1].get("seq", 0), item[0]),
+        )
         for _, entry in ordered:
             await self._publisher.publish(
                 entry["value"].encode(),
