@@ -3,7 +3,7 @@ writer adds events while the relay is publishing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from pymongo import AsyncMongoClient
 from crm_events import CloudEvent
 from crm_events.contacts import ContactLogged
 from crm_events.examples import load_golden
+from crm_runtime.dlq import OutgoingRecord
 from crm_runtime.health import Health
 from crm_runtime.metrics import Metrics
 from crm_runtime.mongo import OUTBOX, OUTBOX_PENDING, Mutation, outbox_document
@@ -31,13 +32,12 @@ class RecordingPublisher:
         self.sent: list[str] = []
         self.during_publish: Any = None
 
-    async def publish(
-        self, value: bytes, topic: str, *, key: bytes | None, headers: dict[str, str]
-    ) -> None:
-        self.sent.append(CloudEvent.model_validate_json(value).id)
-        if self.during_publish is not None:
-            action, self.during_publish = self.during_publish, None
-            await action()
+    async def publish_all(self, records: Sequence[OutgoingRecord]) -> None:
+        for record in records:
+            self.sent.append(CloudEvent.model_validate_json(record.value).id)
+            if self.during_publish is not None:
+                action, self.during_publish = self.during_publish, None
+                await action()
 
 
 @pytest.fixture

@@ -151,26 +151,22 @@ class ServiceRuntime:
         log.info("service_started", topics=self.consumer.topics, group=settings.group_id)
 
     async def stop(self) -> None:
-        """Finish the in-flight batch, stop timers, flush the outbox, then disconnect."""
+        """Finish the in-flight batch, stop timers, flush the outbox, then disconnect.
+
+        Every step has a deadline, so shutdown always ends (within the orchestrator's grace
+        period): whatever is left undone is redelivered or relayed after the restart.
+        """
         self.health.stopping = True
         if self.subscriber is not None:
-            await self.subscriber.stop()
+            await _step("stop consuming", self.subscriber.stop(), timeout=20)
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await _step("stop timers", asyncio.gather(*self._tasks, return_exceptions=True), 5)
         if self.relay is not None:
-            try:
-                await asyncio.wait_for(self._drain_outbox(self.relay), timeout=5)
-            except Exception as exc:
-                log.warning("outbox_flush_on_shutdown_failed", error=type(exc).__name__)
-        await self.broker.stop()
-        await self.mongo.close()
+            await _step("flush outbox", _drain_outbox(self.relay), timeout=5)
+        await _step("disconnect kafka", self.broker.stop(), timeout=10)
+        await _step("disconnect mongo", self.mongo.close(), timeout=5)
         log.info("service_stopped")
-
-    @staticmethod
-    async def _drain_outbox(relay: OutboxRelay) -> None:
-        while await relay.flush():
-            pass
 
     async def readiness(self) -> dict[str, str]:
         problems = dict(self.health.degraded)
@@ -237,6 +233,18 @@ class ServiceRuntime:
             return doc
 
         return router
+
+
+async def _step(what: str, action: Awaitable[Any], timeout: float) -> None:
+    try:
+        await asyncio.wait_for(action, timeout=timeout)
+    except Exception as exc:
+        log.warning("shutdown_step_failed", step=what, error=type(exc).__name__)
+
+
+async def _drain_outbox(relay: OutboxRelay) -> None:
+    while await relay.flush():
+        pass
 
 
 def _consuming(subscriber: Any) -> bool:

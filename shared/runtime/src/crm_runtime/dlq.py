@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from crm_runtime.clock import Clock
@@ -12,6 +14,20 @@ class RawPublisher(Protocol):
     async def publish(
         self, value: bytes, topic: str, *, key: bytes | None, headers: dict[str, str]
     ) -> None: ...
+
+
+@dataclass(frozen=True)
+class OutgoingRecord:
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
+
+
+class BatchPublisher(Protocol):
+    async def publish_all(self, records: Sequence[OutgoingRecord]) -> None:
+        """Send in order; return once the broker acknowledged every record."""
+        ...
 
 
 class DeadLetters:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from faststream import AckPolicy
@@ -10,6 +12,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from crm_runtime.consumer import EventConsumer
+from crm_runtime.dlq import OutgoingRecord
 from crm_runtime.settings import ServiceSettings
 
 
@@ -36,6 +39,23 @@ class BrokerPublisher:
         self, value: bytes, topic: str, *, key: bytes | None, headers: dict[str, str]
     ) -> None:
         await self._broker.publish(value, topic, key=key, headers=headers)
+
+    async def publish_all(self, records: Sequence[OutgoingRecord]) -> None:
+        """Issue every send in order (same-partition order is kept), then await them all."""
+        pending = [
+            await self._broker.publish(
+                r.value, r.topic, key=r.key, headers=r.headers, no_confirm=True
+            )
+            for r in records
+        ]
+        # Shielded: a cancelled relay must not cancel sends the producer already holds
+        # (that can wedge the producer's shutdown); they complete or fail on their own.
+        outcomes = await asyncio.gather(
+            *(asyncio.shield(f) for f in pending), return_exceptions=True
+        )
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        if failures:
+            raise failures[0]
 
 
 def subscribe(broker: KafkaBroker, consumer: EventConsumer, settings: ServiceSettings) -> Any:
