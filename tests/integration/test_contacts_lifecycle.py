@@ -35,7 +35,7 @@ async def test_exit_agreed_then_effective_date_makes_a_former_customer(
 ) -> None:
     exit_event = decode(for_customer(ExitAgreed, "cus-7", "exit-1"))
     effective = exit_event.data["effective_date"]
-    clock = ManualClock(exit_event.time)
+    clock = ManualClock(exit_event.time - timedelta(days=1))  # registered the day before
     async with serving(create_app(contacts_settings, clock=clock)) as client:
         body = {"customer_id": "cus-7", "display_name": "Example", "owner_id": "emp-1"}
         assert (await client.post("/customers", json=body, headers=SYSTEM)).status_code == 201

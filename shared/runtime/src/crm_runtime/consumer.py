@@ -1,7 +1,8 @@
 """Applies consumed records exactly once in effect: validate → dispatch → retry or dead-letter.
 
-A record is finished when its effect is stored, or when it sits in the DLQ with its reason;
-only then may its offset be committed (the caller commits per batch).
+A record is finished when its effect is stored, when it is parked (waiting durably for a
+prerequisite), or when it sits in the DLQ with its reason; only then may its offset be
+committed (the caller commits per batch).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ log = get_logger(__name__)
 
 class Backoff:
     def __init__(self, initial: float, maximum: float) -> None:
-        self._initial, self._maximum, self._next = initial, maximum, initial
+        self._maximum, self._next = maximum, initial
 
     async def wait(self) -> None:
         await asyncio.sleep(self._next)
