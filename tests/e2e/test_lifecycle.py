@@ -283,6 +283,36 @@ async def test_relationship_lifecycle_end_to_end_and_redelivery_changes_nothing(
     # --- redeliver the whole history: nothing may change ---------------------------------
     before = await crm.snapshot()
     counts = await crm.topic_counts()
+    logical = {topic.removeprefix(crm.ns): n for topic, n in counts.items()}
+    exactly = {
+        "crm.contacts.customer-registered": 1,
+        "crm.contacts.contact-logged": 2,
+        "crm.inbound.purchase-recorded": 2,
+        "crm.feedback.complaint-raised": 2,
+        "crm.feedback.complaint-sla-breached": 2,
+        "crm.feedback.complaint-escalated": 2,
+        "crm.feedback.survey-answered": 1,
+        "crm.loyalty.points-awarded": 2,
+        "crm.loyalty.tier-changed": 1,
+        "crm.loyalty.risk-detected": 1,
+        "crm.loyalty.loyalty-account-settled": 1,
+        "crm.offboarding.offboarding-case-opened": 1,
+        "crm.offboarding.negotiation-round-held": 1,
+        "crm.offboarding.exit-agreed": 1,
+    }
+    assert {topic: logical.get(topic, 0) for topic in exactly} == exactly
+    # Warnings fire only if a sweep lands between 80 % of a clock and its deadline.
+    assert logical.get("crm.feedback.complaint-sla-warning", 0) <= 2
+    assert logical["crm.loyalty.health-score-changed"] >= 5
+    unexpected = (
+        set(logical)
+        - set(exactly)
+        - {
+            "crm.feedback.complaint-sla-warning",
+            "crm.loyalty.health-score-changed",
+        }
+    )
+    assert unexpected == set()
     replayed = await crm.replay_everything()
     for name, expected in replayed.items():
         await eventually(lambda n=name: crm.consumed(n, "duplicate"), lambda v, e=expected: v >= e)
