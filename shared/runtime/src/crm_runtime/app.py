@@ -153,19 +153,20 @@ class ServiceRuntime:
     async def stop(self) -> None:
         """Finish the in-flight batch, stop timers, flush the outbox, then disconnect.
 
-        Every step has a deadline, so shutdown always ends (within the orchestrator's grace
-        period): whatever is left undone is redelivered or relayed after the restart.
+        Every step has a deadline and together they stay under 30 s (Kubernetes' default
+        grace period; compose uses stop_grace_period: 30s), so shutdown always ends: whatever
+        is left undone is redelivered or relayed after the restart.
         """
         self.health.stopping = True
         if self.subscriber is not None:
-            await _step("stop consuming", self.subscriber.stop(), timeout=20)
+            await _step("stop consuming", self.subscriber.stop(), timeout=15)
         for task in self._tasks:
             task.cancel()
-        await _step("stop timers", asyncio.gather(*self._tasks, return_exceptions=True), 5)
+        await _step("stop timers", asyncio.gather(*self._tasks, return_exceptions=True), 2)
         if self.relay is not None:
             await _step("flush outbox", _drain_outbox(self.relay), timeout=5)
-        await _step("disconnect kafka", self.broker.stop(), timeout=10)
-        await _step("disconnect mongo", self.mongo.close(), timeout=5)
+        await _step("disconnect kafka", self.broker.stop(), timeout=5)
+        await _step("disconnect mongo", self.mongo.close(), timeout=2)
         log.info("service_stopped")
 
     async def readiness(self) -> dict[str, str]:

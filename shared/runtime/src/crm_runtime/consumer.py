@@ -122,9 +122,25 @@ class EventConsumer:
         try:
             return await self._apply(*parsed, record)
         except MissingPrerequisite as exc:
-            await self._parking.park(record, exc.reason, self._clock.now())
-            log.info("event_parked", reason=exc.reason)
+            await self._park(record, exc.reason)
             return "parked"
+
+    async def _park(self, record: Any, reason: str) -> None:
+        """Store the record durably; like a handler, wait out a database outage here rather
+        than failing (and rewinding) the whole batch."""
+        backoff = Backoff(*self._backoff)
+        while True:
+            try:
+                await self._parking.park(record, reason, self._clock.now())
+            except TRANSIENT_ERRORS as exc:
+                self._health.fail("mongo", type(exc).__name__)
+                self._metrics.retries(kind="transient").inc()
+                log.warning("park_transient_failure", error=type(exc).__name__)
+                await backoff.wait()
+                continue
+            self._health.recover("mongo")
+            log.info("event_parked", reason=reason)
+            return
 
     async def retry_parked(self, doc: dict[str, Any], now: datetime) -> None:
         """Sweeper callback: try a parked record again; DLQ it once its grace has passed."""

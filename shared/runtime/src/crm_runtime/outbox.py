@@ -53,6 +53,8 @@ class OutboxRelay:
 
     async def run(self) -> None:
         while True:
+            # Cleared before flushing: a notify() arriving during the flush wakes the next wait.
+            self._wake.clear()
             try:
                 while await self.flush():
                     pass
@@ -64,7 +66,6 @@ class OutboxRelay:
                 log.warning("outbox_relay_failed", error=type(exc).__name__)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
-            self._wake.clear()
 
     async def flush(self) -> int:
         """Publish one round of pending documents; return how many events went out.

@@ -9,6 +9,7 @@ with the reason. Nothing is dropped and the partition is never blocked.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,8 +50,12 @@ class ParkingLot:
         await self.collection.create_indexes([IndexModel([(NEXT_DUE_AT, ASCENDING)])])
 
     async def park(self, record: Any, reason: str, now: datetime) -> None:
+        # The value's digest is part of the id: a redelivery of the same record dedupes, but
+        # a different record at a reused offset (topic recreated, in-memory broker restarted)
+        # is parked too instead of being dropped as a "duplicate".
+        digest = hashlib.sha256(record.value).hexdigest()[:16]
         doc = {
-            "_id": f"{record.topic}:{record.partition}:{record.offset}",
+            "_id": f"{record.topic}:{record.partition}:{record.offset}:{digest}",
             "topic": record.topic,
             "partition": record.partition,
             "offset": record.offset,

@@ -12,7 +12,7 @@ from faststream.security import (
     SASLScram256,
     SASLScram512,
 )
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,7 +25,8 @@ class Role(StrEnum):
 class ServiceSettings(BaseSettings):
     """Common knobs. Subclasses set ``model_config = SettingsConfigDict(env_prefix=...)``."""
 
-    model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore")
+    # Validation errors would otherwise echo the offending input (API keys, URIs) to stderr.
+    model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore", hide_input_in_errors=True)
 
     service_name: str = "crm"
     environment: str = Field("local", description="Deployment name, shown in logs.")
@@ -57,6 +58,7 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8000
     api_keys: dict[str, Role] = Field(
         default_factory=dict,
+        repr=False,
         description='JSON map of bearer API key to role, e.g. {"k1": "agent"}.',
     )
     metrics_public: bool = True
@@ -77,6 +79,17 @@ class ServiceSettings(BaseSettings):
     max_attempts_unexpected: int = Field(
         5, ge=1, description="Attempts before an unexpected handler error dead-letters."
     )
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _roles_known(cls, value: Any) -> Any:
+        """Name the bad role, never the key (a per-key error location would print it)."""
+        if isinstance(value, dict):
+            allowed = {role.value for role in Role}
+            for role in value.values():
+                if role not in allowed:
+                    raise ValueError(f"unknown role {role!r}; allowed: {sorted(allowed)}")
+        return value
 
     @property
     def group_id(self) -> str:
