@@ -20,13 +20,13 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from crm_events import CloudEvent, decode
 from crm_events.contacts import ContactLogged
 from crm_events.examples import load_golden
+from crm_runtime.keys import map_key
 from crm_runtime.mongo import (
     APPLIED,
     OUTBOX,
     OUTBOX_PENDING,
     OUTBOX_REV,
     Mutation,
-    map_key,
     not_yet_applied,
     outbox_document,
 )

@@ -20,13 +20,13 @@ from pymongo.errors import DuplicateKeyError
 from crm_events import CloudEvent
 from crm_feedback.domain import Complaint, SlaClock, Survey
 from crm_runtime.errors import Conflict
+from crm_runtime.keys import map_key
 from crm_runtime.mongo import (
     APPLIED,
     OUTBOX,
     OUTBOX_PENDING,
     OUTBOX_REV,
     Mutation,
-    map_key,
     not_yet_applied,
     outbox_document,
 )

@@ -15,6 +15,7 @@ from typing import Any
 from crm_events import EventData
 from crm_events.loyalty import TierChanged
 from crm_loyalty.rules import Rules
+from crm_runtime.keys import map_key
 
 OPEN, SETTLED = "open", "settled"
 PENDING, POSTED, IGNORED = "pending", "posted", "ignored"
@@ -25,18 +26,6 @@ DEBITS = frozenset({REVERSE, REDEEM, SETTLE})
 Derived = tuple[str, EventData]
 
 _ENTITY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
-_SAFE_KEY = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
-
-
-def safe_key(event_id: str) -> str:
-    """A document map key for an event id: ids with '.', '$' or odd characters are hashed.
-
-    Same rule as ``crm_runtime.mongo.map_key``, which the domain cannot import without
-    pulling in pymongo; only this service's own maps (applied, contributions) use it.
-    """
-    if _SAFE_KEY.match(event_id):
-        return event_id
-    return "h" + hashlib.sha256(event_id.encode()).hexdigest()[:40]
 
 
 def entry_id(kind: str, source_id: str) -> str:
@@ -119,7 +108,7 @@ class Account:
         return self.status == OPEN
 
     def has_applied(self, cause_id: str) -> bool:
-        return safe_key(cause_id) in self.applied
+        return map_key(cause_id) in self.applied
 
     def enrolment(self) -> Derived:
         return (

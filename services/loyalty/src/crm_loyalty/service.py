@@ -27,7 +27,6 @@ from crm_loyalty.domain import (
     LedgerEntry,
     Posting,
     entry_id,
-    safe_key,
 )
 from crm_loyalty.health import apply_signal
 from crm_loyalty.ledger import (
@@ -45,6 +44,7 @@ from crm_loyalty.writer import AccountWriter, ConcurrentUpdate
 from crm_runtime.clock import Clock
 from crm_runtime.errors import Conflict, DomainError, MissingPrerequisite, NotFound, Unprocessable
 from crm_runtime.idempotency import command_event_id
+from crm_runtime.keys import map_key
 
 Post = Callable[[Account, LedgerEntry], Posting]
 
@@ -82,7 +82,7 @@ class LoyaltyService:
     async def on_customer_registered(self, data: CustomerRegistered, event: CloudEvent) -> bool:
         now = self._clock.now()
         account = Account.open(data.customer_id, event.time, self._rules, now)
-        account.applied[safe_key(event.id)] = now
+        account.applied[map_key(event.id)] = now
         enrolment = self._writer.events([account.enrolment()], event.id, event, now)
         opened = await self._repo.add_account(account, enrolment)
         if opened:
@@ -225,7 +225,7 @@ class LoyaltyService:
             posting = post(account, entry)
             postings.append(posting)
             if posting.state == IGNORED:
-                account.ignored_entries[safe_key(entry.entry_id)] = self._clock.now()
+                account.ignored_entries[map_key(entry.entry_id)] = self._clock.now()
             return posting.derived + (extra(account) if extra else [])
 
         applied = await self._writer.apply(
@@ -244,7 +244,7 @@ class LoyaltyService:
             return posting.state, posting.note
         # Healing after a crash between the account write and this one.
         account = await self._repo.get_account(entry.customer_id)
-        if account is not None and safe_key(entry.entry_id) in account.ignored_entries:
+        if account is not None and map_key(entry.entry_id) in account.ignored_entries:
             return IGNORED, entry.note or "not taken into the balance"
         return POSTED, None
 

@@ -11,14 +11,14 @@ from crm_events import CloudEvent
 from crm_events.contacts import ContactLogged
 from crm_events.feedback import ComplaintRaised, ComplaintSlaBreached, SurveyAnswered
 from crm_events.inbound import ContractBreached, PaymentOverdue, PurchaseRecorded
-from crm_loyalty.domain import safe_key
 from crm_loyalty.health import Signal
 from crm_loyalty.rules import HealthRules
+from crm_runtime.keys import map_key
 
 
 def contact_logged(data: ContactLogged, event: CloudEvent, rules: HealthRules) -> Signal:
     return Signal(
-        key=safe_key(event.id),
+        key=map_key(event.id),
         code="contact_logged",
         reason=f"contact logged ({data.channel.value}, {data.direction.value})",
         delta=rules.contact,
@@ -29,7 +29,7 @@ def contact_logged(data: ContactLogged, event: CloudEvent, rules: HealthRules) -
 
 def purchase_recorded(data: PurchaseRecorded, event: CloudEvent, rules: HealthRules) -> Signal:
     return Signal(
-        key=safe_key(event.id),
+        key=map_key(event.id),
         code="purchase_recorded",
         reason=f"purchase {data.order_id}",
         delta=rules.purchase,
@@ -40,7 +40,7 @@ def purchase_recorded(data: PurchaseRecorded, event: CloudEvent, rules: HealthRu
 
 def complaint_raised(data: ComplaintRaised, event: CloudEvent, rules: HealthRules) -> Signal:
     return Signal(
-        key=safe_key(event.id),
+        key=map_key(event.id),
         code="complaint_raised",
         reason=f"complaint {data.complaint_id} raised ({data.severity.value} severity)",
         delta=rules.complaint.get(data.severity.value, 0),
@@ -53,7 +53,7 @@ def complaint_sla_breached(
 ) -> Signal:
     clock = data.clock.replace("_", " ")
     return Signal(
-        key=safe_key(event.id),
+        key=map_key(event.id),
         code="complaint_sla_breached",
         reason=f"complaint {data.complaint_id}: {clock} deadline missed",
         delta=rules.sla_breach,
@@ -80,7 +80,7 @@ def survey_answered(data: SurveyAnswered, event: CloudEvent, rules: HealthRules)
     else:
         code, delta, verdict = "survey_neutral", 0, "neutral"
     return Signal(
-        key=safe_key(event.id),
+        key=map_key(event.id),
         code=code,
         reason=f"survey {data.survey_id} answered {verdict} ({scores})",
         delta=delta,
@@ -90,7 +90,7 @@ def survey_answered(data: SurveyAnswered, event: CloudEvent, rules: HealthRules)
 
 def payment_overdue(data: PaymentOverdue, event: CloudEvent, rules: HealthRules) -> Signal:
     return Signal(
-        key=safe_key(event.id),
+        key=map_key(event.id),
         code="payment_overdue",
         reason=f"payment of invoice {data.invoice_id} {data.days_overdue} days overdue",
         delta=rules.payment_overdue,
@@ -101,7 +101,7 @@ def payment_overdue(data: PaymentOverdue, event: CloudEvent, rules: HealthRules)
 
 def contract_breached(data: ContractBreached, event: CloudEvent, rules: HealthRules) -> Signal:
     return Signal(
-        key=safe_key(event.id),
+        key=map_key(event.id),
         code="contract_breached",
         reason=f"contract {data.contract_id} breached",
         delta=rules.contract_breached,

@@ -11,9 +11,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from crm_events import CloudEvent, deterministic_event_id
-from crm_loyalty.domain import Account, Derived, safe_key
+from crm_loyalty.domain import Account, Derived
 from crm_loyalty.ports import LoyaltyRepository
 from crm_runtime.clock import Clock
+from crm_runtime.keys import map_key
 from crm_runtime.logging import get_logger
 
 # Returns the derived events, or None when there is nothing to write after all.
@@ -100,4 +101,4 @@ class AccountWriter:
         account.ignored_entries = {
             k: at for k, at in account.ignored_entries.items() if at >= horizon
         }
-        account.applied[safe_key(cause_id)] = now
+        account.applied[map_key(cause_id)] = now

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_events.common import (
@@ -28,7 +27,7 @@ from crm_offboarding.domain import (
     RetentionOutcome,
     TerminationPlan,
 )
-from crm_offboarding.lifecycle import Action, InvalidTransition
+from crm_offboarding.lifecycle import Action
 from crm_offboarding.service import OffboardingService
 from crm_offboarding.views import CaseList, CaseView, case_view
 from crm_runtime.security import IdempotencyKey, require
@@ -135,10 +134,3 @@ def build_router(service: OffboardingService) -> APIRouter:
         return case_view(await service.conclude_retention(case_id, outcome, event_id))
 
     return router
-
-
-async def invalid_transition(_: Request, exc: Exception) -> JSONResponse:
-    """409 ``{"detail": "cannot <action> from <state>", "state": ..., "allowed": [...]}``."""
-    assert isinstance(exc, InvalidTransition)
-    body = {"detail": exc.reason, "state": exc.state.value, "allowed": exc.allowed}
-    return JSONResponse(body, status_code=409)

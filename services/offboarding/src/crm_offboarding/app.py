@@ -12,9 +12,8 @@ from crm_events.offboarding import (
     OffboardingCaseOpened,
     RetentionOfferMade,
 )
-from crm_offboarding.api import build_router, invalid_transition
+from crm_offboarding.api import build_router
 from crm_offboarding.handlers import register_handlers
-from crm_offboarding.lifecycle import InvalidTransition
 from crm_offboarding.mongo_repository import MongoOffboardingRepository
 from crm_offboarding.service import OffboardingService
 from crm_offboarding.settings import OffboardingSettings
@@ -39,7 +38,4 @@ def create_app(settings: OffboardingSettings | None = None, clock: Clock | None 
     register_handlers(runtime, service)
     runtime.publishes(PUBLISHED, outboxes=[repository.cases])
     runtime.on_startup(repository.ensure_indexes)
-    app = runtime.build_app(title="CRM offboarding service", routers=[build_router(service)])
-    # More specific than the runtime's DomainError handler: the 409 also lists what is allowed.
-    app.add_exception_handler(InvalidTransition, invalid_transition)
-    return app
+    return runtime.build_app(title="CRM offboarding service", routers=[build_router(service)])

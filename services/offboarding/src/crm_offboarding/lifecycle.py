@@ -69,7 +69,12 @@ class InvalidTransition(Conflict):
     """HTTP 409 whose body also lists what may be done from the current state."""
 
     def __init__(self, action: Action, state: CaseState, allowed: list[Action]) -> None:
-        super().__init__(f"cannot {action.value} from {state.value}")
+        # The runtime renders the details into the 409 body beside "detail".
+        super().__init__(
+            f"cannot {action.value} from {state.value}",
+            state=state.value,
+            allowed=[a.value for a in allowed],
+        )
         self.action = action
         self.state = state
         self.allowed = allowed

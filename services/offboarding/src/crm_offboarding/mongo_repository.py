@@ -29,13 +29,13 @@ from crm_offboarding.domain import (
     TerminationPlan,
 )
 from crm_offboarding.lifecycle import CaseState, Strategy
+from crm_runtime.keys import map_key
 from crm_runtime.mongo import (
     APPLIED,
     OUTBOX,
     OUTBOX_PENDING,
     OUTBOX_REV,
     Mutation,
-    map_key,
     not_yet_applied,
     outbox_document,
 )

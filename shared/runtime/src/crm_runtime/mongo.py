@@ -6,8 +6,6 @@ sub-documents, ``$exists`` guards on map paths, ``$set``/``$unset``/``$inc``, un
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -24,6 +22,7 @@ from pymongo.errors import (
 )
 
 from crm_events import REGISTRY, CloudEvent
+from crm_runtime.keys import map_key
 from crm_runtime.timestamps import stamp
 
 OUTBOX = "outbox"
@@ -39,15 +38,6 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     ServerSelectionTimeoutError,
     WTimeoutError,
 )
-
-_SAFE_KEY = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
-
-
-def map_key(event_id: str) -> str:
-    """A map key for an event id: ids with '.', '$' or odd characters are hashed."""
-    if _SAFE_KEY.match(event_id):
-        return event_id
-    return "h" + hashlib.sha256(event_id.encode()).hexdigest()[:40]
 
 
 def is_duplicate_key(exc: BaseException) -> bool:
