@@ -40,15 +40,20 @@ async def eventually(
         await asyncio.sleep(interval)
 
 
-async def consumed(client: Any, outcome: str, topic: str = "") -> float:
-    """Consumer metric: records with ``outcome`` (on topics ending in ``topic``)."""
+async def metric_total(client: Any, name: str, *labels: str) -> float:
+    """Sum of a Prometheus counter's samples whose labels contain every given fragment."""
     text = (await client.get("/metrics")).text
     return sum(
         float(line.rsplit(" ", 1)[1])
         for line in text.splitlines()
-        if line.startswith("crm_events_consumed_total")
-        and f'outcome="{outcome}"' in line
-        and f'{topic}"' in line
+        if line.startswith(name + "{") and all(label in line for label in labels)
+    )
+
+
+async def consumed(client: Any, outcome: str, topic: str = "") -> float:
+    """Consumer metric: records with ``outcome`` (on topics ending in ``topic``)."""
+    return await metric_total(
+        client, "crm_events_consumed_total", f'outcome="{outcome}"', f'{topic}"'
     )
 
 

@@ -15,7 +15,7 @@ from crm_contacts.settings import ContactsSettings
 from crm_events.contacts import ContactLogged
 from tests.integration.test_consumer_reliability import contact
 from tests.proxy import CuttableProxy
-from tests.support import AGENT, SYSTEM, Kafka, consumed, eventually, serving
+from tests.support import AGENT, SYSTEM, Kafka, consumed, eventually, metric_total, serving
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +45,11 @@ async def test_database_outage_is_retried_not_dropped(
 
         await proxy.cut()
         await kafka.send(ns + ContactLogged.topic(), contact("cus-0", 1), key=b"cus-0")
-        retries = await eventually(lambda: _retries(client), lambda n: n >= 2, timeout=60)
+        retries = await eventually(
+            lambda: metric_total(client, "crm_handler_retries_total", 'kind="transient"'),
+            lambda n: n >= 2,
+            timeout=60,
+        )
         during = await client.get("/readyz")
         http_during = await client.get("/customers/cus-0", headers=AGENT)
         await proxy.restore()
@@ -67,12 +71,3 @@ async def test_database_outage_is_retried_not_dropped(
         "evt-cus-0-1"
     ]
     assert dead_lettered == 0
-
-
-async def _retries(client: Any) -> float:
-    text = (await client.get("/metrics")).text
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("crm_handler_retries_total") and 'kind="transient"' in line
-    )
