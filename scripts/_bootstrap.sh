@@ -17,5 +17,7 @@ else
   fi
   UV="$TOOLS/bin/uv"
 fi
-export UV_PYTHON="${UV_PYTHON:-$(command -v "$PYTHON")}"
+# The interpreter's real path (not a pyenv shim), so uv keeps the existing .venv instead of
+# recreating it on every `uv run`.
+export UV_PYTHON="${UV_PYTHON:-$("$PYTHON" -c 'import sys; print(sys.executable)')}"
 "$UV" sync --frozen --quiet

@@ -38,8 +38,10 @@ Backend = Literal["env", "testcontainers", "local"]
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ENV_KAFKA = "CRM_TEST_KAFKA_BOOTSTRAP"
 ENV_MONGO = "CRM_TEST_MONGO_URI"
-TEST_KAFKA_PORT = 29092
-TEST_MONGO_PORT = 28117
+# Overridable so that several checkouts (git worktrees) on one machine can each run the
+# suite against their own stack at once.
+TEST_KAFKA_PORT = int(os.environ.get("CRM_TEST_STACK_KAFKA_PORT", "29092"))
+TEST_MONGO_PORT = int(os.environ.get("CRM_TEST_STACK_MONGO_PORT", "28117"))
 TEST_STATE_DIR = REPO_ROOT / ".stack" / "test"
 # One nx-27017 virtualenv for the dev and the test stack (installed once).
 MONGO_VENV = REPO_ROOT / ".stack" / "mongo-venv"
