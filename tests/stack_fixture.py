@@ -6,11 +6,15 @@ One choice per session, in this order:
 2. ``testcontainers``: a Docker engine answers ``docker info`` and the (optional)
    ``testcontainers`` package imports: Apache Kafka 3.8 (KRaft) and MongoDB 7 containers,
    stopped at the end of the session.
-3. ``local``: the local stand-in stack (``crm_stack.LocalStack``: Tansu + nx-27017) on
-   127.0.0.1:29092 / 127.0.0.1:28117 with state in ``.stack/test`` (apart from a dev stack
-   on the default ports). Its Mongo data is wiped at session start; it is stopped at
-   session end unless it was already running before the session (see ``local_infra``
-   for overlapping sessions).
+3. ``local``: the local stack (``crm_stack.LocalStack``) on 127.0.0.1:29092 /
+   127.0.0.1:28117 with state in ``.stack/test`` (apart from a dev stack on the default
+   ports): **Apache Kafka** (resolved from Maven Central, run on the JVM) wherever Java
+   exists, else the Tansu stand-in; nx-27017 for MongoDB. Its data is wiped at session
+   start; it is stopped at session end unless it was already running before the session
+   (see ``local_infra`` for overlapping sessions). ``CRM_STACK_KAFKA_ENGINE=tansu``
+   forces the stand-in.
+
+The session header names the broker and MongoDB server chosen.
 
 Use as a plugin (``pytest_plugins = ["tests.stack_fixture"]``) or import ``infra`` /
 ``open_infra`` from it.
@@ -45,7 +49,9 @@ TEST_MONGO_PORT = int(os.environ.get("CRM_TEST_STACK_MONGO_PORT", "28117"))
 TEST_STATE_DIR = REPO_ROOT / ".stack" / "test"
 # One nx-27017 virtualenv for the dev and the test stack (installed once).
 MONGO_VENV = REPO_ROOT / ".stack" / "mongo-venv"
-KAFKA_IMAGE = "apache/kafka:3.8.0"
+KAFKA_VERSION = "4.4.0"  # the same release in the pom, docker-compose.yml and here
+KAFKA_LIBS = REPO_ROOT / ".stack" / f"kafka-{KAFKA_VERSION}"
+KAFKA_IMAGE = f"apache/kafka:{KAFKA_VERSION}"
 MONGO_IMAGE = "mongo:7.0"
 
 
@@ -54,6 +60,8 @@ class Infra:
     backend: Backend
     kafka_bootstrap: str
     mongo_uri: str
+    kafka_engine: Literal["apache", "tansu"] = "apache"
+    description: str = ""
 
 
 def docker_available(timeout: float = 5.0) -> bool:
@@ -139,7 +147,12 @@ def testcontainers_infra() -> Iterator[Infra]:
     mongo: Any = mongo_module.MongoDbContainer(MONGO_IMAGE)
     with kafka, mongo:
         wait_for_logs(kafka, r"Kafka Server started", timeout=120)
-        yield Infra("testcontainers", f"{host}:{port}", str(mongo.get_connection_url()))
+        yield Infra(
+            "testcontainers",
+            f"{host}:{port}",
+            str(mongo.get_connection_url()),
+            description=f"testcontainers: {KAFKA_IMAGE} + {MONGO_IMAGE}",
+        )
 
 
 @contextmanager
@@ -150,9 +163,8 @@ def local_infra() -> Iterator[Infra]:
     data (restarting Mongo if it was up), and only the last one out stops a stack that a
     test session started; a stack started by hand (`crm-stack up --state-dir .stack/test
     --kafka-port 29092 --mongo-port 28117`) is left running."""
-    from crm_stack import LocalStack
 
-    stack = LocalStack(TEST_STATE_DIR, TEST_KAFKA_PORT, TEST_MONGO_PORT, venv_dir=MONGO_VENV)
+    stack = _local_stack()
     TEST_STATE_DIR.mkdir(parents=True, exist_ok=True)
     ignore = TEST_STATE_DIR.parent / ".gitignore"  # .stack/ also holds the shared venv
     if not ignore.exists():
@@ -163,18 +175,40 @@ def local_infra() -> Iterator[Infra]:
         if alone:
             if not stack.is_up():
                 owned.touch()
-            stack.wipe_mongo()  # a fresh database every session
+            stack.wipe()  # a fresh broker and database every session
         else:  # another session is using the stack: join it, leave its data alone
             fcntl.flock(sessions, fcntl.LOCK_SH)
         endpoints = stack.up()
         if alone:
             fcntl.flock(sessions, fcntl.LOCK_SH)
         try:
-            yield Infra("local", endpoints.kafka_bootstrap, endpoints.mongo_uri)
+            yield Infra(
+                "local",
+                endpoints.kafka_bootstrap,
+                endpoints.mongo_uri,
+                kafka_engine=stack.config.kafka_engine,
+                description=_local_description(stack),
+            )
         finally:
             if _try_lock(sessions, fcntl.LOCK_EX) and owned.exists():
                 stack.down()
                 owned.unlink()
+
+
+def _local_stack() -> Any:
+    from crm_stack import LocalStack
+
+    return LocalStack(
+        TEST_STATE_DIR,
+        TEST_KAFKA_PORT,
+        TEST_MONGO_PORT,
+        venv_dir=MONGO_VENV,
+        kafka_libs_dir=KAFKA_LIBS,
+    )
+
+
+def _local_description(stack: Any) -> str:
+    return f"local stack: {stack.config.kafka_label} + nx-27017 (MongoDB-protocol stand-in)"
 
 
 def _try_lock(file: IO[str], mode: int) -> bool:
@@ -189,7 +223,14 @@ def _try_lock(file: IO[str], mode: int) -> bool:
 def open_infra() -> Iterator[Infra]:
     backend = choose_backend()
     if backend == "env":
-        yield Infra("env", os.environ[ENV_KAFKA], os.environ[ENV_MONGO])
+        engine = os.environ.get("CRM_TEST_KAFKA_ENGINE", "apache")
+        yield Infra(
+            "env",
+            os.environ[ENV_KAFKA],
+            os.environ[ENV_MONGO],
+            kafka_engine="tansu" if engine == "tansu" else "apache",
+            description=f"configured servers ({ENV_KAFKA}, {ENV_MONGO})",
+        )
     elif backend == "testcontainers":
         with testcontainers_infra() as found:
             yield found
@@ -204,5 +245,40 @@ def infra() -> Iterator[Infra]:
         yield found
 
 
+@functools.cache
+def kafka_engine() -> Literal["apache", "tansu"]:
+    """The broker the chosen backend runs: Apache Kafka, except on the Tansu stand-in."""
+    backend = choose_backend()
+    if backend == "local":
+        engine: Literal["apache", "tansu"] = _local_stack().config.kafka_engine
+        return engine
+    if backend == "env" and os.environ.get("CRM_TEST_KAFKA_ENGINE") == "tansu":
+        return "tansu"
+    return "apache"
+
+
+def consumer_timeouts() -> dict[str, int]:
+    """Group timeouts for test consumers: Kafka's own defaults on Apache Kafka (joins are
+    quick there); short ones only on Tansu, whose group join waits half the session
+    timeout (DESIGN §5)."""
+    if kafka_engine() == "tansu":
+        return {"session_timeout_ms": 3000, "heartbeat_interval_ms": 1000}
+    return {"session_timeout_ms": 10_000, "heartbeat_interval_ms": 3000}
+
+
+def service_kafka_settings() -> dict[str, object]:
+    """Kafka settings for services under test that depend on the broker: the idempotent
+    producer is off only on Tansu, which refuses it."""
+    return {
+        "kafka_session_timeout_ms": consumer_timeouts()["session_timeout_ms"],
+        "kafka_idempotent_producer": kafka_engine() != "tansu",
+    }
+
+
 def pytest_report_header() -> str:
-    return f"infra backend: {choose_backend()}"
+    backend = choose_backend()
+    if backend == "local":
+        return f"infra: {_local_description(_local_stack())}"
+    if backend == "testcontainers":
+        return f"infra: testcontainers: {KAFKA_IMAGE} + {MONGO_IMAGE}"
+    return f"infra: configured servers {os.environ[ENV_KAFKA]} + {os.environ[ENV_MONGO]}"

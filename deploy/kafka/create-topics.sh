@@ -10,6 +10,8 @@
 # Environment (defaults in brackets):
 #   TOPICS_BOOTSTRAP_SERVERS [kafka:9092]   TOPICS_PARTITIONS [4]
 #   TOPICS_REPLICATION_FACTOR [1]           TOPICS_PARALLELISM [4]
+#   TOPICS_RETENTION_MS [604800000 = 7 d]   TOPICS_DLQ_RETENTION_MS [2592000000 = 30 d]
+#   TOPICS_MIN_INSYNC_REPLICAS [broker default]
 #   KAFKA_BIN [/opt/kafka/bin]              TOPICS_COMMAND_CONFIG [none]: client properties
 #   (security.protocol, sasl.*, ssl.*) for a secured cluster, passed as --command-config.
 #   Alternatively TOPICS_SECURITY_PROTOCOL, TOPICS_SASL_MECHANISM, TOPICS_SASL_USERNAME and
@@ -20,6 +22,9 @@ BOOTSTRAP="${TOPICS_BOOTSTRAP_SERVERS:-kafka:9092}"
 PARTITIONS="${TOPICS_PARTITIONS:-4}"
 REPLICATION="${TOPICS_REPLICATION_FACTOR:-1}"
 PARALLELISM="${TOPICS_PARALLELISM:-4}"
+RETENTION_MS="${TOPICS_RETENTION_MS:-604800000}"
+DLQ_RETENTION_MS="${TOPICS_DLQ_RETENTION_MS:-2592000000}"
+MIN_ISR="${TOPICS_MIN_INSYNC_REPLICAS:-}"
 KAFKA_BIN="${KAFKA_BIN:-/opt/kafka/bin}"
 COMMAND_CONFIG="${TOPICS_COMMAND_CONFIG:-}"
 
@@ -139,8 +144,14 @@ list_topics() {
 }
 
 create_topic() {
+  # Same policy as the services' own provisioning (crm_runtime.topics): DLQs keep their
+  # records longer, they wait for an operator.
+  local retention="$RETENTION_MS" extra=()
+  if [[ "$1" == *.dlq ]]; then retention="$DLQ_RETENTION_MS"; fi
+  if [[ -n "$MIN_ISR" ]]; then extra+=(--config "min.insync.replicas=$MIN_ISR"); fi
   topics_cli --create --if-not-exists --topic "$1" \
-    --partitions "$PARTITIONS" --replication-factor "$REPLICATION" > /dev/null \
+    --partitions "$PARTITIONS" --replication-factor "$REPLICATION" \
+    --config "retention.ms=$retention" ${extra[@]+"${extra[@]}"} > /dev/null \
     && echo "kafka-init: created $1"
 }
 

@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from crm_runtime.topics import TOPIC_ALREADY_EXISTS, ensure_topics
+from tests.stack_fixture import consumer_timeouts
 
 pytestmark = pytest.mark.conformance
 
@@ -56,8 +57,7 @@ async def consumer(bootstrap: str, topic: str, group: str) -> AsyncIterator[AIOK
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
-        session_timeout_ms=3000,
-        heartbeat_interval_ms=1000,
+        **consumer_timeouts(),
     )
     await client.start()
     try:

@@ -15,6 +15,7 @@ from crm_events import decode
 from crm_events.contacts import ContactLogged, CustomerRegistered
 from crm_events.examples import load_golden
 from tests.processes import ServiceProcess
+from tests.stack_fixture import service_kafka_settings
 from tests.support import API_KEYS, SYSTEM, Kafka, eventually, namespace
 
 pytestmark = pytest.mark.e2e
@@ -27,7 +28,7 @@ def settings(infra: Any, ns: str) -> dict[str, Any]:
         "mongo_uri": infra.mongo_uri,
         "mongo_database": f"contacts_{ns.strip('.')}",
         "kafka_topic_prefix": ns,
-        "kafka_session_timeout_ms": 3000,
+        **service_kafka_settings(),
         "api_keys": json.dumps(API_KEYS),
         "consumer_batch_size": 50,
         "outbox_poll_interval_s": 0.2,

@@ -25,6 +25,7 @@ from crm_events.examples import load_golden
 from crm_events.feedback import ComplaintRaised
 from crm_events.inbound import PurchaseRecorded
 from tests.processes import ServiceProcess
+from tests.stack_fixture import service_kafka_settings
 from tests.support import AGENT, API_KEYS, MANAGER, Kafka, consumed, eventually, namespace
 
 pytestmark = pytest.mark.e2e
@@ -49,7 +50,7 @@ class Platform:
             "mongo_uri": infra.mongo_uri,
             "mongo_database": f"{name}_{self.ns.strip('.')}",
             "kafka_topic_prefix": self.ns,
-            "kafka_session_timeout_ms": 3000,
+            **service_kafka_settings(),
             "api_keys": json.dumps(API_KEYS),
             "outbox_poll_interval_s": 0.2,
             "sweep_interval_s": 0.2,

@@ -9,6 +9,7 @@ from pymongo import AsyncMongoClient
 from crm_contacts.app import create_app
 from crm_contacts.settings import ContactsSettings
 from crm_runtime.settings import ServiceSettings
+from tests.stack_fixture import service_kafka_settings
 from tests.support import API_KEYS, Kafka, namespace, serving
 
 
@@ -38,7 +39,7 @@ def base_settings(infra: Any, ns: str) -> dict[str, Any]:
         kafka_bootstrap_servers=infra.kafka_bootstrap,
         mongo_uri=infra.mongo_uri,
         kafka_topic_prefix=ns,
-        kafka_session_timeout_ms=3000,
+        **service_kafka_settings(),
         api_keys=API_KEYS,
         outbox_poll_interval_s=0.2,
         retry_initial_backoff_s=0.05,

@@ -16,6 +16,7 @@ from crm_events.examples import load_golden
 from crm_loyalty.app import create_app
 from crm_loyalty.settings import LoyaltySettings
 from crm_runtime.clock import ManualClock
+from tests.stack_fixture import consumer_timeouts
 from tests.support import SYSTEM, Kafka, Record, eventually, serving
 
 # Shortly after the golden examples' story (January-March 2025), so their times count.
@@ -101,8 +102,7 @@ async def read_topics(
         group_id=f"probe-{uuid.uuid4().hex[:8]}",
         auto_offset_reset="earliest",
         enable_auto_commit=False,
-        session_timeout_ms=3000,
-        heartbeat_interval_ms=1000,
+        **consumer_timeouts(),
     )
     await consumer.start()
     found: dict[str, list[Record]] = {topic: [] for topic in topics}

@@ -9,6 +9,7 @@ from crm_contacts.settings import ContactsSettings
 from crm_events.contacts import ContactLogged
 from crm_runtime.dlq_cli import DlqSettings, list_records, replay_records
 from tests.integration.test_consumer_reliability import contact
+from tests.stack_fixture import service_kafka_settings
 from tests.support import AGENT, SYSTEM, Kafka, eventually, serving
 
 pytestmark = pytest.mark.integration
@@ -21,7 +22,7 @@ async def test_a_contact_dead_lettered_for_an_unknown_customer_is_replayed_after
     dlq = DlqSettings(
         kafka_bootstrap_servers=settings.kafka_bootstrap_servers,
         kafka_topic_prefix=ns,
-        kafka_session_timeout_ms=3000,
+        **service_kafka_settings(),
     )
     async with serving(create_app(settings)) as client:
         await kafka.send(ns + ContactLogged.topic(), contact("cus-late", 1), key=b"cus-late")

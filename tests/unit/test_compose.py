@@ -32,6 +32,8 @@ import pytest
 from crm_events import CATALOG
 from crm_runtime.settings import Role, ServiceSettings
 from crm_runtime.topics import dlq_topic
+from crm_stack.kafka_broker import kafka_version
+from tests import stack_fixture
 
 try:
     import yaml
@@ -422,7 +424,9 @@ def test_settings_accept_the_compose_environment(
 
 def test_kafka_is_a_single_kraft_node(compose: dict[str, Any]) -> None:
     kafka = compose["services"]["kafka"]
-    assert kafka["image"] == "apache/kafka:3.8.0"
+    # One Kafka release everywhere: compose, the local stack's pom, testcontainers.
+    assert kafka["image"] == f"apache/kafka:{kafka_version()}" == stack_fixture.KAFKA_IMAGE
+    assert compose["services"]["kafka-init"]["image"] == kafka["image"]
     env = environment_of(kafka)
     assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
     assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == f"{env['KAFKA_NODE_ID']}@kafka:9093"

@@ -22,6 +22,7 @@ from crm_runtime.dlq import DeadLetters
 from crm_runtime.errors import DomainError
 from crm_runtime.health import Health
 from crm_runtime.kafka import BrokerPublisher, make_broker, subscribe
+from crm_runtime.lag import refresh_lag
 from crm_runtime.logging import configure_logging, get_logger
 from crm_runtime.metrics import Metrics
 from crm_runtime.mongo import TRANSIENT_ERRORS, connect
@@ -31,7 +32,7 @@ from crm_runtime.scheduler import DueDateSweeper, DueHandler
 from crm_runtime.security import require
 from crm_runtime.settings import Role, ServiceSettings
 from crm_runtime.startup import retry_until
-from crm_runtime.topics import dlq_topic, ensure_topics
+from crm_runtime.topics import TopicPolicy, dlq_topic, provision_topics
 
 Hook = Callable[[], Awaitable[Any]]
 log = get_logger(__name__)
@@ -131,15 +132,18 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         settings = self.settings
-        await retry_until(
-            lambda: ensure_topics(
-                self.topics,
-                partitions=settings.kafka_topic_partitions,
-                replication_factor=settings.kafka_replication_factor,
-                client_kwargs=settings.aiokafka_kwargs(),
-            ),
+        policy = TopicPolicy(
+            partitions=settings.kafka_topic_partitions,
+            replication_factor=settings.kafka_replication_factor,
+            retention_ms=settings.kafka_retention_ms,
+            dlq_retention_ms=settings.kafka_dlq_retention_ms,
+            min_insync_replicas=settings.kafka_min_insync_replicas,
+        )
+        report = await retry_until(
+            lambda: provision_topics(self.topics, policy, client_kwargs=settings.aiokafka_kwargs()),
             what="kafka topics",
         )
+        self.metrics.topics_short.set(len(report.short))
         for hook in self._startup_hooks:
             await retry_until(hook, what="startup hook")
         await self.broker.start()
@@ -204,6 +208,7 @@ class ServiceRuntime:
         return app
 
     def _ops_router(self) -> APIRouter:
+        settings = self.settings
         router = APIRouter(tags=["operations"])
         metrics_guard = [] if self.settings.metrics_public else [Depends(require(*Role))]
 
@@ -221,6 +226,8 @@ class ServiceRuntime:
 
         @router.get("/metrics", dependencies=metrics_guard)
         async def metrics() -> Response:
+            if self.subscriber is not None:
+                await refresh_lag(self.metrics.consumer_lag, self.subscriber, settings.group_id)
             return Response(generate_latest(self.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
         @router.get("/asyncapi.json")

@@ -62,6 +62,7 @@ def _consumer(settings: DlqSettings, topic: str, group: str | None) -> AIOKafkaC
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=settings.heartbeat_interval_ms,
         **settings.aiokafka_kwargs(),
     )
 

@@ -21,7 +21,12 @@ def make_broker(settings: ServiceSettings) -> KafkaBroker:
         settings.kafka_bootstrap_servers,
         security=settings.kafka_security(),
         client_id=f"crm-{settings.service_name}",
+        # Every in-sync replica has the record before a send succeeds, and the
+        # idempotent producer keeps a retried send from writing a duplicate or
+        # reordering a partition (brokers without it, like the Tansu stand-in, refuse:
+        # `KAFKA_IDEMPOTENT_PRODUCER=false` there).
         acks="all",
+        enable_idempotence=settings.kafka_idempotent_producer,
         graceful_timeout=14.0,  # inside the 15 s shutdown step for consuming
         max_request_size=max(settings.max_event_bytes * 2, 1_048_576),
         # Route FastStream's own records through the structlog JSON handler on the root.
@@ -74,8 +79,8 @@ def subscribe(broker: KafkaBroker, consumer: EventConsumer, settings: ServiceSet
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         session_timeout_ms=settings.kafka_session_timeout_ms,
-        heartbeat_interval_ms=max(settings.kafka_session_timeout_ms // 3, 100),
-        max_poll_interval_ms=600_000,
+        heartbeat_interval_ms=settings.heartbeat_interval_ms,
+        max_poll_interval_ms=settings.kafka_max_poll_interval_ms,
         decoder=raw_bytes,
         title=f"{settings.service_name}-consumer",
     )

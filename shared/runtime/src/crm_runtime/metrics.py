@@ -45,6 +45,17 @@ class Metrics:
             ["sweeper", "error"],
             registry=self.registry,
         ).labels
+        self.consumer_lag = Gauge(
+            "crm_consumer_lag",
+            "Records not yet applied and committed, per assigned partition (at scrape time).",
+            ["group", "topic", "partition"],
+            registry=self.registry,
+        )
+        self.topics_short = Gauge(
+            "crm_topics_fewer_partitions",
+            "Topics found at start-up with fewer partitions than configured.",
+            registry=self.registry,
+        )
         self.ready = Gauge(
             "crm_service_ready", "1 when the service reports ready.", registry=self.registry
         )

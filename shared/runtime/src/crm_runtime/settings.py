@@ -38,12 +38,32 @@ class ServiceSettings(BaseSettings):
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_cafile: str | None = None
     kafka_group_id: str | None = Field(None, description="Defaults to crm-<service_name>.")
-    kafka_session_timeout_ms: int = 10_000
+    kafka_session_timeout_ms: int = Field(
+        45_000, ge=1000, description="Group session timeout (Kafka's own default)."
+    )
+    kafka_heartbeat_interval_ms: int | None = Field(
+        None, ge=100, description="Defaults to a third of the session timeout, at most 3 s."
+    )
+    kafka_max_poll_interval_ms: int = Field(
+        300_000, ge=1000, description="Longest a batch may take before the group evicts us."
+    )
+    kafka_idempotent_producer: bool = Field(
+        True, description="Idempotent producer (acks=all always); off only for stand-ins."
+    )
     kafka_topic_prefix: str = Field(
         "", description="Prefix for every topic name (shared clusters, test isolation)."
     )
-    kafka_topic_partitions: int = 4
-    kafka_replication_factor: int = 1
+    kafka_topic_partitions: int = Field(4, ge=1)
+    kafka_replication_factor: int = Field(1, ge=1)
+    kafka_min_insync_replicas: int | None = Field(
+        None, ge=1, description="Set on topics we create; default: the broker's."
+    )
+    kafka_retention_ms: int = Field(
+        7 * 24 * 3_600_000, ge=-1, description="Event topics we create (-1: keep forever)."
+    )
+    kafka_dlq_retention_ms: int = Field(
+        30 * 24 * 3_600_000, ge=-1, description="DLQ topics we create: they wait for people."
+    )
     consumer_batch_size: int = Field(500, ge=1)
     consumer_concurrency: int = Field(
         16, ge=1, description="Keys (customers) applied concurrently within a batch."
@@ -90,6 +110,11 @@ class ServiceSettings(BaseSettings):
                 if role not in allowed:
                     raise ValueError(f"unknown role {role!r}; allowed: {sorted(allowed)}")
         return value
+
+    @property
+    def heartbeat_interval_ms(self) -> int:
+        chosen = self.kafka_heartbeat_interval_ms
+        return chosen or max(min(self.kafka_session_timeout_ms // 3, 3000), 100)
 
     @property
     def group_id(self) -> str:

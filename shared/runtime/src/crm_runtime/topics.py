@@ -1,9 +1,17 @@
-"""Idempotent topic provisioning at start-up (the stand-in broker auto-creates with 4
-partitions, production brokers often refuse auto-creation: never rely on either)."""
+"""Idempotent topic provisioning at start-up, with retention and durability from settings.
+
+Brokers differ in what they do with unknown topics (Apache Kafka here refuses to
+auto-create them, the Tansu stand-in auto-creates with 4 partitions): never rely on
+either. Missing topics are created with the configured partitions, replication factor,
+`min.insync.replicas` and retention (DLQs keep records longer: they wait for an
+operator); existing topics are verified, and one with fewer partitions than configured
+is reported — its key → partition mapping is the operator's to change, not ours.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -11,11 +19,92 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from crm_runtime.logging import get_logger
 
 TOPIC_ALREADY_EXISTS = 36
+DLQ_SUFFIX = ".dlq"
 log = get_logger(__name__)
 
 
 def dlq_topic(topic: str) -> str:
-    return f"{topic}.dlq"
+    return f"{topic}{DLQ_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class TopicPolicy:
+    """How the topics a service needs are created."""
+
+    partitions: int
+    replication_factor: int
+    retention_ms: int | None = None
+    dlq_retention_ms: int | None = None
+    min_insync_replicas: int | None = None
+
+    def configs(self, topic: str) -> dict[str, str]:
+        retention = self.dlq_retention_ms if topic.endswith(DLQ_SUFFIX) else self.retention_ms
+        found: dict[str, str] = {}
+        if retention is not None:
+            found["retention.ms"] = str(retention)
+        if self.min_insync_replicas is not None:
+            found["min.insync.replicas"] = str(self.min_insync_replicas)
+        return found
+
+
+@dataclass
+class TopicReport:
+    created: list[str] = field(default_factory=list)
+    # topic → (partitions found, partitions configured)
+    short: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+async def provision_topics(
+    topics: Iterable[str], policy: TopicPolicy, *, client_kwargs: dict[str, Any]
+) -> TopicReport:
+    """Create the missing topics and verify the existing ones."""
+    wanted = sorted(set(topics))
+    report = TopicReport()
+    admin = AIOKafkaAdminClient(**client_kwargs)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in wanted if t not in existing]
+        if missing:
+            report.created = await _create(admin, missing, policy)
+        present = [t for t in wanted if t not in report.created]
+        if present:
+            report.short = await _short_topics(admin, present, policy.partitions)
+    finally:
+        await admin.close()
+    if report.created:
+        log.info("topics_created", topics=report.created)
+    for topic, (found, configured) in report.short.items():
+        log.error("topic_has_fewer_partitions", topic=topic, found=found, configured=configured)
+    return report
+
+
+async def _create(admin: AIOKafkaAdminClient, missing: list[str], policy: TopicPolicy) -> list[str]:
+    new = [
+        NewTopic(t, policy.partitions, policy.replication_factor, topic_configs=policy.configs(t))
+        for t in missing
+    ]
+    response = await admin.create_topics(new)
+    failed = [
+        (name, code, message)
+        for name, code, message in response.topic_errors
+        if code not in (0, TOPIC_ALREADY_EXISTS)
+    ]
+    if failed:
+        raise RuntimeError(f"topic creation failed: {failed}")
+    # A topic another instance created meanwhile (metadata not yet seen) is not ours.
+    return sorted(name for name, code, _ in response.topic_errors if code == 0)
+
+
+async def _short_topics(
+    admin: AIOKafkaAdminClient, topics: list[str], configured: int
+) -> dict[str, tuple[int, int]]:
+    short = {}
+    for described in await admin.describe_topics(topics):
+        count = len(described.get("partitions") or [])
+        if described.get("error_code", 0) == 0 and 0 < count < configured:
+            short[described["topic"]] = (count, configured)
+    return short
 
 
 async def ensure_topics(
@@ -25,26 +114,7 @@ async def ensure_topics(
     replication_factor: int,
     client_kwargs: dict[str, Any],
 ) -> list[str]:
-    """Create the topics that are missing; return the names created."""
-    wanted = sorted(set(topics))
-    admin = AIOKafkaAdminClient(**client_kwargs)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [t for t in wanted if t not in existing]
-        if not missing:
-            return []
-        response = await admin.create_topics(
-            [NewTopic(t, partitions, replication_factor) for t in missing]
-        )
-        failed = [
-            (name, code, message)
-            for name, code, message in response.topic_errors
-            if code not in (0, TOPIC_ALREADY_EXISTS)
-        ]
-        if failed:
-            raise RuntimeError(f"topic creation failed: {failed}")
-        log.info("topics_created", topics=missing)
-        return missing
-    finally:
-        await admin.close()
+    """Create the topics that are missing (broker-default configs); return those created."""
+    policy = TopicPolicy(partitions=partitions, replication_factor=replication_factor)
+    report = await provision_topics(topics, policy, client_kwargs=client_kwargs)
+    return report.created

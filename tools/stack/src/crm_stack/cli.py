@@ -14,6 +14,7 @@ from rich.table import Table
 
 from crm_stack import services
 from crm_stack.config import (
+    ENV_KAFKA_ENGINE,
     ENV_KAFKA_PORT,
     ENV_MONGO_PORT,
     ENV_MONGO_VENV,
@@ -21,13 +22,14 @@ from crm_stack.config import (
     StackError,
 )
 from crm_stack.stack import LocalStack
+from crm_stack.supervisor import Supervisor
 
 app = typer.Typer(
     name="crm-stack",
     help=(
-        "Local development/CI stack: the Tansu broker (Kafka protocol) and nx-27017 "
-        "(MongoDB protocol on SQLite), both bound to 127.0.0.1. Stand-ins only: "
-        "production runs Apache Kafka and MongoDB."
+        "Local development/CI stack on 127.0.0.1: Apache Kafka (resolved from Maven "
+        "Central, run on the JVM; the Tansu stand-in where no Java exists) and nx-27017 "
+        "(MongoDB protocol on SQLite, a stand-in: production runs MongoDB)."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -48,6 +50,14 @@ KafkaPort = Annotated[
     int | None,
     typer.Option("--kafka-port", envvar=ENV_KAFKA_PORT, min=1, max=65535, help="Default 19092."),
 ]
+KafkaEngineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--kafka-engine",
+        envvar=ENV_KAFKA_ENGINE,
+        help="apache (default where Java exists), tansu, or auto.",
+    ),
+]
 MongoPort = Annotated[
     int | None,
     typer.Option("--mongo-port", envvar=ENV_MONGO_PORT, min=1, max=65535, help="Default 27117."),
@@ -59,6 +69,7 @@ def _stack(
     kafka_port: int | None,
     mongo_port: int | None,
     mongo_venv: Path | None = None,
+    kafka_engine: str | None = None,
 ) -> LocalStack:
     try:
         return LocalStack(
@@ -66,6 +77,7 @@ def _stack(
             kafka_port,
             mongo_port,
             venv_dir=mongo_venv,
+            kafka_engine=kafka_engine,
             progress=lambda msg: err.print(msg, markup=False),
         )
     except StackError as exc:
@@ -79,7 +91,8 @@ def _fail(exc: StackError) -> NoReturn:
 
 
 def _print_status(stack: LocalStack) -> bool:
-    table = Table(title=f"crm-stack ({stack.config.state_dir})", title_justify="left")
+    title = f"crm-stack ({stack.config.state_dir}) — {stack.config.kafka_label}"
+    table = Table(title=title, title_justify="left")
     for column in ("component", "pid", "address", "state", "log"):
         table.add_column(column)
     components = stack.status()
@@ -111,9 +124,10 @@ def up(
             help="Virtualenv for nx-27017 (created on first use). Default: <state dir>/mongo-venv",
         ),
     ] = None,
+    kafka_engine: KafkaEngineOpt = None,
 ) -> None:
     """Start both servers (idempotent: running ones are left alone)."""
-    stack = _stack(state_dir, kafka_port, mongo_port, mongo_venv)
+    stack = _stack(state_dir, kafka_port, mongo_port, mongo_venv, kafka_engine)
     begin = time.monotonic()
     try:
         endpoints = stack.up()
@@ -135,7 +149,9 @@ def down(
     state_dir: StateDir = None,
     kafka_port: KafkaPort = None,
     mongo_port: MongoPort = None,
-    wipe: Annotated[bool, typer.Option("--wipe", help="Also delete the Mongo data dir.")] = False,
+    wipe: Annotated[
+        bool, typer.Option("--wipe", help="Also delete the Kafka and Mongo data.")
+    ] = False,
 ) -> None:
     """Stop both servers (SIGTERM, SIGKILL after 5 s) and remove their PID files."""
     stack = _stack(state_dir, kafka_port, mongo_port)
@@ -146,7 +162,7 @@ def down(
     for name, pid in stopped.items():
         out.print(f"{name}: " + (f"stopped (pid {pid})" if pid else "was not running"))
     if wipe:
-        out.print(f"mongo data wiped: {stack.config.mongo_data_dir}", markup=False)
+        out.print(f"data wiped: {stack.config.kafka_data_dir}, {stack.config.mongo_data_dir}")
 
 
 @app.command()
@@ -170,16 +186,21 @@ def env(
 
 @app.command()
 def run(
-    state_dir: StateDir = None, kafka_port: KafkaPort = None, mongo_port: MongoPort = None
+    state_dir: StateDir = None,
+    kafka_port: KafkaPort = None,
+    mongo_port: MongoPort = None,
+    kafka_engine: KafkaEngineOpt = None,
 ) -> None:
-    """Start the stack and the four CRM services; Ctrl-C stops the services gracefully."""
-    stack = _stack(state_dir, kafka_port, mongo_port)
+    """Start the stack and the four CRM services, restarting any that dies (with back-off);
+    Ctrl-C stops the services gracefully."""
+    stack = _stack(state_dir, kafka_port, mongo_port, kafka_engine=kafka_engine)
     try:
         endpoints = stack.up()
     except StackError as exc:
         _fail(exc)
     state = stack.config.state_dir
-    running = services.start_all(endpoints, state)
+    out.print(f"kafka: {stack.config.kafka_label} at {endpoints.kafka_bootstrap}", markup=False)
+    running = services.start_all(endpoints, state, stack.config.kafka_engine)
     stopping = False
 
     def request_stop(*_: object) -> None:
@@ -199,7 +220,9 @@ def run(
         keys = state / "api-keys.json"
         out.print(f"API keys (Authorization: Bearer <key>): {keys}", soft_wrap=True, markup=False)
         out.print("all services ready; Ctrl-C to stop", markup=False)
-        while not stopping and all(s.process.poll() is None for s in running):
+        supervisor = Supervisor(running, lambda msg: err.print(msg, markup=False))
+        while not stopping:
+            supervisor.check()
             time.sleep(0.5)
     finally:
         services.stop_all(running)

@@ -6,6 +6,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 HOST = "127.0.0.1"
 DEFAULT_KAFKA_PORT = 19092
@@ -14,6 +15,10 @@ ENV_STATE_DIR = "CRM_STACK_DIR"
 ENV_KAFKA_PORT = "CRM_STACK_KAFKA_PORT"
 ENV_MONGO_PORT = "CRM_STACK_MONGO_PORT"
 ENV_MONGO_VENV = "CRM_STACK_MONGO_VENV"
+ENV_KAFKA_ENGINE = "CRM_STACK_KAFKA_ENGINE"
+ENV_KAFKA_LIBS = "CRM_STACK_KAFKA_LIBS"
+KafkaEngine = Literal["apache", "tansu"]
+ENGINES: tuple[KafkaEngine, ...] = ("apache", "tansu")
 PORTS_FILE = "ports.json"
 
 
@@ -78,15 +83,41 @@ def _env_port(name: str) -> int | None:
         raise StackError(f"{name}={raw!r} is not a port number") from None
 
 
-def read_recorded_ports(state_dir: Path) -> dict[str, int]:
-    """Ports recorded by the last `up` in this state dir (empty when none)."""
+def _read_recorded(state_dir: Path) -> dict[str, object]:
     try:
         data = json.loads((state_dir / PORTS_FILE).read_text())
     except (OSError, ValueError):
         return {}
-    if not isinstance(data, dict):
-        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def read_recorded_ports(state_dir: Path) -> dict[str, int]:
+    """Ports recorded by the last `up` in this state dir (empty when none)."""
+    data = _read_recorded(state_dir)
     return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, int)}
+
+
+def _engine(raw: str | None) -> KafkaEngine | None:
+    """`apache`, `tansu`, or None for `auto`/unset (Apache Kafka wherever Java exists)."""
+    value = (raw or "").strip().lower()
+    if value in ("", "auto"):
+        return None
+    for engine in ENGINES:
+        if value == engine:
+            return engine
+    raise StackError(f"{ENV_KAFKA_ENGINE}={raw!r}: choose apache, tansu or auto")
+
+
+def resolve_engine(explicit: str | None, state_dir: Path) -> KafkaEngine:
+    """Explicit choice, else the environment, else what a running stack in the same
+    state dir was started with, else Apache Kafka when a JVM exists, else Tansu."""
+    from crm_stack.kafka_broker import jvm_available  # avoid an import cycle
+
+    recorded = _read_recorded(state_dir).get("engine")
+    chosen = _engine(explicit) or _engine(os.environ.get(ENV_KAFKA_ENGINE))
+    if chosen is None and isinstance(recorded, str):
+        chosen = _engine(recorded)
+    return chosen or ("apache" if jvm_available() else "tansu")
 
 
 @dataclass(frozen=True)
@@ -97,6 +128,8 @@ class StackConfig:
     kafka_port: int
     mongo_port: int
     venv_dir: Path
+    kafka_engine: KafkaEngine = "tansu"
+    kafka_libs_dir: Path | None = None
     host: str = HOST
 
     @classmethod
@@ -106,20 +139,29 @@ class StackConfig:
         kafka_port: int | None = None,
         mongo_port: int | None = None,
         venv_dir: Path | str | None = None,
+        kafka_engine: str | None = None,
+        kafka_libs_dir: Path | str | None = None,
     ) -> StackConfig:
         """Explicit argument, else environment, else the ports recorded by a running
-        stack in the same state dir, else the defaults (venv: `<state_dir>/mongo-venv`)."""
+        stack in the same state dir, else the defaults (venv: `<state_dir>/mongo-venv`,
+        Kafka libraries: `<state_dir>/kafka-<version>`)."""
+        from crm_stack.kafka_broker import kafka_version
+
         sd = Path(state_dir).expanduser().resolve() if state_dir else default_state_dir()
         recorded = read_recorded_ports(sd)
         kafka = kafka_port or _env_port(ENV_KAFKA_PORT) or recorded.get("kafka")
         mongo = mongo_port or _env_port(ENV_MONGO_PORT) or recorded.get("mongo")
         venv_raw = venv_dir or os.environ.get(ENV_MONGO_VENV)
         venv = Path(venv_raw).expanduser().resolve() if venv_raw else sd / "mongo-venv"
+        libs_raw = kafka_libs_dir or os.environ.get(ENV_KAFKA_LIBS)
+        libs = Path(libs_raw) if libs_raw else sd / f"kafka-{kafka_version()}"
         return cls(
             state_dir=sd,
             kafka_port=_check_port(kafka or DEFAULT_KAFKA_PORT, "kafka"),
             mongo_port=_check_port(mongo or DEFAULT_MONGO_PORT, "mongo"),
             venv_dir=venv,
+            kafka_engine=resolve_engine(kafka_engine, sd),
+            kafka_libs_dir=libs.expanduser().resolve(),
         )
 
     @property
@@ -131,11 +173,28 @@ class StackConfig:
         return f"mongodb://{self.host}:{self.mongo_port}/?directConnection=true"
 
     @property
+    def controller_port(self) -> int:
+        """The KRaft controller listener of the Apache Kafka broker: the next port."""
+        return self.kafka_port + 1
+
+    @property
     def mongo_data_dir(self) -> Path:
         return self.state_dir / "mongo-data"
 
+    @property
+    def kafka_data_dir(self) -> Path:
+        return self.state_dir / "kafka-data"
+
+    @property
+    def kafka_label(self) -> str:
+        if self.kafka_engine == "apache":
+            from crm_stack.kafka_broker import kafka_version
+
+            return f"Apache Kafka {kafka_version()}"
+        return "Tansu (Kafka-protocol stand-in)"
+
     def record_ports(self) -> None:
-        payload = {"kafka": self.kafka_port, "mongo": self.mongo_port}
+        payload = {"kafka": self.kafka_port, "mongo": self.mongo_port, "engine": self.kafka_engine}
         (self.state_dir / PORTS_FILE).write_text(json.dumps(payload) + "\n")
 
     def forget_ports(self) -> None:

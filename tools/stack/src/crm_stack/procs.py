@@ -157,6 +157,20 @@ def terminate(pid: int, grace: float = 5.0) -> bool:
     return True
 
 
+def kill(pid: int) -> None:
+    """SIGKILL and reap: no flush, no clean shutdown (crash simulation)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    child = _CHILDREN.pop(pid, None)
+    if child is not None:
+        child.wait(timeout=10)
+        return
+    for _ in range(500):
+        if not is_alive(pid):
+            return
+        time.sleep(0.02)
+
+
 def tail(path: Path, lines: int = 25) -> str:
     try:
         text = path.read_text(errors="replace")

@@ -1,7 +1,8 @@
 """Run the four CRM services as child processes against the local stack (`crm-stack run`).
 
-Each service gets its own settings through its own env prefix, exactly as in production;
-the stand-in broker needs a short group session timeout (DESIGN §5).
+Each service gets its own settings through its own env prefix, exactly as in production.
+Only the Tansu stand-in needs its own: a short group session timeout (its group join
+waits half of it) and no idempotent producer (it refuses one) — DESIGN §5.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from crm_stack.config import StackEndpoints
+from crm_stack.config import KafkaEngine, StackEndpoints
 
 SERVICES = {"contacts": 8001, "feedback": 8002, "loyalty": 8003, "offboarding": 8004}
 
@@ -29,6 +30,7 @@ class RunningService:
     port: int
     process: subprocess.Popen[bytes]
     log_file: Path
+    env: dict[str, str]
 
     @property
     def url(self) -> str:
@@ -48,35 +50,43 @@ def api_keys(state_dir: Path) -> dict[str, str]:
 
 
 def service_env(
-    name: str, port: int, endpoints: StackEndpoints, keys: dict[str, str]
+    name: str,
+    port: int,
+    endpoints: StackEndpoints,
+    keys: dict[str, str],
+    engine: KafkaEngine = "apache",
 ) -> dict[str, str]:
     prefix = f"CRM_{name.upper()}_"
     settings = {
         "KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap,
         "MONGO_URI": endpoints.mongo_uri,
-        "KAFKA_SESSION_TIMEOUT_MS": "3000",
         "HTTP_HOST": "127.0.0.1",
         "HTTP_PORT": str(port),
         "API_KEYS": json.dumps(keys),
     }
+    if engine == "tansu":
+        settings |= {"KAFKA_SESSION_TIMEOUT_MS": "3000", "KAFKA_IDEMPOTENT_PRODUCER": "false"}
     return {**os.environ, **{prefix + key: value for key, value in settings.items()}}
 
 
-def start_all(endpoints: StackEndpoints, state_dir: Path) -> list[RunningService]:
+def spawn(name: str, port: int, env: dict[str, str], log_file: Path) -> subprocess.Popen[bytes]:
+    with log_file.open("ab") as log:
+        return subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            [sys.executable, "-m", f"crm_{name}"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+
+
+def start_all(
+    endpoints: StackEndpoints, state_dir: Path, engine: KafkaEngine = "apache"
+) -> list[RunningService]:
     keys = api_keys(state_dir)
     logs = state_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     running = []
     for name, port in SERVICES.items():
         log_file = logs / f"{name}.log"
-        with log_file.open("ab") as log:
-            process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-                [sys.executable, "-m", f"crm_{name}"],
-                env=service_env(name, port, endpoints, keys),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        running.append(RunningService(name, port, process, log_file))
+        env = service_env(name, port, endpoints, keys, engine)
+        running.append(RunningService(name, port, spawn(name, port, env, log_file), log_file, env))
     return running
 
 

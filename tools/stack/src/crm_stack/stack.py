@@ -1,4 +1,5 @@
-"""LocalStack: Tansu (Kafka protocol) + nx-27017 (MongoDB protocol) on 127.0.0.1."""
+"""LocalStack: a Kafka broker (Apache Kafka on a JVM, or the Tansu stand-in where no JVM
+exists) + nx-27017 (MongoDB protocol) on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from crm_stack import procs
+from crm_stack import kafka_broker, procs
 from crm_stack.config import ComponentStatus, StackConfig, StackEndpoints, StackError
 from crm_stack.mongo_venv import (
     PINS,
@@ -25,7 +26,7 @@ from crm_stack.mongo_venv import (
 
 log = logging.getLogger(__name__)
 KAFKA, MONGO = "kafka", "mongo"
-_MARKERS = {KAFKA: "tansu", MONGO: "nx-27017"}
+_MARKERS = {"tansu": "tansu", "apache": kafka_broker.MAIN_CLASS, MONGO: "nx-27017"}
 
 
 def tansu_binary() -> Path:
@@ -46,10 +47,14 @@ class LocalStack:
         mongo_port: int | None = None,
         *,
         venv_dir: Path | str | None = None,
-        startup_timeout: float = 30.0,
+        kafka_engine: str | None = None,
+        kafka_libs_dir: Path | str | None = None,
+        startup_timeout: float = 60.0,
         progress: Callable[[str], None] | None = None,
     ) -> None:
-        self.config = StackConfig.resolve(state_dir, kafka_port, mongo_port, venv_dir)
+        self.config = StackConfig.resolve(
+            state_dir, kafka_port, mongo_port, venv_dir, kafka_engine, kafka_libs_dir
+        )
         self.startup_timeout = startup_timeout
         self._progress = progress or log.info
 
@@ -72,7 +77,8 @@ class LocalStack:
         if pid is None or not procs.is_alive(pid):
             return None
         cmd = procs.cmdline(pid)
-        return pid if cmd is None or _MARKERS[name] in cmd else None
+        marker = _MARKERS[self.config.kafka_engine if name == KAFKA else MONGO]
+        return pid if cmd is None or marker in cmd else None
 
     def status(self) -> list[ComponentStatus]:
         result = []
@@ -139,6 +145,44 @@ class LocalStack:
         )
 
     def _start_kafka(self) -> None:
+        if self.config.kafka_engine == "apache":
+            self._start_apache_kafka()
+        else:
+            self._start_tansu()
+
+    def _broker_layout(self) -> kafka_broker.BrokerLayout:
+        cfg = self.config
+        assert cfg.kafka_libs_dir is not None  # resolve() always sets it
+        return kafka_broker.BrokerLayout(
+            libs_dir=cfg.kafka_libs_dir,
+            data_dir=cfg.kafka_data_dir,
+            config_file=cfg.state_dir / "kafka-server.properties",
+            host=cfg.host,
+            port=cfg.kafka_port,
+            controller_port=cfg.controller_port,
+        )
+
+    def _start_apache_kafka(self) -> None:
+        layout, log_file = self._broker_layout(), self._log_file(KAFKA)
+        log_file.write_bytes(b"")
+        if procs.port_open(layout.host, layout.controller_port):
+            raise StackError(
+                f"{layout.host}:{layout.controller_port} (the Kafka controller port, Kafka "
+                "port + 1) is already taken; choose another --kafka-port"
+            )
+        if not kafka_broker.libs_ready(layout.libs_dir):
+            self._progress(
+                f"resolving Apache Kafka {kafka_broker.kafka_version()} with Maven into "
+                f"{layout.libs_dir} (first run only)"
+            )
+        kafka_broker.ensure_libs(layout.libs_dir, self.config.state_dir / "kafka-maven.log")
+        kafka_broker.ensure_formatted(layout, log_file)
+        cmd = kafka_broker.command(layout)
+        pid = procs.spawn(cmd, cwd=self.config.state_dir, log_file=log_file, env=dict(os.environ))
+        procs.write_pid(self._pid_file(KAFKA), pid)
+        self._wait(KAFKA, pid, lambda: procs.kafka_answers(layout.host, layout.port))
+
+    def _start_tansu(self) -> None:
         url = f"tcp://{self.config.host}:{self.config.kafka_port}"
         cmd = [str(tansu_binary()), "broker", "--listener-url", url]
         cmd += ["--advertised-listener-url", url, "--storage-engine", "memory://tansu/"]
@@ -192,19 +236,37 @@ class LocalStack:
     def _stop(self, name: str) -> int | None:
         pid = self._owned_pid(name)
         if pid is not None:
-            procs.terminate(pid)
+            # A broker flushes and closes its logs on SIGTERM; give it time to.
+            procs.terminate(pid, grace=20.0 if name == KAFKA else 5.0)
         self._pid_file(name).unlink(missing_ok=True)
         return pid
 
     def down(self, *, wipe: bool = False) -> dict[str, int | None]:
-        """Stop both servers (SIGTERM, then SIGKILL after 5 s); `wipe` also deletes the
-        MongoDB data dir. Returns the PID stopped per component (None: was not running)."""
+        """Stop both servers (SIGTERM, then SIGKILL after a grace period); `wipe` also
+        deletes their data. Returns the PID stopped per component (None: was not running)."""
         with self._locked():
             stopped = {name: self._stop(name) for name in (KAFKA, MONGO)}
             if wipe:
                 shutil.rmtree(self.config.mongo_data_dir, ignore_errors=True)
+                shutil.rmtree(self.config.kafka_data_dir, ignore_errors=True)
             self.config.forget_ports()
         return stopped
+
+    def wipe(self) -> None:
+        """Stop both servers (if running) and delete their data; the next `up()` starts
+        them empty."""
+        with self._locked():
+            self._stop(KAFKA)
+            self._stop(MONGO)
+            shutil.rmtree(self.config.kafka_data_dir, ignore_errors=True)
+            shutil.rmtree(self.config.mongo_data_dir, ignore_errors=True)
+
+    def kill_kafka(self) -> int | None:
+        """SIGKILL the broker (fault-injection tests); `up()` restarts it on its data."""
+        pid = self._owned_pid(KAFKA)
+        if pid is not None:
+            procs.kill(pid)
+        return pid
 
     def wipe_mongo(self) -> None:
         """Stop the MongoDB-protocol server (if running) and delete its data; the next
