@@ -261,6 +261,12 @@ class LocalStack:
             shutil.rmtree(self.config.kafka_data_dir, ignore_errors=True)
             shutil.rmtree(self.config.mongo_data_dir, ignore_errors=True)
 
+    def restart_kafka(self) -> None:
+        """Stop the broker cleanly and start it again on its data."""
+        with self._locked():
+            self._stop(KAFKA)
+        self.up()
+
     def kill_kafka(self) -> int | None:
         """SIGKILL the broker (fault-injection tests); `up()` restarts it on its data."""
         pid = self._owned_pid(KAFKA)
