@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from crm_events import REGISTRY, CloudEvent, EventData
+from crm_events.examples import load_golden
 from crm_runtime.business_keys import BusinessKeyGuard, GuardedHandler, Holder
 from crm_runtime.clock import Clock
 from crm_runtime.errors import DomainError, MissingPrerequisite
@@ -49,3 +50,12 @@ class GuardedRuntime:
         except MissingPrerequisite:
             return "parked"
         return "applied" if applied else "duplicate"
+
+
+def event_of(model: type[EventData], event_id: str, **changes: Any) -> CloudEvent:
+    """The golden example of ``model`` under ``event_id``, its payload changed by ``changes``."""
+    golden = load_golden(model)
+    data = model.model_validate({**golden.data, **changes})
+    return golden.model_copy(
+        update={"id": event_id, "subject": data.subject, "data": data.model_dump(mode="json")}
+    )
