@@ -60,13 +60,22 @@ async def test_exit_agreed_then_effective_date_makes_a_former_customer(
 async def test_customer_retained_clears_the_exit(contacts: Any, kafka: Kafka, ns: str) -> None:
     body = {"customer_id": "cus-8", "display_name": "Example", "owner_id": "emp-1"}
     assert (await contacts.post("/customers", json=body, headers=SYSTEM)).status_code == 201
-    await kafka.send(ns + ExitAgreed.topic(), for_customer(ExitAgreed, "cus-8", "x-1"), b"cus-8")
+    exit_ = decode(for_customer(ExitAgreed, "cus-8", "x-1"))
+    later = {**exit_.data, "effective_date": "2100-01-01T00:00:00Z"}  # still exiting meanwhile
+    exit_value = exit_.model_copy(update={"data": later}).to_bytes()
+    await kafka.send(ns + ExitAgreed.topic(), exit_value, b"cus-8")
     await eventually(lambda: lifecycle(contacts, "cus-8"), "exiting".__eq__)
 
-    await kafka.send(
-        ns + CustomerRetained.topic(), for_customer(CustomerRetained, "cus-8", "r-1"), b"cus-8"
-    )
+    retained = decode(for_customer(CustomerRetained, "cus-8", "r-0"))
+    exit_case = load_golden(ExitAgreed).data["case_id"]
+    for event_id, case_id in (("r-0", "obc-other"), ("r-1", exit_case)):
+        # Only the retention of the case the customer is exiting under undoes the exit.
+        data = {**retained.data, "case_id": case_id}
+        value = retained.model_copy(update={"id": event_id, "data": data}).to_bytes()
+        await kafka.send(ns + CustomerRetained.topic(), value, b"cus-8")
 
     assert await eventually(lambda: lifecycle(contacts, "cus-8"), "active".__eq__) == "active"
+    timeline = (await contacts.get("/customers/cus-8/timeline", headers=AGENT)).json()
+    assert [e["kind"] for e in timeline["items"]].count("retained") == 1
     customer = (await contacts.get("/customers/cus-8", headers=AGENT)).json()
     assert customer["exit_case_id"] is None

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from crm_events import deterministic_event_id
 from crm_events.common import CustomerClass
 from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
 from crm_events.offboarding import ExitAgreed
@@ -51,7 +52,8 @@ class Customer:
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    """One line of the customer's timeline; ``entry_id`` is the id of the event behind it."""
+    """One line of the customer's timeline; ``entry_id`` is the id of the event behind it
+    (derived from the case for case facts, see ``case_entry``)."""
 
     entry_id: str
     customer_id: str
@@ -130,3 +132,10 @@ def lifecycle_entry(
     return TimelineEntry(
         entry_id=event_id, customer_id=customer_id, kind=kind, occurred_at=at, details=details
     )
+
+
+def case_entry(case_id: str, customer_id: str, kind: str, at: datetime) -> TimelineEntry:
+    """A case fact's entry is keyed by (customer, case, kind), not by the event that told
+    us: the same case reported again under a new event id adds nothing."""
+    entry_id = deterministic_event_id("timeline", customer_id, case_id, kind)
+    return lifecycle_entry(entry_id, customer_id, kind, at, {"case_id": case_id})

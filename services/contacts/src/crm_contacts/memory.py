@@ -47,11 +47,14 @@ class InMemoryContactsRepository:
         cause_id: str,
         at: datetime,
         outbox: Sequence[CloudEvent],
+        require: dict[str, Any] | None = None,
     ) -> bool:
         applied = self.applied.setdefault(customer_id, set())
         if customer_id not in self.customers or cause_id in applied:
             return False
         current = self.customers[customer_id]
+        if any(getattr(current, name) != value for name, value in (require or {}).items()):
+            return False
         self.customers[customer_id] = replace(current, **changes, version=current.version + 1)
         applied.add(cause_id)
         self.outbox.extend(outbox)

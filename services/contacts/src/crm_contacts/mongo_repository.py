@@ -81,6 +81,7 @@ class MongoContactsRepository:
         cause_id: str,
         at: datetime,
         outbox: Sequence[CloudEvent],
+        require: dict[str, Any] | None = None,
     ) -> bool:
         mutation = Mutation().mark_applied(cause_id, at).publish(outbox)
         mutation.set.update(stamp_values(changes))
@@ -93,7 +94,8 @@ class MongoContactsRepository:
                 mutation.unset[NEXT_DUE_AT] = ""
         mutation.inc["version"] = 1
         result = await self.customers.update_one(
-            {"_id": customer_id, **not_yet_applied(cause_id)}, mutation.to_update()
+            {**(require or {}), "_id": customer_id, **not_yet_applied(cause_id)},
+            mutation.to_update(),
         )
         return result.modified_count == 1
 

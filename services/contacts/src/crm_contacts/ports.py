@@ -32,8 +32,10 @@ class ContactsRepository(Protocol):
         cause_id: str,
         at: datetime,
         outbox: Sequence[CloudEvent],
+        require: dict[str, Any] | None = None,
     ) -> bool:
-        """Apply once per ``cause_id``; False when already applied."""
+        """Apply once per ``cause_id`` while the customer's fields equal ``require``;
+        False when already applied (or the customer is not in the required state)."""
         ...
 
     async def add_entry(self, entry: TimelineEntry, outbox: Sequence[CloudEvent]) -> bool:

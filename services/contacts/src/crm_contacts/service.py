@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from crm_contacts import domain
 from crm_contacts.domain import Customer, TimelineEntry
@@ -21,6 +21,9 @@ from crm_events.offboarding import CustomerRetained, ExitAgreed
 from crm_runtime.clock import Clock
 from crm_runtime.errors import MissingPrerequisite, NotFound
 from crm_runtime.idempotency import command_event_id
+from crm_runtime.logging import get_logger
+
+log = get_logger(__name__)
 
 
 class ContactsService:
@@ -115,14 +118,31 @@ class ContactsService:
 
     async def on_exit_agreed(self, data: ExitAgreed, event: CloudEvent) -> bool:
         details = {"case_id": data.case_id, "effective_date": data.effective_date.isoformat()}
-        return await self._lifecycle(
-            data.customer_id, domain.exit_agreed_changes(data), event, "exit-agreed", details
-        )
+        changes = domain.exit_agreed_changes(data)
+        await self._require_customer(data.customer_id, "exit agreed")
+        applied = await self._repo.apply_change(data.customer_id, changes, event.id, event.time, [])
+        entry = domain.case_entry(data.case_id, data.customer_id, "exit-agreed", event.time)
+        await self._repo.add_entry(replace(entry, details=details), [])
+        return applied
 
     async def on_customer_retained(self, data: CustomerRetained, event: CloudEvent) -> bool:
+        """Undoes an exit this customer is in for the same case; otherwise changes nothing.
+
+        Contacts records the relationship's lifecycle: a retention without an exit (the
+        usual outcome of the retain strategy) changed no lifecycle here, so it gets no
+        timeline entry that would suggest the customer had been leaving.
+        """
+        customer = await self._require_customer(data.customer_id, "retained")
+        exiting = {"lifecycle": domain.EXITING, "exit_case_id": data.case_id}
+        if any(getattr(customer, name) != value for name, value in exiting.items()):
+            log.info("retention_without_exit", case_id=data.case_id)
+            return False
+        # Entry first: a crash before the state change heals on redelivery (still exiting).
+        entry = domain.case_entry(data.case_id, data.customer_id, "retained", event.time)
         details = {"case_id": data.case_id, "offer_accepted": data.offer_accepted}
-        return await self._lifecycle(
-            data.customer_id, domain.retained_changes(), event, "retained", details
+        await self._repo.add_entry(replace(entry, details=details), [])
+        return await self._repo.apply_change(
+            data.customer_id, domain.retained_changes(), event.id, event.time, [], exiting
         )
 
     async def on_exit_effective(self, customer_id: str, now: datetime) -> None:
@@ -147,20 +167,11 @@ class ContactsService:
         )
         await self._repo.add_entry(entry, [])
 
-    async def _lifecycle(
-        self,
-        customer_id: str,
-        changes: dict[str, Any],
-        event: CloudEvent,
-        kind: str,
-        details: dict[str, Any],
-    ) -> bool:
-        if not await self._repo.customer_exists(customer_id):
-            raise MissingPrerequisite(f"{kind} for unknown customer {customer_id}")
-        applied = await self._repo.apply_change(customer_id, changes, event.id, event.time, [])
-        entry = domain.lifecycle_entry(event.id, customer_id, kind, event.time, details)
-        await self._repo.add_entry(entry, [])
-        return applied
+    async def _require_customer(self, customer_id: str, what: str) -> Customer:
+        customer = await self._repo.get_customer(customer_id)
+        if customer is None:
+            raise MissingPrerequisite(f"{what} for unknown customer {customer_id}")
+        return customer
 
     async def customer(self, customer_id: str) -> Customer:
         found = await self._repo.get_customer(customer_id)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from datetime import datetime
-from typing import ClassVar
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from crm_events.envelope import CloudEvent, new_event_id, utcnow
 
 SCHEMA_BASE_URI = "https://schemas.crm.example/events"
 INBOUND = "inbound"
+# Long business keys are hashed so they stay usable as a document ``_id``.
+MAX_IDENTITY_CHARS = 300
 
 
 def kebab(name: str) -> str:
@@ -19,7 +25,16 @@ def kebab(name: str) -> str:
 
 
 class EventData(BaseModel):
-    """A past-tense fact. Subclasses set ``context`` and may set ``version``/``subject_field``.
+    """A past-tense fact. Subclasses set ``context`` and ``business_key`` and may set
+    ``version``/``subject_field``/``volatile_fields``.
+
+    ``business_key`` names the payload fields that identify the fact whatever its event id
+    (other systems retry with new ids): the same key with the same content is the same fact,
+    the same key with other content is a conflict. ``()`` says the type has no natural key
+    (each event is a fact of its own); ``None`` means not declared yet. ``volatile_fields``
+    may differ between copies of one fact (an observation that grows with time, such as
+    ``days_overdue``) and are left out of the content fingerprint. Both appear in the JSON
+    Schema as ``x-business-key`` and ``x-business-key-ignores``.
 
     Unknown fields are ignored (additive evolution); instances are immutable.
     """
@@ -29,6 +44,27 @@ class EventData(BaseModel):
     context: ClassVar[str]
     version: ClassVar[int] = 1
     subject_field: ClassVar[str] = "customer_id"
+    business_key: ClassVar[tuple[str, ...] | None] = None
+    volatile_fields: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        named = (*(cls.business_key or ()), *cls.volatile_fields)
+        unknown = [name for name in named if name not in cls.model_fields]
+        if unknown:
+            raise TypeError(f"{cls.__name__}: business key names unknown fields {unknown}")
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        if cls.business_key is not None:
+            schema["x-business-key"] = list(cls.business_key)
+        if cls.volatile_fields:
+            schema["x-business-key-ignores"] = list(cls.volatile_fields)
+        return schema
 
     @classmethod
     def event_name(cls) -> str:
@@ -49,6 +85,23 @@ class EventData(BaseModel):
     @property
     def subject(self) -> str:
         return str(getattr(self, self.subject_field))
+
+    def business_identity(self) -> str | None:
+        """``<topic>|<value>|…`` of the declared business key; None when the type has none."""
+        if not self.business_key:
+            return None
+        values = [_canonical(getattr(self, name)) for name in self.business_key]
+        identity = "|".join([self.topic(), *map(str, values)])
+        if len(identity) <= MAX_IDENTITY_CHARS:
+            return identity
+        return f"{self.topic()}|h{hashlib.sha256(identity.encode()).hexdigest()}"
+
+    def content_fingerprint(self) -> str:
+        """SHA-256 of the canonical payload minus ``volatile_fields``: equal for copies of
+        one fact (whatever offset their timestamps were written with), different otherwise."""
+        content = self.model_dump(exclude=set(self.volatile_fields))
+        canonical = json.dumps(content, sort_keys=True, default=_canonical, ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
     def to_event(
         self,
@@ -79,3 +132,10 @@ class EventData(BaseModel):
             causationid=causation,
             data=self.model_dump(mode="json", exclude_none=True),
         )
+
+
+def _canonical(value: Any) -> Any:
+    """One spelling per value: instants in UTC, everything else as JSON would write it."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    return value

@@ -26,6 +26,8 @@ class _Contacts(EventData):
 class CustomerRegistered(_Contacts):
     """A customer entered the directory (potential until the first purchase)."""
 
+    business_key = ("customer_id",)
+
     customer_id: CustomerId
     kind: Literal["person", "organisation"] = Field(
         "person", description="Private person or organisation."
@@ -42,6 +44,9 @@ class CustomerRegistered(_Contacts):
 class CustomerProfileUpdated(_Contacts):
     """Profile fields changed; only the fields present were changed."""
 
+    # An assignment of the fields present: applying it again leaves the same state.
+    business_key = ()
+
     customer_id: CustomerId
     display_name: ShortText | None = Field(None, description="New display name.")
     email: EmailStr | None = Field(None, description="New e-mail.")
@@ -53,6 +58,9 @@ class CustomerProfileUpdated(_Contacts):
 class CustomerClassified(_Contacts):
     """The derived lifecycle class of a customer changed."""
 
+    # A derived change notification; each one is a fact of its own.
+    business_key = ()
+
     customer_id: CustomerId
     classification: CustomerClass = Field(description="New class.")
     previous: CustomerClass | None = Field(None, description="Class before the change.")
@@ -61,6 +69,9 @@ class CustomerClassified(_Contacts):
 
 class ContactLogged(_Contacts):
     """A touchpoint with the customer happened (any channel, any system)."""
+
+    # One employee, one channel, one moment: the same touchpoint, whoever reports it.
+    business_key = ("customer_id", "employee_id", "channel", "occurred_at")
 
     customer_id: CustomerId
     channel: Channel = Field(description="Touchpoint channel.")
@@ -74,6 +85,9 @@ class ContactLogged(_Contacts):
 class AccountOwnerChanged(_Contacts):
     """Ownership of a customer relationship moved to another employee."""
 
+    # Ownership may move back and forth; each move is a fact of its own.
+    business_key = ()
+
     customer_id: CustomerId
     previous_owner_id: EmployeeId | None = Field(None, description="Owner before the change.")
     new_owner_id: EmployeeId = Field(description="Owner after the change.")
@@ -83,6 +97,8 @@ class AccountOwnerChanged(_Contacts):
 class FollowUpScheduled(_Contacts):
     """A regular follow-up with the customer is due by ``due_at``."""
 
+    business_key = ("follow_up_id",)
+
     customer_id: CustomerId
     follow_up_id: str = Field(min_length=1, max_length=100, description="Id of the follow-up.")
     due_at: Timestamp = Field(description="Deadline for the next contact.")
@@ -91,6 +107,8 @@ class FollowUpScheduled(_Contacts):
 
 class FollowUpOverdue(_Contacts):
     """A follow-up deadline passed without any logged contact."""
+
+    business_key = ("follow_up_id",)
 
     customer_id: CustomerId
     follow_up_id: str = Field(min_length=1, max_length=100, description="Id of the follow-up.")

@@ -37,6 +37,8 @@ class _Feedback(EventData):
 class ComplaintRaised(_Feedback):
     """A customer complained; both SLA clocks start now and their deadlines are fixed here."""
 
+    business_key = ("complaint_id",)
+
     complaint_id: EntityId = Field(description="Id of the complaint.")
     customer_id: CustomerId
     severity: Severity = Field(description="Severity; selects the SLA targets.")
@@ -54,6 +56,8 @@ class ComplaintRaised(_Feedback):
 class ComplaintAcknowledged(_Feedback):
     """The company responded to the complaint for the first time; the first-response clock stops."""
 
+    business_key = ("complaint_id",)
+
     complaint_id: EntityId = Field(description="Id of the complaint.")
     customer_id: CustomerId
     acknowledged_by: EmployeeId = Field(description="Employee who responded.")
@@ -62,6 +66,8 @@ class ComplaintAcknowledged(_Feedback):
 
 class ComplaintEscalated(_Feedback):
     """The complaint moved one level up the escalation ladder and has a new owner."""
+
+    business_key = ("complaint_id", "level")
 
     complaint_id: EntityId = Field(description="Id of the complaint.")
     customer_id: CustomerId
@@ -74,6 +80,10 @@ class ComplaintEscalated(_Feedback):
 class ComplaintSlaWarning(_Feedback):
     """An SLA clock is close to its deadline (a warning, issued once per clock)."""
 
+    business_key = ("complaint_id", "clock")
+    # Depends on when the warning was computed, not on which warning it is.
+    volatile_fields = ("remaining_seconds",)
+
     complaint_id: EntityId = Field(description="Id of the complaint.")
     customer_id: CustomerId
     clock: SlaClock = Field(description="Which SLA clock is about to run out.")
@@ -85,6 +95,10 @@ class ComplaintSlaWarning(_Feedback):
 class ComplaintSlaBreached(_Feedback):
     """An SLA clock passed its deadline without the required response or resolution."""
 
+    business_key = ("complaint_id", "clock")
+    # When the breach was noticed (sweep time), not which breach it is.
+    volatile_fields = ("breached_at",)
+
     complaint_id: EntityId = Field(description="Id of the complaint.")
     customer_id: CustomerId
     clock: SlaClock = Field(description="Which SLA clock was breached.")
@@ -95,6 +109,8 @@ class ComplaintSlaBreached(_Feedback):
 
 class ComplaintResolved(_Feedback):
     """The complaint was resolved; all its clocks stop."""
+
+    business_key = ("complaint_id",)
 
     complaint_id: EntityId = Field(description="Id of the complaint.")
     customer_id: CustomerId
@@ -108,6 +124,8 @@ class ComplaintResolved(_Feedback):
 class FeedbackSubmitted(_Feedback):
     """The customer gave unsolicited feedback that is not a complaint."""
 
+    business_key = ("feedback_id",)
+
     feedback_id: EntityId = Field(description="Id of the feedback.")
     customer_id: CustomerId
     kind: Literal["praise", "suggestion", "other"] = Field(description="Kind of feedback.")
@@ -120,6 +138,8 @@ class FeedbackSubmitted(_Feedback):
 
 class SurveyAnswered(_Feedback):
     """The customer answered a satisfaction survey (CSAT 1-5 and/or NPS 0-10)."""
+
+    business_key = ("survey_id",)
 
     model_config = ConfigDict(
         json_schema_extra={

@@ -27,6 +27,8 @@ class _Inbound(EventData):
 class PurchaseRecorded(_Inbound):
     """The order system recorded a purchase by the customer."""
 
+    business_key = ("order_id",)
+
     order_id: EntityId = Field(description="Order id in the order system.")
     customer_id: CustomerId
     amount_minor: AmountMinor = Field(description="Order total.")
@@ -37,6 +39,8 @@ class PurchaseRecorded(_Inbound):
 
 class PurchaseReturned(_Inbound):
     """The order system recorded a (partial) return of an earlier purchase."""
+
+    business_key = ("return_id",)
 
     order_id: EntityId = Field(description="Order the goods came from.")
     return_id: EntityId = Field(description="Return id in the order system.")
@@ -52,6 +56,8 @@ class EmployeeDeparted(_Inbound):
     Keyed by the employee id (not a customer id): its subject is the employee.
     """
 
+    business_key = ("employee_id",)
+
     subject_field = "employee_id"
 
     employee_id: EmployeeId
@@ -64,6 +70,10 @@ class EmployeeDeparted(_Inbound):
 class PaymentOverdue(_Inbound):
     """Finance recorded an unpaid invoice past its due date (a hard risk signal)."""
 
+    business_key = ("invoice_id",)
+    # Finance re-sends an overdue invoice as the days add up: still one fact.
+    volatile_fields = ("days_overdue",)
+
     invoice_id: EntityId = Field(description="Invoice id in the finance system.")
     customer_id: CustomerId
     amount_minor: AmountMinor = Field(description="Outstanding amount.")
@@ -74,6 +84,8 @@ class PaymentOverdue(_Inbound):
 
 class ContractBreached(_Inbound):
     """Legal recorded a breach of contract by the customer (a hard risk signal)."""
+
+    business_key = ("contract_id", "clause")
 
     contract_id: EntityId = Field(description="Contract id in the contract register.")
     customer_id: CustomerId

@@ -50,6 +50,8 @@ class _Loyalty(EventData):
 class PointsAwarded(_Loyalty):
     """Points were credited; the ledger entry is keyed by the source event, so it happens once."""
 
+    business_key = ("entry_id",)
+
     entry_id: EntityId = Field(description="Ledger entry id (derived from the source event).")
     customer_id: CustomerId
     points: EarnedPoints
@@ -67,6 +69,8 @@ class PointsAwarded(_Loyalty):
 class PointsRedeemed(_Loyalty):
     """Points were spent on a reward."""
 
+    business_key = ("entry_id",)
+
     entry_id: EntityId = Field(description="Ledger entry id.")
     customer_id: CustomerId
     points: EarnedPoints
@@ -79,6 +83,8 @@ class PointsRedeemed(_Loyalty):
 
 class PointsReversed(_Loyalty):
     """An earlier entry was undone (e.g. a purchase was returned)."""
+
+    business_key = ("entry_id",)
 
     entry_id: EntityId = Field(description="Ledger entry id of the reversal.")
     customer_id: CustomerId
@@ -93,6 +99,8 @@ class PointsReversed(_Loyalty):
 class PointsExpired(_Loyalty):
     """Points reached their expiry date unused and were removed from the balance."""
 
+    business_key = ("entry_id",)
+
     entry_id: EntityId = Field(description="Ledger entry id of the expiry.")
     customer_id: CustomerId
     points: EarnedPoints
@@ -105,6 +113,9 @@ class PointsExpired(_Loyalty):
 class TierChanged(_Loyalty):
     """The customer's loyalty tier changed (first enrolment, qualification or downgrade)."""
 
+    # Tiers move up and down over the years; each change is a fact of its own.
+    business_key = ()
+
     customer_id: CustomerId
     previous_tier: TierCode | None = Field(None, description="Tier before (none on enrolment).")
     new_tier: TierCode = Field(description="Tier from now on.")
@@ -114,6 +125,9 @@ class TierChanged(_Loyalty):
 
 class HealthScoreChanged(_Loyalty):
     """The customer health score was recomputed; ``contributions`` explains the score."""
+
+    # A recomputation; each one is a fact of its own.
+    business_key = ()
 
     customer_id: CustomerId
     score: Score = Field(description="Health score now, 0 (lost) to 100 (thriving).")
@@ -128,6 +142,8 @@ class RiskDetected(_Loyalty):
     """The relationship is at risk: the health score fell below its threshold or a hard
     signal (payment overdue, contract breach) arrived. Offboarding opens a case from it."""
 
+    business_key = ("risk_id",)
+
     customer_id: CustomerId
     risk_id: EntityId = Field(description="Id of this risk (one per episode).")
     category: RiskCategory = Field(description="Risk category from the dissolution process.")
@@ -140,6 +156,9 @@ class RiskDetected(_Loyalty):
 
 class LoyaltyAccountSettled(_Loyalty):
     """The loyalty account was frozen and its remaining balance settled at offboarding."""
+
+    # Settled once per exit; the case id is optional, so there is no natural key.
+    business_key = ()
 
     customer_id: CustomerId
     balance_points: Points = Field(description="Points balance that was settled.")

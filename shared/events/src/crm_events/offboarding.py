@@ -32,6 +32,8 @@ class _Offboarding(EventData):
 class OffboardingCaseOpened(_Offboarding):
     """A dissolution case was opened for a detected risk; assessment and strategy start."""
 
+    business_key = ("case_id",)
+
     case_id: EntityId = Field(description="Id of the offboarding case.")
     customer_id: CustomerId
     risk_id: EntityId = Field(description="The RiskDetected episode that opened the case.")
@@ -42,6 +44,9 @@ class OffboardingCaseOpened(_Offboarding):
 
 class RetentionOfferMade(_Offboarding):
     """The company offered the customer something to stay (the retain strategy)."""
+
+    # A case may see several offers, none with an id of its own.
+    business_key = ()
 
     case_id: EntityId = Field(description="Id of the offboarding case.")
     customer_id: CustomerId
@@ -54,6 +59,8 @@ class RetentionOfferMade(_Offboarding):
 
 class NegotiationRoundHeld(_Offboarding):
     """One round of the communication plan took place with the customer."""
+
+    business_key = ("case_id", "round")
 
     case_id: EntityId = Field(description="Id of the offboarding case.")
     customer_id: CustomerId
@@ -74,6 +81,8 @@ class NegotiationRoundHeld(_Offboarding):
 class ExitAgreed(_Offboarding):
     """Customer and company signed the termination agreement (the terminate strategy)."""
 
+    business_key = ("case_id",)
+
     case_id: EntityId = Field(description="Id of the offboarding case.")
     customer_id: CustomerId
     effective_date: Timestamp = Field(description="When the relationship ends.")
@@ -89,6 +98,8 @@ class ExitAgreed(_Offboarding):
 class CustomerRetained(_Offboarding):
     """The customer stays; the case heads for its review."""
 
+    business_key = ("case_id",)
+
     case_id: EntityId = Field(description="Id of the offboarding case.")
     customer_id: CustomerId
     offer_accepted: bool = Field(description="True if a retention offer was accepted.")
@@ -98,6 +109,8 @@ class CustomerRetained(_Offboarding):
 class RelationshipEnded(_Offboarding):
     """The relationship ended on its effective date; services freeze, settle and dispose."""
 
+    business_key = ("case_id",)
+
     case_id: EntityId = Field(description="Id of the offboarding case.")
     customer_id: CustomerId
     ended_at: Timestamp = Field(description="When the relationship ended.")
@@ -105,6 +118,8 @@ class RelationshipEnded(_Offboarding):
 
 class PersonalDataErased(_Offboarding):
     """One service attests that it erased or anonymised the customer's personal data."""
+
+    business_key = ("case_id", "service")
 
     case_id: EntityId = Field(description="Id of the offboarding case.")
     customer_id: CustomerId
@@ -123,6 +138,8 @@ class PersonalDataErased(_Offboarding):
 
 class OffboardingCaseClosed(_Offboarding):
     """The lessons-learned review is done and the case is closed."""
+
+    business_key = ("case_id",)
 
     case_id: EntityId = Field(description="Id of the offboarding case.")
     customer_id: CustomerId

@@ -16,6 +16,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from crm_events import EventData
 from crm_events.asyncapi import asyncapi_document
+from crm_runtime.business_keys import COLLECTION, BusinessKeyGuard, MongoBusinessKeys
 from crm_runtime.clock import Clock, SystemClock
 from crm_runtime.consumer import EventConsumer, Handler
 from crm_runtime.dlq import DeadLetters
@@ -70,6 +71,7 @@ class ServiceRuntime:
             topic_prefix=settings.kafka_topic_prefix,
             concurrency=settings.consumer_concurrency,
         )
+        self.business_keys = BusinessKeyGuard(MongoBusinessKeys(self.db[COLLECTION]), self.clock)
         self.published: list[type[EventData]] = []
         self.relay: OutboxRelay | None = None
         self.sweepers: list[DueDateSweeper] = []
@@ -80,7 +82,8 @@ class ServiceRuntime:
 
     # --- composition -------------------------------------------------------------------
     def on(self, model: type[EventData], handler: Handler) -> None:
-        self.consumer.on(model, handler)
+        """Consume ``model``: every handler runs behind its type's business-key rule."""
+        self.consumer.on(model, self.business_keys.wrap(model, handler))
 
     def on_startup(self, hook: Hook) -> None:
         self._startup_hooks.append(hook)

@@ -73,6 +73,11 @@ class EventConsumer:
         self._handlers[model] = handler
 
     @property
+    def handlers(self) -> dict[type[EventData], Handler]:
+        """What each consumed event type is dispatched to (read by the contract tests)."""
+        return dict(self._handlers)
+
+    @property
     def topics(self) -> list[str]:
         return sorted(self._prefix + model.topic() for model in self._handlers)
 
@@ -187,7 +192,7 @@ class EventConsumer:
             try:
                 applied = await handler(data, envelope)
             except DomainError as exc:
-                return await self._dead_letter(record, "rejected", exc.reason)
+                return await self._dead_letter(record, exc.dlq_kind, exc.reason)
             except MissingPrerequisite:
                 raise
             except TRANSIENT_ERRORS as exc:

@@ -9,6 +9,7 @@ class DomainError(Exception):
     """A request or event the domain refuses; never retried."""
 
     http_status = 422
+    dlq_kind = "rejected"  # the ``dlq-kind`` header when a consumed event is refused
 
     def __init__(self, reason: str, **details: Any) -> None:
         super().__init__(reason)

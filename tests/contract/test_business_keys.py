@@ -1,0 +1,76 @@
+"""Business keys: declared once in the contracts, published in the schemas, and honoured by
+every consumer of every service (DESIGN §4 "Business keys too")."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from crm_contacts.app import create_app as contacts_app
+from crm_contacts.settings import ContactsSettings
+from crm_events import CATALOG, EventData
+from crm_events.artefacts import SCHEMAS, artefact_root
+from crm_events.contacts import CustomerProfileUpdated
+from crm_feedback.app import create_app as feedback_app
+from crm_feedback.settings import FeedbackSettings
+from crm_loyalty.app import create_app as loyalty_app
+from crm_loyalty.settings import LoyaltySettings
+from crm_offboarding.app import create_app as offboarding_app
+from crm_offboarding.settings import OffboardingSettings
+from crm_runtime.app import ServiceRuntime
+from crm_runtime.business_keys import GuardedHandler
+
+pytestmark = pytest.mark.unit
+
+SERVICES: dict[str, Callable[[], FastAPI]] = {
+    "contacts": lambda: contacts_app(ContactsSettings()),
+    "feedback": lambda: feedback_app(FeedbackSettings()),
+    "loyalty": lambda: loyalty_app(LoyaltySettings()),
+    "offboarding": lambda: offboarding_app(OffboardingSettings()),
+}
+# Consumed types that have no natural key, each with the reason it is safe without one.
+NO_NATURAL_KEY: dict[type[EventData], str] = {
+    CustomerProfileUpdated: "assigns the fields present; a second copy sets the same values",
+}
+
+
+def consumed_handlers(service: str) -> dict[type[EventData], Any]:
+    runtime = SERVICES[service]().state.runtime
+    assert isinstance(runtime, ServiceRuntime)
+    return runtime.consumer.handlers
+
+
+@pytest.mark.parametrize("model", CATALOG, ids=lambda m: m.__name__)
+def test_every_event_type_declares_its_business_key_from_required_fields(
+    model: type[EventData],
+) -> None:
+    assert model.business_key is not None, f"{model.__name__}: declare business_key (or ())"
+    for name in model.business_key:
+        assert model.model_fields[name].is_required(), f"{model.__name__}.{name} is optional"
+
+
+@pytest.mark.parametrize("model", CATALOG, ids=lambda m: m.__name__)
+def test_the_committed_schema_publishes_the_business_key(model: type[EventData]) -> None:
+    path = artefact_root() / SCHEMAS / f"{model.event_type()}.json"
+    schema = json.loads(path.read_text())
+    assert schema["x-business-key"] == list(model.business_key or ())
+    assert schema.get("x-business-key-ignores", []) == list(model.volatile_fields)
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_every_consumed_event_type_has_a_natural_key_or_a_stated_reason(service: str) -> None:
+    consumed = consumed_handlers(service)
+    assert consumed, f"{service} consumes nothing?"
+    keyless = {model for model in consumed if not model.business_key}
+    assert keyless <= set(NO_NATURAL_KEY), f"{service} consumes keyless {keyless}"
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_every_consumer_routes_through_the_business_key_dedupe(service: str) -> None:
+    for model, handler in consumed_handlers(service).items():
+        assert isinstance(handler, GuardedHandler), f"{service} bypasses the key of {model}"
+        assert handler.model is model
