@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from crm_events.envelope import CloudEvent, new_event_id, utcnow
+from crm_events.envelope import SPEC_VERSION, CloudEvent, new_event_id, utcnow
 
 SCHEMA_BASE_URI = "https://schemas.crm.example/events"
 INBOUND = "inbound"
@@ -69,6 +69,7 @@ class EventData(BaseModel):
         correlation = cause.correlationid if cause is not None else correlation_id or eid
         causation = cause.id if cause is not None else causation_id
         return CloudEvent(
+            specversion=SPEC_VERSION,
             id=eid,
             source=source,
             type=self.event_type(),
