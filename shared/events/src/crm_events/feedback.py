@@ -128,8 +128,14 @@ class SurveyAnswered(_Feedback):
     model_config = ConfigDict(
         json_schema_extra={
             "anyOf": [
-                {"required": ["csat"], "properties": {"csat": {"type": "integer"}}},
-                {"required": ["nps"], "properties": {"nps": {"type": "integer"}}},
+                {
+                    "required": ["csat"],
+                    "properties": {"csat": {"type": "integer", "minimum": 1, "maximum": 5}},
+                },
+                {
+                    "required": ["nps"],
+                    "properties": {"nps": {"type": "integer", "minimum": 0, "maximum": 10}},
+                },
             ]
         }
     )
