@@ -98,6 +98,18 @@ class Kafka:
         assert self._producer is not None
         await self._producer.send_and_wait(topic, value, key=key)
 
+    async def send_with_headers(
+        self,
+        topic: str,
+        value: bytes | None,
+        *,
+        key: bytes | None,
+        headers: list[tuple[str, bytes]],
+    ) -> None:
+        """One record with Kafka headers, e.g. a CloudEvent in binary content mode."""
+        assert self._producer is not None
+        await self._producer.send_and_wait(topic, value, key=key, headers=headers)
+
     async def send_many(self, topic: str, items: list[tuple[bytes | None, bytes]]) -> None:
         assert self._producer is not None
         futures = [await self._producer.send(topic, value, key=key) for key, value in items]

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from crm_contacts.domain import Customer, TimelineEntry
 from crm_contacts.service import ContactsService
+from crm_events.bounds import utc_in_range
 from crm_events.common import (
     Channel,
     CustomerId,
@@ -157,6 +158,10 @@ def _decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
         return None
     try:
         at, _, entry_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(at), entry_id
+        moment = datetime.fromisoformat(at)
+        if moment.tzinfo is None:
+            raise ValueError("naive cursor time")
+        # A forged cursor is a value like any other: the same range as every timestamp.
+        return utc_in_range(moment), entry_id
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise DomainError("invalid cursor") from None

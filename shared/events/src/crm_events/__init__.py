@@ -2,6 +2,7 @@
 
 from crm_events.asyncapi import asyncapi_document
 from crm_events.base import EventData
+from crm_events.binding import decode_record
 from crm_events.catalog import CATALOG, REGISTRY
 from crm_events.envelope import (
     CloudEvent,
@@ -22,6 +23,7 @@ __all__ = [
     "SchemaError",
     "asyncapi_document",
     "decode",
+    "decode_record",
     "deterministic_event_id",
     "new_event_id",
 ]

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-from crm_events.envelope import CloudEvent, new_event_id, utcnow
+from crm_events.envelope import SPEC_VERSION, CloudEvent, new_event_id, utcnow
 
 SCHEMA_BASE_URI = "https://schemas.crm.example/events"
 INBOUND = "inbound"
@@ -122,6 +122,7 @@ class EventData(BaseModel):
         correlation = cause.correlationid if cause is not None else correlation_id or eid
         causation = cause.id if cause is not None else causation_id
         return CloudEvent(
+            specversion=SPEC_VERSION,
             id=eid,
             source=source,
             type=self.event_type(),

@@ -5,7 +5,44 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
+
+from crm_events.bounds import (
+    AmountMinor,
+    Count,
+    Days,
+    Int64,
+    Percent,
+    Points,
+    Seconds,
+    SignedPoints,
+    Timestamp,
+    TotalMinor,
+)
+
+__all__ = [
+    "AmountMinor",
+    "Channel",
+    "Count",
+    "CurrencyCode",
+    "CustomerClass",
+    "CustomerId",
+    "Days",
+    "Direction",
+    "EmployeeId",
+    "EntityId",
+    "FreeText",
+    "Int64",
+    "Percent",
+    "Points",
+    "RiskCategory",
+    "Seconds",
+    "Severity",
+    "ShortText",
+    "SignedPoints",
+    "Timestamp",
+    "TotalMinor",
+]
 
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 
@@ -29,11 +66,6 @@ EntityId = Annotated[
 CurrencyCode = Annotated[
     str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code, e.g. EUR.")
 ]
-AmountMinor = Annotated[
-    int, Field(ge=0, description="Amount in the currency's minor unit (e.g. cents).")
-]
-Points = Annotated[int, Field(ge=0, description="Loyalty points (whole numbers).")]
-Timestamp = Annotated[AwareDatetime, Field(description="RFC 3339 timestamp with offset.")]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 FreeText = Annotated[
     str, Field(max_length=4000, description="Free text; may hold personal data, never logged.")

@@ -14,6 +14,7 @@ from crm_events.common import (
     Direction,
     EmployeeId,
     FreeText,
+    Seconds,
     ShortText,
     Timestamp,
 )
@@ -79,7 +80,7 @@ class ContactLogged(_Contacts):
     employee_id: EmployeeId = Field(description="Employee who handled the contact.")
     summary: FreeText = Field(description="What was discussed.")
     occurred_at: Timestamp = Field(description="When the contact took place.")
-    duration_seconds: int | None = Field(None, ge=0, description="Length of a call or meeting.")
+    duration_seconds: Seconds | None = Field(None, description="Length of a call or meeting.")
 
 
 class AccountOwnerChanged(_Contacts):

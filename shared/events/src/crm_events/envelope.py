@@ -1,4 +1,7 @@
-"""CloudEvents 1.0 envelope in structured JSON mode (the Kafka record value)."""
+"""CloudEvents 1.0 envelope; ``decode`` reads the structured JSON mode (a Kafka record value).
+
+The binary content mode (``ce_*`` headers) is read by ``crm_events.binding``.
+"""
 
 from __future__ import annotations
 
@@ -6,36 +9,79 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from crm_events.bounds import Timestamp
 
 MAX_EVENT_BYTES = 1_000_000
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
 
 
 class EnvelopeError(ValueError):
-    """The bytes are not a CloudEvents 1.0 structured-JSON event we can read."""
+    """The record is not a CloudEvents 1.0 event we can read (either content mode)."""
+
+
+SPEC_VERSION = "1.0"
+_ATTRIBUTE = 200  # longest id-like context attribute we accept
+_URI = 2000  # longest URI-reference we accept
+
+
+def _extensions_are_optional(schema: dict[str, Any]) -> None:
+    """On the wire the correlation id may be omitted (it defaults to the event id)."""
+    schema["required"] = [name for name in schema.get("required", []) if name != "correlationid"]
 
 
 class CloudEvent(BaseModel):
-    """A CloudEvents 1.0 event; ``data`` holds the event-type specific payload."""
+    """A CloudEvents 1.0 event; ``data`` holds the event-type specific payload.
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    ``specversion``, ``id``, ``source`` and ``type`` are REQUIRED as the specification says;
+    ``correlationid`` and ``causationid`` are OPTIONAL extensions (a missing correlation id
+    defaults to the event's own id: the journey starts with this event).
+    """
 
-    specversion: Literal["1.0"] = Field("1.0", description="CloudEvents specification version.")
-    id: str = Field(min_length=1, max_length=200, description="Unique event id; the dedupe key.")
-    source: str = Field(min_length=1, description="URI-reference of the producing system.")
-    type: str = Field(min_length=1, description="Event type, e.g. crm.contacts.contact-logged.v1.")
-    subject: str = Field(min_length=1, max_length=200, description="The customer id.")
-    time: AwareDatetime = Field(description="When the fact happened (RFC 3339, with offset).")
+    model_config = ConfigDict(
+        frozen=True, extra="ignore", json_schema_extra=_extensions_are_optional
+    )
+
+    specversion: Literal["1.0"] = Field(description="CloudEvents specification version.")
+    id: str = Field(
+        min_length=1, max_length=_ATTRIBUTE, description="Unique event id; the dedupe key."
+    )
+    source: str = Field(
+        min_length=1, max_length=_URI, description="URI-reference of the producing system."
+    )
+    type: str = Field(
+        min_length=1,
+        max_length=_ATTRIBUTE,
+        description="Event type, e.g. crm.contacts.contact-logged.v1.",
+    )
+    subject: str = Field(min_length=1, max_length=_ATTRIBUTE, description="The customer id.")
+    time: Timestamp = Field(description="When the fact happened (RFC 3339, normalised to UTC).")
     datacontenttype: Literal["application/json"] = Field(
         "application/json", description="Media type of ``data``."
     )
-    dataschema: str | None = Field(None, description="URI of the JSON Schema of ``data``.")
-    correlationid: str = Field(
-        min_length=1, description="Id shared by every event of one business journey."
+    dataschema: str | None = Field(
+        None, max_length=_URI, description="URI of the JSON Schema of ``data``."
     )
-    causationid: str | None = Field(None, description="Id of the event that caused this one.")
+    correlationid: str = Field(
+        min_length=1,
+        max_length=_ATTRIBUTE,
+        description="Id shared by every event of one business journey (default: ``id``).",
+    )
+    causationid: str | None = Field(
+        None,
+        min_length=1,
+        max_length=_ATTRIBUTE,
+        description="Id of the event that caused this one.",
+    )
     data: dict[str, Any] = Field(description="The event payload, validated per ``type``.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _correlation_defaults_to_id(cls, values: Any) -> Any:
+        if isinstance(values, dict) and values.get("correlationid") is None:
+            return {**values, "correlationid": values.get("id")}
+        return values
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json(exclude_none=True).encode()

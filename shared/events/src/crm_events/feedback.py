@@ -9,10 +9,12 @@ from pydantic import ConfigDict, Field, model_validator
 from crm_events.base import EventData
 from crm_events.common import (
     Channel,
+    Count,
     CustomerId,
     EmployeeId,
     EntityId,
     FreeText,
+    Seconds,
     Severity,
     ShortText,
     Timestamp,
@@ -71,7 +73,9 @@ class ComplaintEscalated(_Feedback):
 
     complaint_id: EntityId = Field(description="Id of the complaint.")
     customer_id: CustomerId
-    level: int = Field(ge=1, description="Escalation level reached (1 = first escalation).")
+    level: Annotated[Count, Field(ge=1)] = Field(
+        description="Escalation level reached (1 = first escalation)."
+    )
     escalated_to: EmployeeId = Field(description="Employee who owns the complaint from now on.")
     reason: ShortText = Field(description="Why it was escalated, e.g. resolution SLA breached.")
     previous_owner_id: EmployeeId | None = Field(None, description="Owner before escalation.")
@@ -88,7 +92,7 @@ class ComplaintSlaWarning(_Feedback):
     customer_id: CustomerId
     clock: SlaClock = Field(description="Which SLA clock is about to run out.")
     due_at: Timestamp = Field(description="Deadline of that clock.")
-    remaining_seconds: int = Field(ge=0, description="Seconds left when the warning was issued.")
+    remaining_seconds: Seconds = Field(description="Seconds left when the warning was issued.")
     owner_id: EmployeeId | None = Field(None, description="Current owner, to be notified.")
 
 
@@ -144,8 +148,14 @@ class SurveyAnswered(_Feedback):
     model_config = ConfigDict(
         json_schema_extra={
             "anyOf": [
-                {"required": ["csat"], "properties": {"csat": {"type": "integer"}}},
-                {"required": ["nps"], "properties": {"nps": {"type": "integer"}}},
+                {
+                    "required": ["csat"],
+                    "properties": {"csat": {"type": "integer", "minimum": 1, "maximum": 5}},
+                },
+                {
+                    "required": ["nps"],
+                    "properties": {"nps": {"type": "integer", "minimum": 0, "maximum": 10}},
+                },
             ]
         }
     )

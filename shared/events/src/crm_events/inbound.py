@@ -5,13 +5,17 @@ Topics are ``crm.inbound.<fact>``; the CRM services only consume them.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 from crm_events.base import EventData
 from crm_events.common import (
     AmountMinor,
+    Count,
     CurrencyCode,
     CustomerId,
+    Days,
     EmployeeId,
     EntityId,
     FreeText,
@@ -34,7 +38,9 @@ class PurchaseRecorded(_Inbound):
     amount_minor: AmountMinor = Field(description="Order total.")
     currency: CurrencyCode
     purchased_at: Timestamp = Field(description="When the purchase was made.")
-    items_count: int | None = Field(None, ge=1, description="Number of items in the order.")
+    items_count: Annotated[Count, Field(ge=1)] | None = Field(
+        None, description="Number of items in the order."
+    )
 
 
 class PurchaseReturned(_Inbound):
@@ -79,7 +85,7 @@ class PaymentOverdue(_Inbound):
     amount_minor: AmountMinor = Field(description="Outstanding amount.")
     currency: CurrencyCode
     due_date: Timestamp = Field(description="When the payment was due.")
-    days_overdue: int = Field(ge=1, description="Whole days past the due date.")
+    days_overdue: Annotated[Days, Field(ge=1)] = Field(description="Whole days past the due date.")
 
 
 class ContractBreached(_Inbound):

@@ -8,14 +8,17 @@ from pydantic import Field
 
 from crm_events.base import EventData
 from crm_events.common import (
-    AmountMinor,
     CurrencyCode,
     CustomerId,
     EntityId,
+    Int64,
+    Percent,
     Points,
     RiskCategory,
     ShortText,
+    SignedPoints,
     Timestamp,
+    TotalMinor,
 )
 
 EventRef = Annotated[
@@ -40,7 +43,9 @@ TierCode = Annotated[
 ]
 ReasonCode = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[a-z][a-z0-9_]*$")]
 Score = Annotated[int, Field(ge=0, le=100)]
-EarnedPoints = Annotated[int, Field(ge=1, description="Points moved by this ledger entry (> 0).")]
+EarnedPoints = Annotated[
+    Points, Field(ge=1, description="Points moved by this ledger entry (> 0).")
+]
 
 
 class _Loyalty(EventData):
@@ -59,8 +64,8 @@ class PointsAwarded(_Loyalty):
         description="Earning rule that fired."
     )
     source_event_id: EventRef
-    multiplier_percent: int = Field(
-        100, ge=0, description="Tier multiplier applied, in percent (100 = none)."
+    multiplier_percent: Percent = Field(
+        100, description="Tier multiplier applied, in percent (100 = none)."
     )
     balance_after: Points = Field(description="Available balance after this entry.")
     expires_at: Timestamp | None = Field(None, description="When these points expire, if ever.")
@@ -91,7 +96,7 @@ class PointsReversed(_Loyalty):
     points: EarnedPoints
     reversed_entry_id: EntityId = Field(description="Ledger entry that was undone.")
     source_event_id: EventRef
-    balance_after: int = Field(
+    balance_after: SignedPoints = Field(
         description="Balance after this entry; negative if the points were already spent."
     )
 
@@ -132,7 +137,7 @@ class HealthScoreChanged(_Loyalty):
     customer_id: CustomerId
     score: Score = Field(description="Health score now, 0 (lost) to 100 (thriving).")
     previous_score: Score | None = Field(None, description="Score before (none the first time).")
-    contributions: dict[ReasonCode, int] = Field(
+    contributions: dict[ReasonCode, Int64] = Field(
         default_factory=dict,
         description="Signed contribution of each factor (snake_case reason code -> points).",
     )
@@ -165,7 +170,7 @@ class LoyaltyAccountSettled(_Loyalty):
     settlement: Literal["cash_out", "forfeit", "voucher"] = Field(
         description="How the balance was settled."
     )
-    amount_minor: AmountMinor = Field(description="Value paid or granted (0 when forfeited).")
+    amount_minor: TotalMinor = Field(description="Value paid or granted (0 when forfeited).")
     currency: CurrencyCode
     settled_at: Timestamp = Field(description="When the account was settled.")
     case_id: EntityId | None = Field(None, description="Offboarding case that caused it.")

@@ -6,7 +6,7 @@ relationship ended -> personal data erased (one attestation per service) -> case
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -14,6 +14,7 @@ from crm_events.base import EventData
 from crm_events.common import (
     AmountMinor,
     Channel,
+    Count,
     CurrencyCode,
     CustomerId,
     EmployeeId,
@@ -64,7 +65,7 @@ class NegotiationRoundHeld(_Offboarding):
 
     case_id: EntityId = Field(description="Id of the offboarding case.")
     customer_id: CustomerId
-    round: int = Field(ge=1, description="Round number, starting at 1.")
+    round: Annotated[Count, Field(ge=1)] = Field(description="Round number, starting at 1.")
     channel: Channel = Field(description="Where the round took place.")
     participants: list[EmployeeId] = Field(
         min_length=1, description="Employees who took part for the company."

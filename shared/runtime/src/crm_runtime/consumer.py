@@ -15,8 +15,15 @@ from typing import Any
 
 import structlog
 
-from crm_events import REGISTRY, CloudEvent, EnvelopeError, EventData, Registry, SchemaError
-from crm_events import decode as decode_event
+from crm_events import (
+    REGISTRY,
+    CloudEvent,
+    EnvelopeError,
+    EventData,
+    Registry,
+    SchemaError,
+    decode_record,
+)
 from crm_runtime.clock import Clock
 from crm_runtime.dlq import DeadLetters
 from crm_runtime.errors import DomainError, MissingPrerequisite
@@ -166,7 +173,8 @@ class EventConsumer:
     async def _parse(self, record: Any) -> tuple[Handler, EventData, CloudEvent] | str:
         """The handler and validated event, or the DLQ outcome when the record is unusable."""
         try:
-            envelope = decode_event(record.value, max_bytes=self._max_bytes)
+            # Structured or binary content mode (CloudEvents Kafka binding), same validation.
+            envelope = decode_record(record.value, record.headers, max_bytes=self._max_bytes)
             structlog.contextvars.bind_contextvars(
                 event_id=envelope.id,
                 event_type=envelope.type,
