@@ -55,7 +55,15 @@ KAFKA_PORT, MONGO_PORT = 39192, 38217
 DUPLICATE_KEY = 11000
 TARGET_RATIO = 0.70  # the target: service >= 70% of the raw loop's rate
 PARTITIONS = 4  # the runtime's default kafka_topic_partitions
-SESSION_TIMEOUT_MS = 3000  # Tansu: a group join waits half the session timeout
+# Tansu (the fallback where no Java exists): a group join waits half the session timeout,
+# and it refuses the idempotent producer. Apache Kafka takes the usual settings.
+ON_TANSU = {"value": False}
+
+
+def session_timeout_ms() -> int:
+    return 3000 if ON_TANSU["value"] else 10_000
+
+
 # Connection management and start-up work, not per-event round trips.
 NOT_ROUND_TRIPS = frozenset(
     {
@@ -362,8 +370,8 @@ async def run_raw(
         group_id=group,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
-        session_timeout_ms=SESSION_TIMEOUT_MS,
-        heartbeat_interval_ms=SESSION_TIMEOUT_MS // 3,
+        session_timeout_ms=session_timeout_ms(),
+        heartbeat_interval_ms=session_timeout_ms() // 3,
         max_poll_interval_ms=600_000,
     )
     before = COMMANDS.snapshot(database)
@@ -449,7 +457,8 @@ async def run_service(
         mongo_database=database,
         kafka_topic_prefix=prefix,
         kafka_group_id=group,
-        kafka_session_timeout_ms=SESSION_TIMEOUT_MS,
+        kafka_session_timeout_ms=session_timeout_ms(),
+        kafka_idempotent_producer=not ON_TANSU["value"],
         consumer_batch_size=batch,
         log_level="WARNING",
     )
@@ -714,13 +723,18 @@ def main(argv: list[str] | None = None) -> int:
 
         stack = LocalStack(STATE_DIR, KAFKA_PORT, MONGO_PORT, venv_dir=MONGO_VENV, progress=log)
         if not any(c.up for c in stack.status()):
-            stack.wipe_mongo()  # a fresh SQLite store: earlier runs do not slow this one
+            stack.wipe()  # fresh stores: earlier runs do not slow this one
         endpoints = stack.up()
-        log(f"local stack: started {endpoints.started or '-'}, reused {endpoints.reused or '-'}")
+        ON_TANSU["value"] = stack.config.kafka_engine == "tansu"
+        log(
+            f"local stack ({stack.config.kafka_label}): started {endpoints.started or '-'}, "
+            f"reused {endpoints.reused or '-'}"
+        )
         kafka = kafka or endpoints.kafka_bootstrap
         mongo_uri = mongo_uri or endpoints.mongo_uri
     started_at = datetime.now(UTC)
     facts = machine()
+    facts["kafka_broker"] = stack.config.kafka_label if stack is not None else f"given: {kafka}"
     if facts["loadavg_at_start"][0] > 0.5:
         log(
             f"load average is {facts['loadavg_at_start'][0]:.2f}: other processes compete for "
