@@ -85,7 +85,7 @@ async def test_applied_guard_applies_an_event_once(db: Db) -> None:
 
 
 async def test_duplicate_id_insert_raises_e11000(db: Db) -> None:
-    """Timeline/ledger entries keyed by event id; ParkingLot.park; add_customer."""
+    """Timeline/ledger entries keyed by event id; ParkingLot.store; add_customer."""
     entries = db["timeline"]
     await entries.insert_one({"_id": "evt-1", "n": 1})
     with pytest.raises(DuplicateKeyError) as caught:
@@ -204,7 +204,7 @@ async def test_nested_documents_and_dotted_map_paths(db: Db) -> None:
 
 
 async def test_stamped_due_dates_sweep_in_order_whether_inserted_or_set(db: Db) -> None:
-    """crm_runtime.scheduler.DueDateSweeper.sweep, ParkingLot.retry_later (next_due_at)."""
+    """crm_runtime.scheduler.DueDateSweeper.sweep, ParkingLot.due (next_due_at)."""
     # Why stamps and not BSON dates: on nx-27017 0.8.1 a datetime written by an update
     # operator ($set, $max, bulk_write, find_one_and_update) is stored as the string
     # "2026-03-01 09:02:00.500000" while an inserted one stays a date, and mixed types
