@@ -62,6 +62,13 @@ class StubDatabase:
         return StubCollection()
 
 
+class NothingParked:
+    """A parking lot without parked records: one query per batch, answered at once."""
+
+    async def blocked(self, sequences: Any) -> set[str]:
+        return set()
+
+
 def records(n: int) -> list[Record]:
     golden = load_golden(ContactLogged)
     return [
@@ -75,7 +82,7 @@ def make_consumer() -> EventConsumer:
     service = ContactsService(repository, SystemClock(), source="/crm/contacts")
     consumer = EventConsumer(
         dead_letters=None,  # type: ignore[arg-type]  # never reached: every record is valid
-        parking=None,  # type: ignore[arg-type]
+        parking=NothingParked(),  # type: ignore[arg-type]  # nothing is ever parked here
         clock=SystemClock(),
         health=Health(),
         metrics=Metrics("bench"),

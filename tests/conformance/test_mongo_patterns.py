@@ -85,7 +85,7 @@ async def test_applied_guard_applies_an_event_once(db: Db) -> None:
 
 
 async def test_duplicate_id_insert_raises_e11000(db: Db) -> None:
-    """Timeline/ledger entries keyed by event id; ParkingLot.park; add_customer."""
+    """Timeline/ledger entries keyed by event id; ParkingLot.store; add_customer."""
     entries = db["timeline"]
     await entries.insert_one({"_id": "evt-1", "n": 1})
     with pytest.raises(DuplicateKeyError) as caught:
@@ -204,7 +204,7 @@ async def test_nested_documents_and_dotted_map_paths(db: Db) -> None:
 
 
 async def test_stamped_due_dates_sweep_in_order_whether_inserted_or_set(db: Db) -> None:
-    """crm_runtime.scheduler.DueDateSweeper.sweep, ParkingLot.retry_later (next_due_at)."""
+    """crm_runtime.scheduler.DueDateSweeper.sweep, ParkingLot.due (next_due_at)."""
     # Why stamps and not BSON dates: on nx-27017 0.8.1 a datetime written by an update
     # operator ($set, $max, bulk_write, find_one_and_update) is stored as the string
     # "2026-03-01 09:02:00.500000" while an inserted one stays a date, and mixed types
@@ -233,6 +233,35 @@ async def test_stamped_due_dates_sweep_in_order_whether_inserted_or_set(db: Db) 
     assert stored is not None
     assert unstamp(stored[NEXT_DUE_AT]) == retry_at
     assert unstamp(due[0][NEXT_DUE_AT]) == datetime(2026, 3, 1, 7, 0, tzinfo=UTC)
+
+
+async def test_parked_sequences_found_grouped_loaded_in_order_and_released(db: Db) -> None:
+    """crm_runtime.parking.ParkingLot: blocked ($in + $group), load (sort), release ($in)."""
+    parked = db["parked_events"]
+    await parked.create_indexes([IndexModel([("sequence", ASCENDING), ("position", ASCENDING)])])
+    await parked.insert_many(
+        [
+            {"_id": f"t:0:{n}", "sequence": who, "position": pos, "parked_at": stamp(T0)}
+            for n, (who, pos) in enumerate(
+                [("cus-1", 2), ("cus-2", 0), ("cus-1", 0), ("cus-1", 1), ("cus-3", 0)]
+            )
+        ],
+        ordered=False,
+    )
+
+    pipeline: list[dict[str, Any]] = [
+        {"$match": {"sequence": {"$in": ["cus-1", "cus-3", "cus-9"]}}},
+        {"$group": {"_id": "$sequence"}},
+    ]
+    groups = await (await parked.aggregate(pipeline)).to_list()
+    order = [("position", ASCENDING), ("parked_at", ASCENDING), ("_id", ASCENDING)]
+    loaded = await parked.find({"sequence": "cus-1"}, sort=order).to_list()
+    released = await parked.delete_many({"_id": {"$in": ["t:0:2", "t:0:3", "t:0:404"]}})
+
+    assert sorted(doc["_id"] for doc in groups) == ["cus-1", "cus-3"]
+    assert [doc["_id"] for doc in loaded] == ["t:0:2", "t:0:3", "t:0:0"]
+    assert released.deleted_count == 2
+    assert await parked.count_documents({"sequence": "cus-1"}) == 1
 
 
 async def test_timeline_cursor_pagination_with_ties(db: Db) -> None:

@@ -17,7 +17,7 @@ from crm_runtime.consumer import EventConsumer
 from crm_runtime.dlq import DeadLetters
 from crm_runtime.health import Health
 from crm_runtime.metrics import Metrics
-from crm_runtime.parking import ParkingLot
+from tests.unit.parking_fake import MemoryParking
 
 pytestmark = pytest.mark.unit
 
@@ -46,7 +46,7 @@ def consumer(publisher: FakePublisher, concurrency: int) -> EventConsumer:
     clock = ManualClock(datetime(2026, 3, 1, tzinfo=UTC))
     return EventConsumer(
         dead_letters=DeadLetters(publisher, group_id="g", clock=clock),
-        parking=ParkingLot(None, retry_every=timedelta(1), grace=timedelta(1)),  # type: ignore[arg-type]
+        parking=MemoryParking(retry_every=timedelta(1), grace=timedelta(1)),
         clock=clock,
         health=Health(),
         metrics=Metrics("test"),

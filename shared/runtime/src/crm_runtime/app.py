@@ -78,7 +78,7 @@ class ServiceRuntime:
         self._startup_hooks: list[Hook] = [self.parking.ensure_indexes]
         self._tasks: list[asyncio.Task[None]] = []
         self.subscriber: Any = None
-        self.sweep("parking", self.parking.collection, self.consumer.retry_parked)
+        self.sweep("parking", self.parking.collection, self.consumer.sequences.release_due)
 
     # --- composition -------------------------------------------------------------------
     def on(self, model: type[EventData], handler: Handler) -> None:

@@ -1,16 +1,16 @@
 """Applies consumed records exactly once in effect: validate → dispatch → retry or dead-letter.
 
 A record is finished when its effect is stored, when it is parked (waiting durably for a
-prerequisite), or when it sits in the DLQ with its reason; only then may its offset be
-committed (the caller commits per batch).
+prerequisite, in its key's sequence: ``crm_runtime.sequences``), or when it sits in the
+DLQ with its reason; only then may its offset be committed (the caller commits per batch).
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime
 from typing import Any
 
 import structlog
@@ -31,20 +31,36 @@ from crm_runtime.health import Health
 from crm_runtime.logging import get_logger
 from crm_runtime.metrics import Metrics
 from crm_runtime.mongo import TRANSIENT_ERRORS
-from crm_runtime.parking import ParkingLot
+from crm_runtime.parking import ParkingStore, sequence_name
+from crm_runtime.retry import Backoff, TransientRetry
+from crm_runtime.sequences import ParkedSequences
 
 # A handler applies one event; it returns False when the event had already been applied.
 Handler = Callable[[Any, CloudEvent], Awaitable[bool]]
 log = get_logger(__name__)
 
 
-class Backoff:
-    def __init__(self, initial: float, maximum: float) -> None:
-        self._maximum, self._next = maximum, initial
+def arrival_order(records: Iterable[Any]) -> dict[str, list[Any]]:
+    """A batch's records grouped by key (sequence name), each group in arrival order.
 
-    async def wait(self) -> None:
-        await asyncio.sleep(self._next)
-        self._next = min(self._next * 2, self._maximum)
+    Kafka orders a partition only; one key's records from several topics are merged by
+    record timestamp, never reordering within a partition (``heapq.merge`` keeps each
+    input's order), so a registration produced after a purchase is seen after it.
+    """
+    lanes: dict[str, dict[tuple[str, int], list[Any]]] = {}
+    for record in records:
+        lane = lanes.setdefault(sequence_name(record), {})
+        lane.setdefault((record.topic, record.partition), []).append(record)
+    return {
+        name: next(iter(parts.values()))
+        if len(parts) == 1
+        else list(heapq.merge(*parts.values(), key=_timestamp))
+        for name, parts in lanes.items()
+    }
+
+
+def _timestamp(record: Any) -> int:
+    return int(getattr(record, "timestamp", 0) or 0)
 
 
 class EventConsumer:
@@ -52,7 +68,7 @@ class EventConsumer:
         self,
         *,
         dead_letters: DeadLetters,
-        parking: ParkingLot,
+        parking: ParkingStore,
         clock: Clock,
         health: Health,
         metrics: Metrics,
@@ -67,7 +83,6 @@ class EventConsumer:
         self._prefix = topic_prefix
         self._handlers: dict[type[EventData], Handler] = {}
         self._dead_letters = dead_letters
-        self._parking = parking
         self._clock = clock
         self._health = health
         self._metrics = metrics
@@ -75,6 +90,14 @@ class EventConsumer:
         self._max_attempts = max_attempts_unexpected
         self._backoff = backoff
         self._registry = registry
+        self.sequences = ParkedSequences(
+            parking,
+            attempt=self._attempt,
+            dead_letter=self._dead_letter,
+            clock=clock,
+            metrics=metrics,
+            durably=TransientRetry(health, metrics, backoff),
+        )
 
     def on(self, model: type[EventData], handler: Handler) -> None:
         self._handlers[model] = handler
@@ -92,83 +115,41 @@ class EventConsumer:
         """Records of one key (one customer) in order; different keys concurrently.
 
         Kafka only orders within a partition, and our key is the customer id, so ordering
-        per key is all a handler may rely on. Up to ``concurrency`` keys are in flight,
+        per key is all a handler may rely on. A key with parked records applies its new
+        ones behind them (``ParkedSequences``). Up to ``concurrency`` keys are in flight,
         which hides database round-trip latency. Every record is finished before return.
         """
-        by_key: dict[bytes | None, list[Any]] = {}
-        for record in records:
-            by_key.setdefault(record.key, []).append(record)
-        if len(by_key) <= 1 or self._concurrency <= 1:
-            for record in (r for group in by_key.values() for r in group):
-                await self.process(record)
+        groups = arrival_order(records)
+        if not groups:
+            return
+        blocked = await self.sequences.blocked(list(groups))
+        if len(groups) <= 1 or self._concurrency <= 1:
+            for name, group in groups.items():
+                await self.sequences.consume(name, group, blocked=name in blocked)
             return
         gate = asyncio.Semaphore(self._concurrency)
 
-        async def in_order(group: list[Any]) -> None:
+        async def in_order(name: str, group: list[Any]) -> None:
             async with gate:
-                for record in group:
-                    await self.process(record)
+                await self.sequences.consume(name, group, blocked=name in blocked)
 
         async with asyncio.TaskGroup() as tasks:
-            for group in by_key.values():
-                tasks.create_task(in_order(group))
+            for name, group in groups.items():
+                tasks.create_task(in_order(name, group))
 
     async def process(self, record: Any) -> None:
-        structlog.contextvars.bind_contextvars(
-            topic=record.topic, partition=record.partition, offset=record.offset
-        )
+        await self.process_batch([record])
+
+    async def _attempt(self, record: Any) -> str:
+        """Parse and apply one record: its outcome, or ``MissingPrerequisite``."""
         started = time.perf_counter()
         try:
-            outcome = await self._process(record)
-            self._metrics.consumed(topic=record.topic, outcome=outcome).inc()
-            self._metrics.handle_seconds(topic=record.topic).observe(time.perf_counter() - started)
-        finally:
-            structlog.contextvars.unbind_contextvars(
-                "topic", "partition", "offset", "event_id", "event_type", "correlation_id"
-            )
-
-    async def _process(self, record: Any) -> str:
-        parsed = await self._parse(record)
-        if isinstance(parsed, str):
-            return parsed
-        try:
+            parsed = await self._parse(record)
+            if isinstance(parsed, str):
+                return parsed
             return await self._apply(*parsed, record)
-        except MissingPrerequisite as exc:
-            await self._park(record, exc.reason)
-            return "parked"
-
-    async def _park(self, record: Any, reason: str) -> None:
-        """Store the record durably; like a handler, wait out a database outage here rather
-        than failing (and rewinding) the whole batch."""
-        backoff = Backoff(*self._backoff)
-        while True:
-            try:
-                await self._parking.park(record, reason, self._clock.now())
-            except TRANSIENT_ERRORS as exc:
-                self._health.fail("mongo", type(exc).__name__)
-                self._metrics.retries(kind="transient").inc()
-                log.warning("park_transient_failure", error=type(exc).__name__)
-                await backoff.wait()
-                continue
-            self._health.recover("mongo")
-            log.info("event_parked", reason=reason)
-            return
-
-    async def retry_parked(self, doc: dict[str, Any], now: datetime) -> None:
-        """Sweeper callback: try a parked record again; DLQ it once its grace has passed."""
-        record = self._parking.record_of(doc)
-        parsed = await self._parse(record)
-        if not isinstance(parsed, str):
-            try:
-                outcome = await self._apply(*parsed, record)
-            except MissingPrerequisite as exc:
-                if not self._parking.expired(doc, now):
-                    await self._parking.retry_later(doc, now)
-                    return
-                reason = f"{exc.reason} (still missing when the parking grace period ended)"
-                outcome = await self._dead_letter(record, "prerequisite-missing", reason)
-            self._metrics.consumed(topic=record.topic, outcome=f"unparked_{outcome}").inc()
-        await self._parking.release(doc)
+        finally:
+            self._metrics.handle_seconds(topic=record.topic).observe(time.perf_counter() - started)
 
     async def _parse(self, record: Any) -> tuple[Handler, EventData, CloudEvent] | str:
         """The handler and validated event, or the DLQ outcome when the record is unusable."""

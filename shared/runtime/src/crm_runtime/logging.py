@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
+from typing import Any
 
 import structlog
+
+MESSAGE_FIELDS = ("topic", "partition", "offset", "event_id", "event_type", "correlation_id")
 
 
 def configure_logging(*, level: str = "INFO", json: bool = True, service: str = "crm") -> None:
@@ -48,3 +53,15 @@ def configure_logging(*, level: str = "INFO", json: bool = True, service: str = 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     return structlog.stdlib.get_logger(name)
+
+
+@contextlib.contextmanager
+def record_context(record: Any) -> Iterator[None]:
+    """Bind a consumed record's coordinates to every log line while it is handled."""
+    structlog.contextvars.bind_contextvars(
+        topic=record.topic, partition=record.partition, offset=record.offset
+    )
+    try:
+        yield
+    finally:
+        structlog.contextvars.unbind_contextvars(*MESSAGE_FIELDS)

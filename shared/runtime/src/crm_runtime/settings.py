@@ -89,7 +89,9 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_s: float = 1.0
     sweep_interval_s: float = 1.0
     park_retry_s: float = Field(
-        1.0, description="How often a parked event (prerequisite missing) is retried."
+        10.0,
+        description="Safety net: how often the head of a parked sequence is retried when no "
+        "record of its key arrives (a key's parked records are retried at once when one applies).",
     )
     park_grace_s: float = Field(
         3600.0, description="How long a parked event may wait before it is dead-lettered."
