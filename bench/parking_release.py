@@ -42,6 +42,7 @@ from crm_runtime.topics import ensure_topics
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO / "bench" / "results"
 STATE_DIR = REPO / ".stack" / "bench-parking"
+ON_TANSU = {"value": False}
 MONGO_VENV = REPO / ".stack" / "mongo-venv"
 KAFKA_PORT, MONGO_PORT = 39193, 38218  # apart from the dev, test and contacts-bench stacks
 PARTITIONS = 4
@@ -119,7 +120,9 @@ async def bench(args: argparse.Namespace, kafka: str, mongo_uri: str) -> dict[st
         mongo_uri=mongo_uri,
         mongo_database=database,
         kafka_topic_prefix=prefix,
-        kafka_session_timeout_ms=3000,
+        # Tansu (no Java): short group joins and no idempotent producer; else Kafka's own.
+        kafka_session_timeout_ms=3000 if ON_TANSU["value"] else 10_000,
+        kafka_idempotent_producer=not ON_TANSU["value"],
         consumer_batch_size=args.batch_size,
         log_level="WARNING",
     )
@@ -211,8 +214,10 @@ def main(argv: list[str] | None = None) -> int:
 
         stack = LocalStack(STATE_DIR, KAFKA_PORT, MONGO_PORT, venv_dir=MONGO_VENV, progress=log)
         if not any(c.up for c in stack.status()):
-            stack.wipe_mongo()
+            stack.wipe()
         endpoints = stack.up()
+        ON_TANSU["value"] = stack.config.kafka_engine == "tansu"
+        log(f"local stack: {stack.config.kafka_label}")
         kafka = kafka or endpoints.kafka_bootstrap
         mongo_uri = mongo_uri or endpoints.mongo_uri
     started_at = datetime.now(UTC)
