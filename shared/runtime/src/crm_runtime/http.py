@@ -5,8 +5,8 @@
 - Every error body is ``{"detail": "<reason>"}`` (a string, also for request validation,
   which adds the offending fields in ``errors``); 409s may add fields such as ``allowed``.
 - Every operation documents every status it can answer: 401/403 from its API-key
-  dependency, 422 when it takes input, 503 while the database is down, and the 404/409 the
-  service declares with ``error_responses``.
+  dependency, 400 for a body that is not JSON, 422 when it takes input, 503 while the
+  database is down, and the 404/409 the service declares with ``error_responses``.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ class ErrorBody(BaseModel):
 
 
 STANDARD = {
+    400: "The request body is not well-formed JSON.",
     401: "Missing or unknown bearer API key.",
     403: "The API key's role may not do this.",
     404: "Not found.",
@@ -75,6 +76,8 @@ def document_errors(routes: Iterable[Any]) -> None:
             if roles != frozenset(Role):
                 allowed = ", ".join(sorted(r.value for r in roles))
                 statuses[403] = f"{STANDARD[403]} Allowed roles: {allowed}."
+        if route.body_field:
+            statuses[400] = STANDARD[400]
         if route.dependant.path_params or route.dependant.query_params or route.body_field:
             statuses[422] = STANDARD[422]
         # Fresh dicts: several routes may share one ``responses=`` mapping.
