@@ -6,7 +6,7 @@ published OpenAPI document (deterministic: ``derandomize``; bounded: ``MAX_EXAMP
 operation) and sends them with a manager's API key (the one role every route allows).
 Every response must be no 5xx, a documented status, the documented content type, and
 valid against the documented schema; any failure fails the test. The totals per service
-(requests, operations) are printed at the end of the module.
+(requests, operations) are printed at the end of the module (shown with ``-s``).
 """
 
 from __future__ import annotations
