@@ -114,8 +114,9 @@ class Platform:
         everything = await self.kafka.read_all([self.ns + m.topic() for m in CATALOG])
         expected = {}
         for name in SERVICES:
-            consumes = (await self.get(name, "/asyncapi.json"))["x-service"]["consumes"]
-            replayed = sum(len(everything[topic]) for topic in consumes)
+            operations = (await self.get(name, "/asyncapi.json"))["operations"]
+            consumes = [op.removesuffix(".receive") for op in operations if op.endswith(".receive")]
+            replayed = sum(len(everything[self.ns + topic]) for topic in consumes)
             expected[name] = await self.consumed(name, "duplicate") + replayed
         for topic, records in everything.items():
             await self.kafka.send_many(topic, [(r.key, r.value or b"") for r in records])

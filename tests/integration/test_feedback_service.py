@@ -294,4 +294,4 @@ async def test_http_errors_have_clear_reasons(feedback: Any) -> None:
     assert "needs csat, nps or both" in json.dumps(no_score.json())
     assert anonymous.status_code == 401
     asyncapi = (await feedback.get("/asyncapi.json")).json()
-    assert "crm.feedback.complaint-escalated" in asyncapi["x-service"]["publishes"]
+    assert asyncapi["operations"]["crm.feedback.complaint-escalated.send"]["action"] == "send"

@@ -25,10 +25,13 @@ from crm_events.common import (
 )
 from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
 from crm_runtime.errors import DomainError
+from crm_runtime.http import CustomerIdPath, error_responses
 from crm_runtime.security import IdempotencyKey, require
 from crm_runtime.settings import Role
 
 _staff = Depends(require(Role.AGENT, Role.MANAGER, Role.SYSTEM))
+_UNKNOWN = error_responses({404: "Unknown customer."})
+_TAKEN = error_responses({409: "The customer id is already registered."})
 
 
 class _Request(BaseModel):
@@ -94,7 +97,7 @@ class TimelinePage(BaseModel):
 def build_router(service: ContactsService) -> APIRouter:
     router = APIRouter(prefix="/customers", tags=["customers"], dependencies=[_staff])
 
-    @router.post("", status_code=status.HTTP_201_CREATED)
+    @router.post("", status_code=status.HTTP_201_CREATED, responses=_TAKEN)
     async def register_customer(
         body: RegisterCustomer, idempotency_key: IdempotencyKey = None
     ) -> CustomerView:
@@ -105,13 +108,13 @@ def build_router(service: ContactsService) -> APIRouter:
         event_id = service.event_id("register", customer_id, idempotency_key)
         return _customer_view(await service.register(data, event_id))
 
-    @router.get("/{customer_id}")
-    async def get_customer(customer_id: str) -> CustomerView:
+    @router.get("/{customer_id}", responses=_UNKNOWN)
+    async def get_customer(customer_id: CustomerIdPath) -> CustomerView:
         return _customer_view(await service.customer(customer_id))
 
-    @router.patch("/{customer_id}")
+    @router.patch("/{customer_id}", responses=_UNKNOWN)
     async def update_profile(
-        customer_id: str, body: UpdateProfile, idempotency_key: IdempotencyKey = None
+        customer_id: CustomerIdPath, body: UpdateProfile, idempotency_key: IdempotencyKey = None
     ) -> CustomerView:
         if not body.model_dump(exclude_none=True, exclude={"updated_by"}):
             raise DomainError("nothing to update: send at least one profile field")
@@ -119,17 +122,17 @@ def build_router(service: ContactsService) -> APIRouter:
         event_id = service.event_id("update-profile", customer_id, idempotency_key)
         return _customer_view(await service.update_profile(data, event_id))
 
-    @router.post("/{customer_id}/contacts", status_code=status.HTTP_201_CREATED)
+    @router.post("/{customer_id}/contacts", status_code=status.HTTP_201_CREATED, responses=_UNKNOWN)
     async def log_contact(
-        customer_id: str, body: LogContact, idempotency_key: IdempotencyKey = None
+        customer_id: CustomerIdPath, body: LogContact, idempotency_key: IdempotencyKey = None
     ) -> TimelineEntryView:
         data = ContactLogged(customer_id=customer_id, **body.model_dump())
         event_id = service.event_id("log-contact", customer_id, idempotency_key)
         return _entry_view(await service.log_contact(data, event_id))
 
-    @router.get("/{customer_id}/timeline")
+    @router.get("/{customer_id}/timeline", responses=_UNKNOWN)
     async def timeline(
-        customer_id: str,
+        customer_id: CustomerIdPath,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         before: Annotated[str | None, Query(description="Cursor from next_cursor.")] = None,
     ) -> TimelinePage:

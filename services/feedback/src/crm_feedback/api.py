@@ -20,6 +20,7 @@ from crm_feedback.views import (
     complaint_view,
     survey_view,
 )
+from crm_runtime.http import CustomerIdPath, EmployeeIdPath, EntityIdPath, error_responses
 from crm_runtime.security import IdempotencyKey, require
 from crm_runtime.settings import Role
 
@@ -29,16 +30,14 @@ StatusFilter = Annotated[
 ]
 Limit = Annotated[int, Query(ge=1, le=200)]
 _staff = Depends(require(Role.AGENT, Role.MANAGER, Role.SYSTEM))
-Responses = dict[int | str, dict[str, str]]
-_ERRORS: Responses = {
-    404: {"description": "Unknown complaint."},
-    409: {"description": "Not allowed in the complaint's current state."},
-}
-_ID_TAKEN: Responses = {409: {"description": "The id is taken by another request."}}
-_SURVEY_ERRORS: Responses = {
-    404: {"description": "Unknown complaint."},
-    409: {"description": "The survey was already answered by another request."},
-}
+_ERRORS = error_responses(
+    {404: "Unknown complaint.", 409: "Not allowed in the complaint's current state."}
+)
+_UNKNOWN = error_responses({404: "Unknown complaint."})
+_ID_TAKEN = error_responses({409: "The id is taken by another request."})
+_SURVEY_ERRORS = error_responses(
+    {404: "Unknown complaint.", 409: "The survey was already answered by another request."}
+)
 
 
 def build_router(complaints: ComplaintService, surveys: SurveyService) -> APIRouter:
@@ -68,7 +67,9 @@ def _raise_route(router: APIRouter, service: ComplaintService) -> None:
 def _complaint_transitions(router: APIRouter, service: ComplaintService) -> None:
     @router.post("/complaints/{complaint_id}/acknowledge", tags=["complaints"], responses=_ERRORS)
     async def acknowledge_complaint(
-        complaint_id: str, body: AcknowledgeComplaint, idempotency_key: IdempotencyKey = None
+        complaint_id: EntityIdPath,
+        body: AcknowledgeComplaint,
+        idempotency_key: IdempotencyKey = None,
     ) -> ComplaintView:
         event_id = service.event_id("acknowledge", complaint_id, idempotency_key)
         complaint = await service.acknowledge(
@@ -78,7 +79,7 @@ def _complaint_transitions(router: APIRouter, service: ComplaintService) -> None
 
     @router.post("/complaints/{complaint_id}/resolve", tags=["complaints"], responses=_ERRORS)
     async def resolve_complaint(
-        complaint_id: str, body: ResolveComplaint, idempotency_key: IdempotencyKey = None
+        complaint_id: EntityIdPath, body: ResolveComplaint, idempotency_key: IdempotencyKey = None
     ) -> ComplaintView:
         event_id = service.event_id("resolve", complaint_id, idempotency_key)
         complaint = await service.resolve(
@@ -88,13 +89,13 @@ def _complaint_transitions(router: APIRouter, service: ComplaintService) -> None
 
 
 def _complaint_queries(router: APIRouter, service: ComplaintService) -> None:
-    @router.get("/complaints/{complaint_id}", tags=["complaints"], responses=_ERRORS)
-    async def get_complaint(complaint_id: str) -> ComplaintView:
+    @router.get("/complaints/{complaint_id}", tags=["complaints"], responses=_UNKNOWN)
+    async def get_complaint(complaint_id: EntityIdPath) -> ComplaintView:
         return complaint_view(await service.complaint(complaint_id))
 
     @router.get("/customers/{customer_id}/complaints", tags=["complaints"])
     async def complaints_of_customer(
-        customer_id: str, status: StatusFilter = "all", limit: Limit = 50
+        customer_id: CustomerIdPath, status: StatusFilter = "all", limit: Limit = 50
     ) -> ComplaintList:
         found = await service.complaints_of_customer(
             customer_id, status=_status(status), limit=limit
@@ -103,7 +104,7 @@ def _complaint_queries(router: APIRouter, service: ComplaintService) -> None:
 
     @router.get("/owners/{owner_id}/complaints", tags=["complaints"])
     async def complaints_of_owner(
-        owner_id: str, status: StatusFilter = "all", limit: Limit = 50
+        owner_id: EmployeeIdPath, status: StatusFilter = "all", limit: Limit = 50
     ) -> ComplaintList:
         found = await service.complaints_of_owner(owner_id, status=_status(status), limit=limit)
         return ComplaintList(items=[complaint_view(c) for c in found])
@@ -124,13 +125,13 @@ def _survey_routes(router: APIRouter, service: SurveyService) -> None:
     @router.get(
         "/surveys/{survey_id}",
         tags=["surveys"],
-        responses={404: {"description": "Unknown survey."}},
+        responses=error_responses({404: "Unknown survey."}),
     )
-    async def get_survey(survey_id: str) -> SurveyView:
+    async def get_survey(survey_id: EntityIdPath) -> SurveyView:
         return survey_view(await service.survey(survey_id))
 
     @router.get("/customers/{customer_id}/surveys", tags=["surveys"])
-    async def surveys_of_customer(customer_id: str, limit: Limit = 50) -> SurveyList:
+    async def surveys_of_customer(customer_id: CustomerIdPath, limit: Limit = 50) -> SurveyList:
         found = await service.surveys_of_customer(customer_id, limit=limit)
         return SurveyList(items=[survey_view(s) for s in found])
 

@@ -12,10 +12,19 @@ from crm_events.common import EntityId, ShortText
 from crm_loyalty.domain import Account, LedgerEntry
 from crm_loyalty.rules import HealthRules
 from crm_loyalty.service import LoyaltyService, Redeemed, Redemption
+from crm_runtime.http import CustomerIdPath, error_responses
 from crm_runtime.security import IdempotencyKey, require
 from crm_runtime.settings import Role
 
 _staff = Depends(require(Role.AGENT, Role.MANAGER, Role.SYSTEM))
+_UNKNOWN = error_responses({404: "No loyalty account for this customer."})
+_REDEEM_ERRORS = error_responses(
+    {
+        404: "No loyalty account for this customer.",
+        409: "Account frozen (settled), a concurrent update, or an Idempotency-Key reused.",
+        422: "Invalid request, or not enough points.",
+    }
+)
 
 
 class RedeemPoints(BaseModel):
@@ -108,13 +117,13 @@ class HealthView(BaseModel):
 def build_router(service: LoyaltyService, health_rules: HealthRules) -> APIRouter:
     router = APIRouter(prefix="/accounts", tags=["loyalty"], dependencies=[_staff])
 
-    @router.get("/{customer_id}")
-    async def get_account(customer_id: str) -> AccountView:
+    @router.get("/{customer_id}", responses=_UNKNOWN)
+    async def get_account(customer_id: CustomerIdPath) -> AccountView:
         return _account_view(await service.account(customer_id))
 
-    @router.get("/{customer_id}/ledger")
+    @router.get("/{customer_id}/ledger", responses=_UNKNOWN)
     async def get_ledger(
-        customer_id: str, limit: Annotated[int, Query(ge=1, le=500)] = 50
+        customer_id: CustomerIdPath, limit: Annotated[int, Query(ge=1, le=500)] = 50
     ) -> LedgerPage:
         entries = await service.ledger(customer_id, limit=limit)
         return LedgerPage(items=[_entry_view(e) for e in entries])
@@ -122,17 +131,17 @@ def build_router(service: LoyaltyService, health_rules: HealthRules) -> APIRoute
     @router.post(
         "/{customer_id}/redemptions",
         status_code=status.HTTP_201_CREATED,
-        responses={404: {}, 409: {"description": "Account frozen"}, 422: {}},
+        responses=_REDEEM_ERRORS,
     )
     async def redeem(
-        customer_id: str, body: RedeemPoints, idempotency_key: IdempotencyKey = None
+        customer_id: CustomerIdPath, body: RedeemPoints, idempotency_key: IdempotencyKey = None
     ) -> RedemptionView:
         request = Redemption(points=body.points, reward=body.reward, reference=body.reference)
         request_id = service.request_id(customer_id, idempotency_key)
         return _redemption_view(await service.redeem(customer_id, request, request_id))
 
-    @router.get("/{customer_id}/health")
-    async def get_health(customer_id: str) -> HealthView:
+    @router.get("/{customer_id}/health", responses=_UNKNOWN)
+    async def get_health(customer_id: CustomerIdPath) -> HealthView:
         return _health_view(await service.account(customer_id), health_rules)
 
     return router

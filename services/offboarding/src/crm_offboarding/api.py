@@ -30,12 +30,21 @@ from crm_offboarding.domain import (
 from crm_offboarding.lifecycle import Action
 from crm_offboarding.service import OffboardingService
 from crm_offboarding.views import CaseList, CaseView, case_view
+from crm_runtime.http import CustomerIdPath, EntityIdPath, error_responses
 from crm_runtime.security import IdempotencyKey, require
 from crm_runtime.settings import Role
 
 _readers = Depends(require(Role.AGENT, Role.MANAGER, Role.SYSTEM))
 _negotiators = Depends(require(Role.AGENT, Role.MANAGER))
 _managers = Depends(require(Role.MANAGER))
+_UNKNOWN = error_responses({404: "Unknown case."})
+_STEP = error_responses(
+    {
+        404: "Unknown case.",
+        409: "Not allowed in the case's state (body lists `allowed` actions), or changed "
+        "concurrently.",
+    }
+)
 
 
 class _Request(BaseModel):
@@ -87,17 +96,17 @@ class ConcludeRetention(_Request):
 def build_router(service: OffboardingService) -> APIRouter:
     router = APIRouter(tags=["offboarding"])
 
-    @router.get("/cases/{case_id}", dependencies=[_readers])
-    async def get_case(case_id: str) -> CaseView:
+    @router.get("/cases/{case_id}", dependencies=[_readers], responses=_UNKNOWN)
+    async def get_case(case_id: EntityIdPath) -> CaseView:
         return case_view(await service.case(case_id))
 
     @router.get("/customers/{customer_id}/cases", dependencies=[_readers])
-    async def cases_of(customer_id: str) -> CaseList:
+    async def cases_of(customer_id: CustomerIdPath) -> CaseList:
         return CaseList(items=[case_view(c) for c in await service.cases_of(customer_id)])
 
-    @router.post("/cases/{case_id}/strategy", dependencies=[_managers])
+    @router.post("/cases/{case_id}/strategy", dependencies=[_managers], responses=_STEP)
     async def choose_strategy(
-        case_id: str, body: ChooseStrategy, idempotency_key: IdempotencyKey = None
+        case_id: EntityIdPath, body: ChooseStrategy, idempotency_key: IdempotencyKey = None
     ) -> CaseView:
         terms = body.model_dump(exclude={"strategy"})
         event_id = service.event_id("choose-strategy", case_id, idempotency_key)
@@ -108,26 +117,29 @@ def build_router(service: OffboardingService) -> APIRouter:
         return case_view(case)
 
     @router.post(
-        "/cases/{case_id}/negotiation-rounds", status_code=201, dependencies=[_negotiators]
+        "/cases/{case_id}/negotiation-rounds",
+        status_code=201,
+        dependencies=[_negotiators],
+        responses=_STEP,
     )
     async def record_round(
-        case_id: str, body: RecordRound, idempotency_key: IdempotencyKey = None
+        case_id: EntityIdPath, body: RecordRound, idempotency_key: IdempotencyKey = None
     ) -> CaseView:
         event_id = service.event_id(Action.RECORD_ROUND, case_id, idempotency_key)
         held = NegotiationRound(**body.model_dump())
         return case_view(await service.record_round(case_id, held, event_id))
 
-    @router.post("/cases/{case_id}/exit", dependencies=[_managers])
+    @router.post("/cases/{case_id}/exit", dependencies=[_managers], responses=_STEP)
     async def conclude_exit(
-        case_id: str, body: ConcludeExit, idempotency_key: IdempotencyKey = None
+        case_id: EntityIdPath, body: ConcludeExit, idempotency_key: IdempotencyKey = None
     ) -> CaseView:
         event_id = service.event_id(Action.CONCLUDE_EXIT, case_id, idempotency_key)
         agreement = ExitAgreement(**body.model_dump())
         return case_view(await service.conclude_exit(case_id, agreement, event_id))
 
-    @router.post("/cases/{case_id}/retention", dependencies=[_managers])
+    @router.post("/cases/{case_id}/retention", dependencies=[_managers], responses=_STEP)
     async def conclude_retention(
-        case_id: str, body: ConcludeRetention, idempotency_key: IdempotencyKey = None
+        case_id: EntityIdPath, body: ConcludeRetention, idempotency_key: IdempotencyKey = None
     ) -> CaseView:
         event_id = service.event_id(Action.CONCLUDE_RETENTION, case_id, idempotency_key)
         outcome = RetentionOutcome(**body.model_dump())

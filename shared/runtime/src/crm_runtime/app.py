@@ -9,29 +9,29 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pymongo.asynchronous.collection import AsyncCollection
 
 from crm_events import EventData
-from crm_events.asyncapi import asyncapi_document
+from crm_events.service_asyncapi import service_asyncapi_document
 from crm_runtime.business_keys import COLLECTION, BusinessKeyGuard, MongoBusinessKeys
 from crm_runtime.clock import Clock, SystemClock
 from crm_runtime.consumer import EventConsumer, Handler
 from crm_runtime.dlq import DeadLetters
 from crm_runtime.errors import DomainError
 from crm_runtime.health import Health
+from crm_runtime.http import document_errors, validation_error
 from crm_runtime.kafka import BrokerPublisher, make_broker, subscribe
-from crm_runtime.lag import refresh_lag
 from crm_runtime.logging import configure_logging, get_logger
 from crm_runtime.metrics import Metrics
 from crm_runtime.mongo import TRANSIENT_ERRORS, connect
+from crm_runtime.ops import ops_router
 from crm_runtime.outbox import OutboxRelay
 from crm_runtime.parking import ParkingLot
 from crm_runtime.scheduler import DueDateSweeper, DueHandler
-from crm_runtime.security import require
-from crm_runtime.settings import Role, ServiceSettings
+from crm_runtime.settings import ServiceSettings
 from crm_runtime.startup import retry_until
 from crm_runtime.topics import TopicPolicy, dlq_topic, provision_topics
 
@@ -72,6 +72,7 @@ class ServiceRuntime:
             concurrency=settings.consumer_concurrency,
         )
         self.business_keys = BusinessKeyGuard(MongoBusinessKeys(self.db[COLLECTION]), self.clock)
+        self.consumed: list[type[EventData]] = []
         self.published: list[type[EventData]] = []
         self.relay: OutboxRelay | None = None
         self.sweepers: list[DueDateSweeper] = []
@@ -83,6 +84,7 @@ class ServiceRuntime:
     # --- composition -------------------------------------------------------------------
     def on(self, model: type[EventData], handler: Handler) -> None:
         """Consume ``model``: every handler runs behind its type's business-key rule."""
+        self.consumed.append(model)
         self.consumer.on(model, self.business_keys.wrap(model, handler))
 
     def on_startup(self, hook: Hook) -> None:
@@ -203,47 +205,20 @@ class ServiceRuntime:
             subscribe(self.broker, self.consumer, settings) if self.consumer.topics else None
         )
         for router in routers:
+            document_errors(router.routes)
             app.include_router(router)
-        app.include_router(self._ops_router())
+        app.include_router(ops_router(self))
+        app.add_exception_handler(RequestValidationError, validation_error)
         app.add_exception_handler(DomainError, _domain_error)
         for exc_type in TRANSIENT_ERRORS:
             app.add_exception_handler(exc_type, _unavailable)
         return app
 
-    def _ops_router(self) -> APIRouter:
-        settings = self.settings
-        router = APIRouter(tags=["operations"])
-        metrics_guard = [] if self.settings.metrics_public else [Depends(require(*Role))]
-
-        @router.get("/healthz")
-        async def healthz() -> dict[str, str]:
-            return {"status": "alive"}
-
-        @router.get("/readyz")
-        async def readyz() -> JSONResponse:
-            problems = await self.readiness()
-            self.metrics.ready.set(0 if problems else 1)
-            if problems:
-                return JSONResponse({"status": "not-ready", "problems": problems}, 503)
-            return JSONResponse({"status": "ready"})
-
-        @router.get("/metrics", dependencies=metrics_guard)
-        async def metrics() -> Response:
-            if self.subscriber is not None:
-                await refresh_lag(self.metrics.consumer_lag, self.subscriber, settings.group_id)
-            return Response(generate_latest(self.metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-        @router.get("/asyncapi.json")
-        async def asyncapi() -> dict[str, Any]:
-            doc = asyncapi_document()
-            doc["x-service"] = {
-                "name": self.settings.service_name,
-                "consumes": self.consumer.topics,
-                "publishes": sorted(m.topic() for m in self.published),
-            }
-            return doc
-
-        return router
+    def asyncapi(self) -> dict[str, Any]:
+        """This service's AsyncAPI document, from what it really consumes and publishes."""
+        return service_asyncapi_document(
+            self.settings.service_name, receives=self.consumed, sends=self.published
+        )
 
 
 async def _step(what: str, action: Awaitable[Any], timeout: float) -> None:

@@ -34,11 +34,16 @@ def _lookup(keys: Mapping[str, Role], presented: str) -> Principal | None:
     return found
 
 
-def require(*roles: Role) -> Callable[..., Principal]:
-    """FastAPI dependency: a valid key (401 otherwise) whose role is allowed (403 otherwise)."""
-    allowed = frozenset(roles)
+class RoleGuard:
+    """FastAPI dependency: a valid key (401 otherwise) whose role is allowed (403 otherwise).
 
-    def dependency(
+    ``roles`` stays readable so the runtime can document 401/403 on every guarded route."""
+
+    def __init__(self, roles: frozenset[Role]) -> None:
+        self.roles = roles
+
+    def __call__(
+        self,
         request: Request,
         credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),  # noqa: B008
     ) -> Principal:
@@ -56,12 +61,15 @@ def require(*roles: Role) -> Callable[..., Principal]:
                 "unknown API key",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        if principal.role not in allowed:
-            names = ", ".join(sorted(r.value for r in allowed))
+        if principal.role not in self.roles:
+            names = ", ".join(sorted(r.value for r in self.roles))
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
                 f"role {principal.role.value!r} may not do this; allowed roles: {names}",
             )
         return principal
 
-    return dependency
+
+def require(*roles: Role) -> Callable[..., Principal]:
+    """FastAPI dependency: a valid key (401 otherwise) whose role is allowed (403 otherwise)."""
+    return RoleGuard(frozenset(roles))

@@ -226,4 +226,4 @@ def run(
             time.sleep(0.5)
     finally:
         services.stop_all(running)
-        out.print("services stopped; the stack keeps running (crm-stack down stops it)")
+        out.print("services stopped; the stack keeps running (scripts/stack down stops it)")
