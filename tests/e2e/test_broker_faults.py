@@ -255,6 +255,8 @@ async def test_two_instances_share_the_group_and_the_survivor_takes_over(run: Ru
         )
         assert all(line.rstrip().endswith(" 0.0") for line in lag if "purchase" in line)
         after_fault = await accounts(second)
+        # Whatever either instance's relay cleared from the outbox is on the topic.
+        assert len(await awarded_event_ids(run)) == await earned_entry_count(run, second)
     finally:
         second.stop()
     assert_same_state(await reference(run), after_fault)
