@@ -88,6 +88,7 @@ def test_only_tansu_gets_short_sessions_and_no_idempotent_producer() -> None:
     tansu = service_env("loyalty", 8003, endpoints, {}, "tansu")
     assert "CRM_LOYALTY_KAFKA_SESSION_TIMEOUT_MS" not in apache
     assert "CRM_LOYALTY_KAFKA_IDEMPOTENT_PRODUCER" not in apache
+    assert apache["CRM_LOYALTY_KAFKA_GROUP_INSTANCE_ID"] == "loyalty-local"
     assert tansu["CRM_LOYALTY_KAFKA_SESSION_TIMEOUT_MS"] == "3000"
     assert tansu["CRM_LOYALTY_KAFKA_IDEMPOTENT_PRODUCER"] == "false"
 

@@ -73,6 +73,7 @@ def subscribe(broker: KafkaBroker, consumer: EventConsumer, settings: ServiceSet
     subscriber = broker.subscriber(
         *consumer.topics,
         group_id=settings.group_id,
+        group_instance_id=settings.kafka_group_instance_id,
         batch=True,
         max_records=settings.consumer_batch_size,
         batch_timeout_ms=100,

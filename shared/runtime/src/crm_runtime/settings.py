@@ -38,6 +38,14 @@ class ServiceSettings(BaseSettings):
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_cafile: str | None = None
     kafka_group_id: str | None = Field(None, description="Defaults to crm-<service_name>.")
+    kafka_group_instance_id: str | None = Field(
+        None,
+        description=(
+            "Static group membership (KIP-345): a stable name per instance (e.g. the pod "
+            "name) lets a restarted instance take its partitions back at once instead of "
+            "after a rebalance; each instance of a group needs its own."
+        ),
+    )
     kafka_session_timeout_ms: int = Field(
         45_000, ge=1000, description="Group session timeout (Kafka's own default)."
     )

@@ -66,6 +66,11 @@ def service_env(
     }
     if engine == "tansu":
         settings |= {"KAFKA_SESSION_TIMEOUT_MS": "3000", "KAFKA_IDEMPOTENT_PRODUCER": "false"}
+    else:
+        # One instance per service here: a static member name lets a service that the
+        # supervisor restarts take its partitions back at once, instead of waiting out the
+        # dead member's session timeout (KIP-345).
+        settings["KAFKA_GROUP_INSTANCE_ID"] = f"{name}-local"
     return {**os.environ, **{prefix + key: value for key, value in settings.items()}}
 
 
