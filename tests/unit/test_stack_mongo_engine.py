@@ -66,6 +66,11 @@ def _config(engine: str) -> StackConfig:
 def test_each_engine_keeps_its_data_apart() -> None:
     assert _config("nx").mongo_data_dir == Path("/state/mongo-data")
     assert _config("java").mongo_data_dir == Path("/state/mongo-java-data")
+    # A wipe deletes both, whichever engine is configured now.
+    assert set(_config("nx").mongo_data_dirs.values()) == {
+        Path("/state/mongo-data"),
+        Path("/state/mongo-java-data"),
+    }
 
 
 def test_labels_name_the_server() -> None:

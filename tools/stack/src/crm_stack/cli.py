@@ -176,7 +176,8 @@ def down(
     for name, pid in stopped.items():
         out.print(f"{name}: " + (f"stopped (pid {pid})" if pid else "was not running"))
     if wipe:
-        out.print(f"data wiped: {stack.config.kafka_data_dir}, {stack.config.mongo_data_dir}")
+        wiped = [stack.config.kafka_data_dir, *stack.config.mongo_data_dirs.values()]
+        out.print(f"data wiped: {', '.join(map(str, wiped))}")
 
 
 @app.command()

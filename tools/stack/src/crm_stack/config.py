@@ -216,7 +216,12 @@ class StackConfig:
     @property
     def mongo_data_dir(self) -> Path:
         """nx-27017: one SQLite file per database here; java: the one MVStore file."""
-        return self.state_dir / ("mongo-data" if self.mongo_engine == "nx" else "mongo-java-data")
+        return self.mongo_data_dirs[self.mongo_engine]
+
+    @property
+    def mongo_data_dirs(self) -> dict[MongoEngine, Path]:
+        """Each engine's data dir in this state dir (a wipe deletes them all)."""
+        return {"nx": self.state_dir / "mongo-data", "java": self.state_dir / "mongo-java-data"}
 
     @property
     def kafka_data_dir(self) -> Path:

@@ -113,28 +113,11 @@ class LocalStack:
 
     def up(self, components: tuple[str, ...] = (KAFKA, MONGO)) -> StackEndpoints:
         """Start whatever of `components` is not running yet; idempotent."""
-        host = self.config.host
         with self._locked():
             todo: list[str] = []
             reused: list[str] = []
             for comp in (c for c in self.status() if c.name in components):
-                if comp.up:
-                    reused.append(comp.name)
-                    continue
-                if comp.pid is not None:
-                    raise StackError(
-                        f"{comp.name} from {self.config.state_dir} runs as pid {comp.pid} but does "
-                        f"not listen on {host}:{comp.port} (started with other ports?); "
-                        "run `crm-stack down` first"
-                    )
-                if procs.port_open(host, comp.port):
-                    raise StackError(
-                        f"{host}:{comp.port} is already taken by another process, so {comp.name} "
-                        f"cannot start there; stop it or choose another port "
-                        f"(--{comp.name}-port / CRM_STACK_{comp.name.upper()}_PORT)"
-                    )
-                self._pid_file(comp.name).unlink(missing_ok=True)
-                todo.append(comp.name)
+                (todo if self._needs_start(comp) else reused).append(comp.name)
             started: list[str] = []
             try:
                 for name in todo:
@@ -151,6 +134,33 @@ class LocalStack:
         return StackEndpoints(
             self.config.kafka_bootstrap, self.config.mongo_uri, tuple(started), tuple(reused)
         )
+
+    def _needs_start(self, comp: ComponentStatus) -> bool:
+        """False when `comp` already runs here; True when it may start (its stale PID file
+        is gone); an error when something else holds its place."""
+        host = self.config.host
+        if comp.up:
+            return False
+        if comp.pid is not None:
+            raise StackError(
+                f"{comp.name} from {self.config.state_dir} runs as pid {comp.pid} but does "
+                f"not listen on {host}:{comp.port} (started with other ports?); "
+                "run `crm-stack down` first"
+            )
+        other = self._owned_pid(comp.name, any_engine=True)
+        if other is not None:
+            raise StackError(
+                f"{comp.name} from {self.config.state_dir} runs as pid {other} with another "
+                "engine; run `crm-stack down` first to switch engines"
+            )
+        if procs.port_open(host, comp.port):
+            raise StackError(
+                f"{host}:{comp.port} is already taken by another process, so {comp.name} "
+                f"cannot start there; stop it or choose another port "
+                f"(--{comp.name}-port / CRM_STACK_{comp.name.upper()}_PORT)"
+            )
+        self._pid_file(comp.name).unlink(missing_ok=True)
+        return True
 
     def _start_kafka(self) -> None:
         if self.config.kafka_engine == "apache":
@@ -249,7 +259,7 @@ class LocalStack:
         with self._locked():
             stopped = {name: self._stop(name) for name in (KAFKA, MONGO)}
             if wipe:
-                shutil.rmtree(self.config.mongo_data_dir, ignore_errors=True)
+                self._remove_mongo_data()
                 shutil.rmtree(self.config.kafka_data_dir, ignore_errors=True)
             self.config.forget_ports()
         return stopped
@@ -261,7 +271,11 @@ class LocalStack:
             self._stop(KAFKA)
             self._stop(MONGO)
             shutil.rmtree(self.config.kafka_data_dir, ignore_errors=True)
-            shutil.rmtree(self.config.mongo_data_dir, ignore_errors=True)
+            self._remove_mongo_data()
+
+    def _remove_mongo_data(self) -> None:
+        for data_dir in self.config.mongo_data_dirs.values():
+            shutil.rmtree(data_dir, ignore_errors=True)
 
     def kill_kafka(self) -> int | None:
         """SIGKILL the broker (fault-injection tests); `up()` restarts it on its data."""
@@ -283,4 +297,4 @@ class LocalStack:
         `up()` starts it on an empty data dir."""
         with self._locked():
             self._stop(MONGO)
-            shutil.rmtree(self.config.mongo_data_dir, ignore_errors=True)
+            self._remove_mongo_data()
