@@ -9,10 +9,11 @@ One choice per session, in this order:
 3. ``local``: the local stack (``crm_stack.LocalStack``) on 127.0.0.1:29092 /
    127.0.0.1:28117 with state in ``.stack/test`` (apart from a dev stack on the default
    ports): **Apache Kafka** (resolved from Maven Central, run on the JVM) wherever Java
-   exists, else the Tansu stand-in; nx-27017 for MongoDB. Its data is wiped at session
-   start; it is stopped at session end unless it was already running before the session
-   (see ``local_infra`` for overlapping sessions). ``CRM_STACK_KAFKA_ENGINE=tansu``
-   forces the stand-in.
+   exists, else the Tansu stand-in; for MongoDB nx-27017 (SQLite), or mongo-java-server
+   (H2, resolved from Maven Central) with ``CRM_STACK_MONGO_ENGINE=java``. Its data is
+   wiped at session start; it is stopped at session end unless it was already running
+   before the session (see ``local_infra`` for overlapping sessions).
+   ``CRM_STACK_KAFKA_ENGINE=tansu`` forces the Kafka stand-in.
 
 The session header names the broker and MongoDB server chosen.
 
@@ -202,13 +203,31 @@ def _local_stack() -> Any:
         TEST_STATE_DIR,
         TEST_KAFKA_PORT,
         TEST_MONGO_PORT,
-        venv_dir=MONGO_VENV,
-        kafka_libs_dir=KAFKA_LIBS,
+        **shared_stack_dirs(),
     )
 
 
+def shared_stack_dirs() -> dict[str, Path]:
+    """Server installations every test stack shares (each is installed once): the
+    nx-27017 venv, the Kafka jars and the mongo-java-server jars."""
+    from crm_stack.mongo_java_server import server_version
+
+    return {
+        "venv_dir": MONGO_VENV,
+        "kafka_libs_dir": KAFKA_LIBS,
+        "mongo_java_libs_dir": REPO_ROOT / ".stack" / f"mongo-java-server-{server_version()}",
+    }
+
+
+@functools.cache
+def local_mongo_engine() -> Literal["nx", "java"]:
+    """The MongoDB engine of the local stack: ``CRM_STACK_MONGO_ENGINE``, else nx-27017."""
+    engine: Literal["nx", "java"] = _local_stack().config.mongo_engine
+    return engine
+
+
 def _local_description(stack: Any) -> str:
-    return f"local stack: {stack.config.kafka_label} + nx-27017 (MongoDB-protocol stand-in)"
+    return f"local stack: {stack.config.kafka_label} + {stack.config.mongo_label}"
 
 
 def _try_lock(file: IO[str], mode: int) -> bool:

@@ -33,12 +33,15 @@ async def eventually(
     timeout: float = 30.0,
     interval: float = 0.1,
 ) -> T:
-    """Poll until ``accept(probe())``; the last value is returned for the assertion."""
+    """Poll until ``accept(probe())`` and return that value; fail the test with the last
+    value seen if it never comes (so a bare ``await eventually(...)`` is an assertion too)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         value = await probe()
-        if accept(value) or asyncio.get_running_loop().time() > deadline:
+        if accept(value):
             return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not met within {timeout} s; last value: {value!r:.2000}")
         await asyncio.sleep(interval)
 
 

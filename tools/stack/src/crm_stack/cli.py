@@ -16,6 +16,7 @@ from crm_stack import services
 from crm_stack.config import (
     ENV_KAFKA_ENGINE,
     ENV_KAFKA_PORT,
+    ENV_MONGO_ENGINE,
     ENV_MONGO_PORT,
     ENV_MONGO_VENV,
     ENV_STATE_DIR,
@@ -28,8 +29,9 @@ app = typer.Typer(
     name="crm-stack",
     help=(
         "Local development/CI stack on 127.0.0.1: Apache Kafka (resolved from Maven "
-        "Central, run on the JVM; the Tansu stand-in where no Java exists) and nx-27017 "
-        "(MongoDB protocol on SQLite, a stand-in: production runs MongoDB)."
+        "Central, run on the JVM; the Tansu stand-in where no Java exists) and a MongoDB-"
+        "protocol stand-in: nx-27017 (SQLite) or mongo-java-server (H2, resolved with "
+        "Maven); production runs MongoDB."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -58,6 +60,14 @@ KafkaEngineOpt = Annotated[
         help="apache (default where Java exists), tansu, or auto.",
     ),
 ]
+MongoEngineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--mongo-engine",
+        envvar=ENV_MONGO_ENGINE,
+        help="nx (nx-27017, default), java (mongo-java-server), or auto.",
+    ),
+]
 MongoPort = Annotated[
     int | None,
     typer.Option("--mongo-port", envvar=ENV_MONGO_PORT, min=1, max=65535, help="Default 27117."),
@@ -70,6 +80,7 @@ def _stack(
     mongo_port: int | None,
     mongo_venv: Path | None = None,
     kafka_engine: str | None = None,
+    mongo_engine: str | None = None,
 ) -> LocalStack:
     try:
         return LocalStack(
@@ -78,6 +89,7 @@ def _stack(
             mongo_port,
             venv_dir=mongo_venv,
             kafka_engine=kafka_engine,
+            mongo_engine=mongo_engine,
             progress=lambda msg: err.print(msg, markup=False),
         )
     except StackError as exc:
@@ -91,7 +103,8 @@ def _fail(exc: StackError) -> NoReturn:
 
 
 def _print_status(stack: LocalStack) -> bool:
-    title = f"crm-stack ({stack.config.state_dir}) — {stack.config.kafka_label}"
+    cfg = stack.config
+    title = f"crm-stack ({cfg.state_dir}) — {cfg.kafka_label} + {cfg.mongo_label}"
     table = Table(title=title, title_justify="left")
     for column in ("component", "pid", "address", "state", "log"):
         table.add_column(column)
@@ -125,9 +138,10 @@ def up(
         ),
     ] = None,
     kafka_engine: KafkaEngineOpt = None,
+    mongo_engine: MongoEngineOpt = None,
 ) -> None:
     """Start both servers (idempotent: running ones are left alone)."""
-    stack = _stack(state_dir, kafka_port, mongo_port, mongo_venv, kafka_engine)
+    stack = _stack(state_dir, kafka_port, mongo_port, mongo_venv, kafka_engine, mongo_engine)
     begin = time.monotonic()
     try:
         endpoints = stack.up()
@@ -162,7 +176,8 @@ def down(
     for name, pid in stopped.items():
         out.print(f"{name}: " + (f"stopped (pid {pid})" if pid else "was not running"))
     if wipe:
-        out.print(f"data wiped: {stack.config.kafka_data_dir}, {stack.config.mongo_data_dir}")
+        wiped = [stack.config.kafka_data_dir, *stack.config.mongo_data_dirs.values()]
+        out.print(f"data wiped: {', '.join(map(str, wiped))}")
 
 
 @app.command()
@@ -190,16 +205,20 @@ def run(
     kafka_port: KafkaPort = None,
     mongo_port: MongoPort = None,
     kafka_engine: KafkaEngineOpt = None,
+    mongo_engine: MongoEngineOpt = None,
 ) -> None:
     """Start the stack and the four CRM services, restarting any that dies (with back-off);
     Ctrl-C stops the services gracefully."""
-    stack = _stack(state_dir, kafka_port, mongo_port, kafka_engine=kafka_engine)
+    stack = _stack(
+        state_dir, kafka_port, mongo_port, kafka_engine=kafka_engine, mongo_engine=mongo_engine
+    )
     try:
         endpoints = stack.up()
     except StackError as exc:
         _fail(exc)
     state = stack.config.state_dir
     out.print(f"kafka: {stack.config.kafka_label} at {endpoints.kafka_bootstrap}", markup=False)
+    out.print(f"mongo: {stack.config.mongo_label} at {endpoints.mongo_uri}", markup=False)
     running = services.start_all(endpoints, state, stack.config.kafka_engine)
     stopping = False
 

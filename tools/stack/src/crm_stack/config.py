@@ -17,8 +17,14 @@ ENV_MONGO_PORT = "CRM_STACK_MONGO_PORT"
 ENV_MONGO_VENV = "CRM_STACK_MONGO_VENV"
 ENV_KAFKA_ENGINE = "CRM_STACK_KAFKA_ENGINE"
 ENV_KAFKA_LIBS = "CRM_STACK_KAFKA_LIBS"
+ENV_MONGO_ENGINE = "CRM_STACK_MONGO_ENGINE"
+ENV_MONGO_JAVA_LIBS = "CRM_STACK_MONGO_JAVA_LIBS"
 KafkaEngine = Literal["apache", "tansu"]
 ENGINES: tuple[KafkaEngine, ...] = ("apache", "tansu")
+# nx: nx-27017 on SQLite (Python, own venv); java: mongo-java-server on H2 (Maven, JVM).
+MongoEngine = Literal["nx", "java"]
+MONGO_ENGINES: tuple[MongoEngine, ...] = ("nx", "java")
+DEFAULT_MONGO_ENGINE: MongoEngine = "nx"
 PORTS_FILE = "ports.json"
 
 
@@ -120,6 +126,23 @@ def resolve_engine(explicit: str | None, state_dir: Path) -> KafkaEngine:
     return chosen or ("apache" if jvm_available() else "tansu")
 
 
+def pick_mongo_engine(explicit: str | None, env: str | None, recorded: object) -> MongoEngine:
+    """Explicit choice, else the environment, else what a running stack in the same state
+    dir was started with, else the default (nx-27017; see docs/decisions.md, issue 14)."""
+    for source, raw in (("--mongo-engine", explicit), (ENV_MONGO_ENGINE, env)):
+        value = (raw or "").strip().lower()
+        if value in ("", "auto"):
+            continue
+        for engine in MONGO_ENGINES:
+            if value == engine:
+                return engine
+        raise StackError(f"{source}={raw!r}: choose nx, java or auto")
+    for engine in MONGO_ENGINES:
+        if recorded == engine:
+            return engine
+    return DEFAULT_MONGO_ENGINE
+
+
 @dataclass(frozen=True)
 class StackConfig:
     """Resolved settings of one local stack (one state dir)."""
@@ -130,6 +153,8 @@ class StackConfig:
     venv_dir: Path
     kafka_engine: KafkaEngine = "tansu"
     kafka_libs_dir: Path | None = None
+    mongo_engine: MongoEngine = DEFAULT_MONGO_ENGINE
+    mongo_java_libs_dir: Path | None = None
     host: str = HOST
 
     @classmethod
@@ -141,11 +166,15 @@ class StackConfig:
         venv_dir: Path | str | None = None,
         kafka_engine: str | None = None,
         kafka_libs_dir: Path | str | None = None,
+        mongo_engine: str | None = None,
+        mongo_java_libs_dir: Path | str | None = None,
     ) -> StackConfig:
         """Explicit argument, else environment, else the ports recorded by a running
         stack in the same state dir, else the defaults (venv: `<state_dir>/mongo-venv`,
-        Kafka libraries: `<state_dir>/kafka-<version>`)."""
+        Kafka libraries: `<state_dir>/kafka-<version>`, mongo-java-server libraries:
+        `<state_dir>/mongo-java-server-<version>`)."""
         from crm_stack.kafka_broker import kafka_version
+        from crm_stack.mongo_java_server import server_version
 
         sd = Path(state_dir).expanduser().resolve() if state_dir else default_state_dir()
         recorded = read_recorded_ports(sd)
@@ -155,6 +184,9 @@ class StackConfig:
         venv = Path(venv_raw).expanduser().resolve() if venv_raw else sd / "mongo-venv"
         libs_raw = kafka_libs_dir or os.environ.get(ENV_KAFKA_LIBS)
         libs = Path(libs_raw) if libs_raw else sd / f"kafka-{kafka_version()}"
+        java_raw = mongo_java_libs_dir or os.environ.get(ENV_MONGO_JAVA_LIBS)
+        java_libs = Path(java_raw) if java_raw else sd / f"mongo-java-server-{server_version()}"
+        recorded_engine = _read_recorded(sd).get("mongo_engine")
         return cls(
             state_dir=sd,
             kafka_port=_check_port(kafka or DEFAULT_KAFKA_PORT, "kafka"),
@@ -162,6 +194,10 @@ class StackConfig:
             venv_dir=venv,
             kafka_engine=resolve_engine(kafka_engine, sd),
             kafka_libs_dir=libs.expanduser().resolve(),
+            mongo_engine=pick_mongo_engine(
+                mongo_engine, os.environ.get(ENV_MONGO_ENGINE), recorded_engine
+            ),
+            mongo_java_libs_dir=java_libs.expanduser().resolve(),
         )
 
     @property
@@ -179,7 +215,13 @@ class StackConfig:
 
     @property
     def mongo_data_dir(self) -> Path:
-        return self.state_dir / "mongo-data"
+        """nx-27017: one SQLite file per database here; java: the one MVStore file."""
+        return self.mongo_data_dirs[self.mongo_engine]
+
+    @property
+    def mongo_data_dirs(self) -> dict[MongoEngine, Path]:
+        """Each engine's data dir in this state dir (a wipe deletes them all)."""
+        return {"nx": self.state_dir / "mongo-data", "java": self.state_dir / "mongo-java-data"}
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -193,8 +235,21 @@ class StackConfig:
             return f"Apache Kafka {kafka_version()}"
         return "Tansu (Kafka-protocol stand-in)"
 
+    @property
+    def mongo_label(self) -> str:
+        if self.mongo_engine == "java":
+            from crm_stack.mongo_java_server import label
+
+            return label()
+        return "nx-27017 (MongoDB-protocol stand-in on SQLite)"
+
     def record_ports(self) -> None:
-        payload = {"kafka": self.kafka_port, "mongo": self.mongo_port, "engine": self.kafka_engine}
+        payload = {
+            "kafka": self.kafka_port,
+            "mongo": self.mongo_port,
+            "engine": self.kafka_engine,
+            "mongo_engine": self.mongo_engine,
+        }
         (self.state_dir / PORTS_FILE).write_text(json.dumps(payload) + "\n")
 
     def forget_ports(self) -> None:

@@ -1,5 +1,6 @@
 """LocalStack: a Kafka broker (Apache Kafka on a JVM, or the Tansu stand-in where no JVM
-exists) + nx-27017 (MongoDB protocol) on 127.0.0.1."""
+exists) + a MongoDB-protocol stand-in (nx-27017 on SQLite, or mongo-java-server on H2)
+on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -13,20 +14,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from crm_stack import kafka_broker, procs
+from crm_stack import kafka_broker, mongo_java_server, mongo_launch, procs
 from crm_stack.config import ComponentStatus, StackConfig, StackEndpoints, StackError
-from crm_stack.mongo_venv import (
-    PINS,
-    clean_env,
-    ensure_mongo_venv,
-    is_installed,
-    mongo_answers,
-    nx_binary,
-)
 
 log = logging.getLogger(__name__)
 KAFKA, MONGO = "kafka", "mongo"
-_MARKERS = {"tansu": "tansu", "apache": kafka_broker.MAIN_CLASS, MONGO: "nx-27017"}
+# What the command line of each engine's server contains, per component.
+_MARKERS = {
+    KAFKA: {"tansu": "tansu", "apache": kafka_broker.MAIN_CLASS},
+    MONGO: {"nx": "nx-27017", "java": mongo_java_server.MARKER},
+}
 
 
 def tansu_binary() -> Path:
@@ -49,11 +46,20 @@ class LocalStack:
         venv_dir: Path | str | None = None,
         kafka_engine: str | None = None,
         kafka_libs_dir: Path | str | None = None,
+        mongo_engine: str | None = None,
+        mongo_java_libs_dir: Path | str | None = None,
         startup_timeout: float = 60.0,
         progress: Callable[[str], None] | None = None,
     ) -> None:
         self.config = StackConfig.resolve(
-            state_dir, kafka_port, mongo_port, venv_dir, kafka_engine, kafka_libs_dir
+            state_dir,
+            kafka_port,
+            mongo_port,
+            venv_dir,
+            kafka_engine,
+            kafka_libs_dir,
+            mongo_engine,
+            mongo_java_libs_dir,
         )
         self.startup_timeout = startup_timeout
         self._progress = progress or log.info
@@ -71,14 +77,16 @@ class LocalStack:
     def _log_file(self, name: str) -> Path:
         return self.config.state_dir / f"{name}.log"
 
-    def _owned_pid(self, name: str) -> int | None:
-        """PID from the PID file if that process is alive and is our server."""
+    def _owned_pid(self, name: str, *, any_engine: bool = False) -> int | None:
+        """PID from the PID file if that process is alive and is our server: of the
+        configured engine, or (`any_engine`, to stop it) of either engine."""
         pid = procs.read_pid(self._pid_file(name))
         if pid is None or not procs.is_alive(pid):
             return None
         cmd = procs.cmdline(pid)
-        marker = _MARKERS[self.config.kafka_engine if name == KAFKA else MONGO]
-        return pid if cmd is None or marker in cmd else None
+        engine = self.config.kafka_engine if name == KAFKA else self.config.mongo_engine
+        markers = _MARKERS[name].values() if any_engine else [_MARKERS[name][engine]]
+        return pid if cmd is None or any(marker in cmd for marker in markers) else None
 
     def status(self) -> list[ComponentStatus]:
         result = []
@@ -103,30 +111,13 @@ class LocalStack:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
 
-    def up(self) -> StackEndpoints:
-        """Start whatever is not running yet; idempotent."""
-        host = self.config.host
+    def up(self, components: tuple[str, ...] = (KAFKA, MONGO)) -> StackEndpoints:
+        """Start whatever of `components` is not running yet; idempotent."""
         with self._locked():
             todo: list[str] = []
             reused: list[str] = []
-            for comp in self.status():
-                if comp.up:
-                    reused.append(comp.name)
-                    continue
-                if comp.pid is not None:
-                    raise StackError(
-                        f"{comp.name} from {self.config.state_dir} runs as pid {comp.pid} but does "
-                        f"not listen on {host}:{comp.port} (started with other ports?); "
-                        "run `crm-stack down` first"
-                    )
-                if procs.port_open(host, comp.port):
-                    raise StackError(
-                        f"{host}:{comp.port} is already taken by another process, so {comp.name} "
-                        f"cannot start there; stop it or choose another port "
-                        f"(--{comp.name}-port / CRM_STACK_{comp.name.upper()}_PORT)"
-                    )
-                self._pid_file(comp.name).unlink(missing_ok=True)
-                todo.append(comp.name)
+            for comp in (c for c in self.status() if c.name in components):
+                (todo if self._needs_start(comp) else reused).append(comp.name)
             started: list[str] = []
             try:
                 for name in todo:
@@ -143,6 +134,33 @@ class LocalStack:
         return StackEndpoints(
             self.config.kafka_bootstrap, self.config.mongo_uri, tuple(started), tuple(reused)
         )
+
+    def _needs_start(self, comp: ComponentStatus) -> bool:
+        """False when `comp` already runs here; True when it may start (its stale PID file
+        is gone); an error when something else holds its place."""
+        host = self.config.host
+        if comp.up:
+            return False
+        if comp.pid is not None:
+            raise StackError(
+                f"{comp.name} from {self.config.state_dir} runs as pid {comp.pid} but does "
+                f"not listen on {host}:{comp.port} (started with other ports?); "
+                "run `crm-stack down` first"
+            )
+        other = self._owned_pid(comp.name, any_engine=True)
+        if other is not None:
+            raise StackError(
+                f"{comp.name} from {self.config.state_dir} runs as pid {other} with another "
+                "engine; run `crm-stack down` first to switch engines"
+            )
+        if procs.port_open(host, comp.port):
+            raise StackError(
+                f"{host}:{comp.port} is already taken by another process, so {comp.name} "
+                f"cannot start there; stop it or choose another port "
+                f"(--{comp.name}-port / CRM_STACK_{comp.name.upper()}_PORT)"
+            )
+        self._pid_file(comp.name).unlink(missing_ok=True)
+        return True
 
     def _start_kafka(self) -> None:
         if self.config.kafka_engine == "apache":
@@ -195,23 +213,17 @@ class LocalStack:
         )
 
     def _start_mongo(self) -> None:
-        cfg = self.config
-        if not is_installed(cfg.venv_dir):
-            self._progress(f"installing {' '.join(PINS)} into {cfg.venv_dir} (first run only)")
-        ensure_mongo_venv(cfg.venv_dir, cfg.state_dir / "mongo-venv-install.log")
-        cfg.mongo_data_dir.mkdir(parents=True, exist_ok=True)
-        log_file, console = self._log_file(MONGO), cfg.state_dir / "mongo.console.log"
-        log_file.write_bytes(b"")
-        console.write_bytes(b"")
-        cmd = [str(nx_binary(cfg.venv_dir)), "--data-dir", str(cfg.mongo_data_dir)]
-        cmd += ["--host", cfg.host, "-p", str(cfg.mongo_port)]
-        cmd += ["--pid-file", str(self._pid_file(MONGO)), "--log-file", str(log_file)]
-        # nx-27017 writes the PID file itself (and refuses to start if it names a live
-        # process), so we must not write it first.
-        pid = procs.spawn(cmd, cwd=cfg.mongo_data_dir, log_file=console, env=clean_env())
-        self._wait(MONGO, pid, lambda: mongo_answers(cfg.venv_dir, cfg.mongo_uri), console)
-        if procs.read_pid(self._pid_file(MONGO)) != pid:
-            procs.write_pid(self._pid_file(MONGO), pid)
+        cfg, pid_file, log_file = self.config, self._pid_file(MONGO), self._log_file(MONGO)
+        launch = mongo_launch.prepare(cfg, log_file, pid_file, self._progress)
+        pid = procs.spawn(
+            launch.cmd, cwd=cfg.mongo_data_dir, log_file=launch.output, env=launch.env
+        )
+        if not launch.writes_pid_file:
+            procs.write_pid(pid_file, pid)
+        extra = launch.output if launch.output != log_file else None
+        self._wait(MONGO, pid, launch.answers, extra)
+        if procs.read_pid(pid_file) != pid:
+            procs.write_pid(pid_file, pid)
 
     def _wait(
         self, name: str, pid: int, answers: Callable[[], bool], extra_log: Path | None = None
@@ -234,7 +246,7 @@ class LocalStack:
         raise StackError(f"{name} (pid {pid}) {problem}\n{tails}")
 
     def _stop(self, name: str) -> int | None:
-        pid = self._owned_pid(name)
+        pid = self._owned_pid(name, any_engine=True)
         if pid is not None:
             # A broker flushes and closes its logs on SIGTERM; give it time to.
             procs.terminate(pid, grace=20.0 if name == KAFKA else 5.0)
@@ -247,7 +259,7 @@ class LocalStack:
         with self._locked():
             stopped = {name: self._stop(name) for name in (KAFKA, MONGO)}
             if wipe:
-                shutil.rmtree(self.config.mongo_data_dir, ignore_errors=True)
+                self._remove_mongo_data()
                 shutil.rmtree(self.config.kafka_data_dir, ignore_errors=True)
             self.config.forget_ports()
         return stopped
@@ -259,7 +271,11 @@ class LocalStack:
             self._stop(KAFKA)
             self._stop(MONGO)
             shutil.rmtree(self.config.kafka_data_dir, ignore_errors=True)
-            shutil.rmtree(self.config.mongo_data_dir, ignore_errors=True)
+            self._remove_mongo_data()
+
+    def _remove_mongo_data(self) -> None:
+        for data_dir in self.config.mongo_data_dirs.values():
+            shutil.rmtree(data_dir, ignore_errors=True)
 
     def restart_kafka(self) -> None:
         """Stop the broker cleanly and start it again on its data."""
@@ -274,9 +290,17 @@ class LocalStack:
             procs.kill(pid)
         return pid
 
+    def kill_mongo(self) -> int | None:
+        """SIGKILL the MongoDB-protocol server (crash tests); `up()` restarts it on its
+        data."""
+        pid = self._owned_pid(MONGO)
+        if pid is not None:
+            procs.kill(pid)
+        return pid
+
     def wipe_mongo(self) -> None:
         """Stop the MongoDB-protocol server (if running) and delete its data; the next
         `up()` starts it on an empty data dir."""
         with self._locked():
             self._stop(MONGO)
-            shutil.rmtree(self.config.mongo_data_dir, ignore_errors=True)
+            self._remove_mongo_data()
