@@ -101,9 +101,7 @@ class Stack:
 
         return (await eventually(model.__name__, mine, bool))[0]
 
-    async def call(
-        self, service: str, method: str, path: str, status: int, **kwargs: Any
-    ) -> Any:
+    async def call(self, service: str, method: str, path: str, status: int, **kwargs: Any) -> Any:
         response = await self.http[service].request(method, path, **kwargs)
         if response.status_code != status:
             raise StepFailed(f"{method} {service}{path}: {response.status_code} {response.text}")
