@@ -62,12 +62,14 @@ def api_keys(env_file: Path) -> dict[str, str]:
 
 
 class Stack:
-    def __init__(self, kafka: Kafka, keys: dict[str, str], host: str, customer: str) -> None:
+    def __init__(
+        self, kafka: Kafka, keys: dict[str, str], host: str, ports: dict[str, int], customer: str
+    ) -> None:
         self.kafka = kafka
         self.customer = customer
         self.http = {
             name: httpx.AsyncClient(base_url=f"http://{host}:{port}", timeout=30)
-            for name, port in PORTS.items()
+            for name, port in {**PORTS, **ports}.items()
         }
         self.agent = {"Authorization": f"Bearer {keys['agent']}"}
         self.manager = {"Authorization": f"Bearer {keys['manager']}"}
@@ -226,10 +228,12 @@ async def main(argv: list[str]) -> int:
     parser.add_argument("--env-file", type=Path, required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--kafka", default="localhost:9094")
+    parser.add_argument("--ports", nargs="*", default=[], help="service=port (published)")
     args = parser.parse_args(argv)
     customer = f"cus-compose-{int(time.time())}"
     async with Kafka(args.kafka) as kafka:
-        stack = Stack(kafka, api_keys(args.env_file), args.host, customer)
+        ports = {name: int(port) for name, port in (p.split("=", 1) for p in args.ports)}
+        stack = Stack(kafka, api_keys(args.env_file), args.host, ports, customer)
         try:
             await lifecycle(stack)
         except StepFailed as failed:
