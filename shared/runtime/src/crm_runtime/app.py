@@ -37,6 +37,11 @@ from crm_runtime.topics import TopicPolicy, dlq_topic, provision_topics
 
 Hook = Callable[[], Awaitable[Any]]
 log = get_logger(__name__)
+# ServiceRuntime.stop's budget: with uvicorn's HTTP drain (serve.HTTP_DRAIN_S) it stays
+# under the 30 s grace period orchestrators give before SIGKILL.
+SHUTDOWN_BUDGET_S = 20.0
+# Shutdown steps that overran, cancelled and no longer awaited (kept referenced).
+_ABANDONED: set[asyncio.Future[Any]] = set()
 
 
 class ServiceRuntime:
@@ -162,20 +167,36 @@ class ServiceRuntime:
     async def stop(self) -> None:
         """Finish the in-flight batch, stop timers, flush the outbox, then disconnect.
 
-        Every step has a deadline and together they stay under 30 s (Kubernetes' default
-        grace period; compose uses stop_grace_period: 30s), so shutdown always ends: whatever
-        is left undone is redelivered or relayed after the restart.
+        Shutdown has one budget, ``SHUTDOWN_BUDGET_S``, well inside the 30 s grace period
+        (Kubernetes' default; compose's stop_grace_period) together with uvicorn's HTTP drain:
+        every step gets at most its own deadline and never more than what is left of the
+        budget, a step that overruns is abandoned rather than awaited, and the outbox is not
+        flushed while the broker is unreachable (the relay publishes it after the restart).
+        Whatever is left undone is redelivered or relayed after the restart. With Kafka or
+        MongoDB gone, the steps used to wait out their deadlines one after another (29 s
+        in all), so a container stopped after its broker was SIGKILLed (issue 13).
         """
         self.health.stopping = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SHUTDOWN_BUDGET_S
+
+        def left(step_s: float) -> float:
+            return max(0.0, min(step_s, deadline - loop.time()))
+
         if self.subscriber is not None:
-            await _step("stop consuming", self.subscriber.stop(), timeout=15)
+            await _step("stop consuming", self.subscriber.stop(), left(10))
         for task in self._tasks:
             task.cancel()
-        await _step("stop timers", asyncio.gather(*self._tasks, return_exceptions=True), 2)
+        await _step("stop timers", asyncio.gather(*self._tasks, return_exceptions=True), left(2))
         if self.relay is not None:
-            await _step("flush outbox", _drain_outbox(self.relay), timeout=5)
-        await _step("disconnect kafka", self.broker.stop(), timeout=5)
-        await _step("disconnect mongo", self.mongo.close(), timeout=2)
+            if await self.broker.ping(timeout=left(1) or 0.01):
+                await _step("flush outbox", _drain_outbox(self.relay), left(5))
+            else:
+                log.warning(
+                    "shutdown_step_skipped", step="flush outbox", reason="kafka unreachable"
+                )
+        await _step("disconnect kafka", self.broker.stop(), left(3))
+        await _step("disconnect mongo", self.mongo.close(), left(2))
         log.info("service_stopped")
 
     async def readiness(self) -> dict[str, str]:
@@ -222,9 +243,21 @@ class ServiceRuntime:
 
 
 async def _step(what: str, action: Awaitable[Any], timeout: float) -> None:
-    try:
-        await asyncio.wait_for(action, timeout=timeout)
-    except Exception as exc:
+    """Run one shutdown step for at most ``timeout`` seconds.
+
+    Unlike ``asyncio.wait_for``, an overrunning step is cancelled and then left behind, not
+    awaited: a client that swallows the cancellation or shields its own clean-up (a Kafka
+    client closing connections to a broker that no longer answers) cannot hold shutdown up.
+    """
+    task = asyncio.ensure_future(action)
+    done, _ = await asyncio.wait({task}, timeout=timeout)
+    if not done:
+        task.cancel()
+        _ABANDONED.add(task)
+        task.add_done_callback(_ABANDONED.discard)
+        log.warning("shutdown_step_failed", step=what, error="TimeoutError", timeout_s=timeout)
+        return
+    if not task.cancelled() and (exc := task.exception()) is not None:
         log.warning("shutdown_step_failed", step=what, error=type(exc).__name__)
 
 

@@ -27,7 +27,7 @@ def make_broker(settings: ServiceSettings) -> KafkaBroker:
         # `KAFKA_IDEMPOTENT_PRODUCER=false` there).
         acks="all",
         enable_idempotence=settings.kafka_idempotent_producer,
-        graceful_timeout=14.0,  # inside the 15 s shutdown step for consuming
+        graceful_timeout=9.0,  # inside the 10 s shutdown step for consuming
         max_request_size=max(settings.max_event_bytes * 2, 1_048_576),
         # Route FastStream's own records through the structlog JSON handler on the root.
         logger=logging.getLogger("crm.faststream"),

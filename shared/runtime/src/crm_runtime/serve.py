@@ -10,6 +10,9 @@ import uvicorn
 from crm_runtime.settings import ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
+# Open HTTP requests get this long after SIGTERM; then ServiceRuntime.stop has its own
+# budget (app.SHUTDOWN_BUDGET_S). Together they stay under the 30 s grace period.
+HTTP_DRAIN_S = 5
 
 
 def serve(create_app: Callable[[S], Any], settings: S) -> None:
@@ -18,5 +21,5 @@ def serve(create_app: Callable[[S], Any], settings: S) -> None:
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,
-        timeout_graceful_shutdown=20,
+        timeout_graceful_shutdown=HTTP_DRAIN_S,
     )
