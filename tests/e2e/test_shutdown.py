@@ -31,7 +31,9 @@ from tests.stack_fixture import KAFKA_LIBS, MONGO_VENV, REPO_ROOT
 from tests.support import API_KEYS, eventually, namespace
 
 pytestmark = pytest.mark.e2e
-SERVICES = ("contacts", "feedback", "loyalty", "offboarding")
+# The shutdown path is the runtime's, the same in every service; these two are the ones
+# seen hanging under compose (the others add minutes to CI and nothing to the proof).
+SERVICES = ("contacts", "offboarding")
 
 
 @pytest.fixture(scope="module")
