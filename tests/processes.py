@@ -22,6 +22,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stack_ports() -> tuple[int, int]:
+    """Free ports for a dedicated local stack: Kafka (whose controller takes the next port
+    too) and MongoDB, never overlapping (the kernel hands out ports in sequence, so a second
+    free port is often the first one + 1)."""
+    for _ in range(100):
+        kafka = free_port()
+        if kafka >= 65000:
+            continue
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", kafka + 1)) == 0:
+                continue
+        mongo = free_port()
+        if mongo not in (kafka, kafka + 1):
+            return kafka, mongo
+    raise RuntimeError("no free ports for a dedicated stack")
+
+
 class ServiceProcess:
     """``python -m <module>`` with settings from the environment (prefix ``CRM_<NAME>_``)."""
 

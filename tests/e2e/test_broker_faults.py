@@ -18,7 +18,6 @@ import asyncio
 import json
 import re
 import shutil
-import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +33,7 @@ from crm_events.loyalty import PointsAwarded
 from crm_stack import LocalStack
 from crm_stack.kafka_broker import jvm_available
 from tests.integration.loyalty_fixtures import golden_bytes
-from tests.processes import ServiceProcess
+from tests.processes import ServiceProcess, stack_ports
 from tests.stack_fixture import KAFKA_LIBS, MONGO_VENV, REPO_ROOT
 from tests.support import API_KEYS, SYSTEM, Kafka, eventually, namespace
 
@@ -45,18 +44,6 @@ LEDGER_TOTAL = len(CUSTOMERS) * PURCHASES_EACH
 SLOW = 90.0  # generous: the group may wait out a dead member's session timeout
 
 
-def _free_pair() -> int:
-    """A port whose successor is free too (the broker's controller listener)."""
-    for _ in range(50):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port + 1)) != 0 and port < 65000:
-                return port
-    raise RuntimeError("no free port pair")
-
-
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
     if not jvm_available():
@@ -65,8 +52,7 @@ def stack() -> Iterator[LocalStack]:
     shutil.rmtree(state, ignore_errors=True)
     local = LocalStack(
         state,
-        _free_pair(),
-        _free_pair(),
+        *stack_ports(),
         venv_dir=MONGO_VENV,
         kafka_engine="apache",
         kafka_libs_dir=KAFKA_LIBS,

@@ -25,8 +25,7 @@ import pytest
 
 from crm_stack import LocalStack
 from crm_stack.kafka_broker import jvm_available
-from tests.e2e.test_broker_faults import _free_pair
-from tests.processes import ServiceProcess
+from tests.processes import ServiceProcess, stack_ports
 from tests.stack_fixture import KAFKA_LIBS, MONGO_VENV, REPO_ROOT
 from tests.support import API_KEYS, eventually, namespace
 
@@ -44,8 +43,7 @@ def stack() -> Iterator[LocalStack]:
     shutil.rmtree(state, ignore_errors=True)
     local = LocalStack(
         state,
-        _free_pair(),
-        _free_pair(),
+        *stack_ports(),
         venv_dir=MONGO_VENV,
         kafka_engine="apache",
         kafka_libs_dir=KAFKA_LIBS,
