@@ -112,7 +112,7 @@ async def test_sigterm_with_the_broker_stopped_ends_within_the_grace_period(
 
 
 @pytest.mark.parametrize("component", ["kafka", "mongo"])
-@pytest.mark.parametrize("name", SERVICES)
+@pytest.mark.parametrize("name", SERVICES[:1])
 async def test_sigterm_with_a_silent_dependency_ends_within_the_grace_period(
     stack: LocalStack, name: str, component: str
 ) -> None:
