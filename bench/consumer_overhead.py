@@ -23,7 +23,7 @@ from typing import Any
 
 import structlog
 
-from crm_contacts.mongo_repository import MongoContactsRepository
+from crm_contacts import codec, translate
 from crm_contacts.service import ContactsService
 from crm_events import REGISTRY, CloudEvent, decode
 from crm_events.contacts import ContactLogged
@@ -34,6 +34,7 @@ from crm_runtime.consumer import EventConsumer
 from crm_runtime.health import Health
 from crm_runtime.logging import configure_logging, get_logger
 from crm_runtime.metrics import Metrics
+from crm_runtime.store import AggregateStore
 
 TOPIC = ContactLogged.topic()
 
@@ -62,6 +63,20 @@ class StubDatabase:
         return StubCollection()
 
 
+class StubBackend:
+    """Every customer exists; every write succeeds at once (the store's I/O stubbed out)."""
+
+    async def load(self, collection: str, ids: Any) -> dict[str, dict[str, Any]]:
+        doc = {"registered_at": "2026-01-01T00:00:00.000000Z", "kind": "person"}
+        return {i: {**doc, "_id": i, "display_name": "x", "owner_id": "emp-1"} for i in ids}
+
+    async def write(self, collection: str, writes: Any) -> set[str]:
+        return set()
+
+    async def insert(self, collection: str, docs: Any) -> set[str]:
+        return set()
+
+
 class NothingParked:
     """A parking lot without parked records: one query per batch, answered at once."""
 
@@ -78,8 +93,10 @@ def records(n: int) -> list[Record]:
 
 
 def make_consumer() -> EventConsumer:
-    repository = MongoContactsRepository(StubDatabase())  # type: ignore[arg-type]
-    service = ContactsService(repository, SystemClock(), source="/crm/contacts")
+    customers = AggregateStore(
+        StubBackend(), codec.CustomerCodec(), clock=SystemClock(), marker_lifetime=None
+    )
+    service = ContactsService(customers, SystemClock(), source="/crm/contacts")
     consumer = EventConsumer(
         dead_letters=None,  # type: ignore[arg-type]  # never reached: every record is valid
         parking=NothingParked(),  # type: ignore[arg-type]  # nothing is ever parked here
@@ -90,7 +107,11 @@ def make_consumer() -> EventConsumer:
         max_attempts_unexpected=5,
         backoff=(0.1, 1.0),
     )
-    consumer.on(ContactLogged, service.on_contact_logged)
+
+    async def contact_logged(data: ContactLogged, event: Any) -> bool:
+        return await service.contact_logged(translate.touchpoint(data, event))
+
+    consumer.on(ContactLogged, contact_logged)
     return consumer
 
 

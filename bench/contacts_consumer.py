@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -39,12 +40,14 @@ from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from crm_contacts import codec, decisions, translate
 from crm_contacts.app import create_app
-from crm_contacts.domain import Customer
-from crm_contacts.mongo_repository import MongoContactsRepository
 from crm_contacts.settings import ContactsSettings
 from crm_events.contacts import ContactLogged, CustomerRegistered
 from crm_events.examples import load_golden
+from crm_runtime.clock import SystemClock
+from crm_runtime.mongo_store import MongoBackend
+from crm_runtime.store import AggregateStore
 from crm_runtime.topics import ensure_topics
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,7 +56,7 @@ STATE_DIR = REPO / ".stack" / "bench"
 MONGO_VENV = REPO / ".stack" / "mongo-venv"  # shared with the dev and test stacks
 KAFKA_PORT, MONGO_PORT = 39192, 38217
 DUPLICATE_KEY = 11000
-TARGET_RATIO = 0.70  # the issue's target: service >= 70% of the raw loop's rate
+TARGET_RATIO = 0.90  # issue 7: service >= 90% of the batched raw loop's rate
 PARTITIONS = 4  # the runtime's default kafka_topic_partitions
 # Tansu (the fallback where no Java exists): a group join waits half the session timeout,
 # and it refuses the idempotent producer. Apache Kafka takes the usual settings.
@@ -263,15 +266,24 @@ def contact_values(n: int, customers: list[str]) -> list[tuple[bytes, bytes]]:
 async def prepare(
     mongo_uri: str, kafka: str, database: str, topic: str, customers: list[str], values: Any
 ) -> None:
-    """Indexes + customers through the repository (its exact document shape), then the topic."""
+    """Indexes + customers through the service's own store and codec (its exact document
+    shape), then the topic."""
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri, tz_aware=True)
     try:
-        repo = MongoContactsRepository(client[database])
-        await repo.ensure_indexes()
+        await codec.ensure_indexes(client[database])
+        store = AggregateStore(
+            MongoBackend(client[database]),
+            codec.CustomerCodec(),
+            clock=SystemClock(),
+            marker_lifetime=None,
+        )
         golden = load_golden(CustomerRegistered)
         for cid in customers:
             data = CustomerRegistered.model_validate({**golden.data, "customer_id": cid})
-            await repo.add_customer(Customer.register(data, golden.time), golden.id, [])
+            fact = translate.registration(data, golden.model_copy(update={"id": f"reg-{cid}"}))
+            await store.apply(
+                cid, fact.event_id, partial(decisions.register, fact=fact, announce=[])
+            )
     finally:
         await client.close()
     admin = {"bootstrap_servers": kafka}
@@ -606,11 +618,14 @@ def summarise(results: list[PathResult]) -> dict[str, Any]:
     }
     rate = {r.path + str(r.run): r.events_per_s for r in results}
     runs = sorted({r.run for r in results})
-    ratio = paths["service"]["events_per_s"] / paths["raw"]["events_per_s"]
+    # Issue 7: the batched raw loop is the reference (2 round trips per poll).
+    ref = "raw-batched" if "raw-batched" in paths else "raw"
+    ratio = paths["service"]["events_per_s"] / paths[ref]["events_per_s"]
     return {
         "paths": paths,
         "ratio": round(ratio, 4),
-        "ratio_per_run": [round(rate[f"service{i}"] / rate[f"raw{i}"], 4) for i in runs],
+        "ratio_per_run": [round(rate[f"service{i}"] / rate[f"{ref}{i}"], 4) for i in runs],
+        "reference": ref,
         "target_ratio": TARGET_RATIO,
         "target_met": ratio >= TARGET_RATIO,
     }
@@ -651,7 +666,8 @@ def print_table(report: dict[str, Any]) -> None:
     paths = summary["paths"]
     verdict = "meets" if summary["target_met"] else "MISSES"
     footer = [
-        f"service/raw = {summary['ratio']:.1%} ({verdict} the {TARGET_RATIO:.0%} target); "
+        f"service/{summary['reference']} = {summary['ratio']:.1%} "
+        f"({verdict} the {TARGET_RATIO:.0%} target); "
         "per run " + ", ".join(f"{x:.1%}" for x in summary["ratio_per_run"]),
         f"medians of {params['runs']} alternating runs; {params['customers']} customers, "
         f"batch {params['batch_size']}, {params['partitions']} partitions",

@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.stack_fixture"]
+pytest_plugins = ["tests.stack_fixture", "tests.unit.contacts_plugin"]

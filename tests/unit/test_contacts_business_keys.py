@@ -8,14 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from crm_contacts.handlers import register_handlers
-from crm_contacts.memory import InMemoryContactsRepository
-from crm_contacts.service import ContactsService
 from crm_events.contacts import ContactLogged, CustomerRegistered
 from crm_events.offboarding import CustomerRetained, ExitAgreed
-from crm_runtime.clock import ManualClock
-from tests.unit.guarded import GuardedRuntime, event_of
-from tests.unit.test_contacts_service import NOW
+from tests.unit.contacts_plugin import CONTACTS_NOW as NOW
+from tests.unit.contacts_plugin import Contacts
+from tests.unit.guarded import event_of
 
 pytestmark = pytest.mark.unit
 CASE = {"customer_id": "cus-1", "case_id": "obc-1"}
@@ -23,35 +20,27 @@ LATER = (NOW + timedelta(days=30)).isoformat()
 
 
 @pytest.fixture
-async def contacts() -> tuple[InMemoryContactsRepository, GuardedRuntime]:
-    repo = InMemoryContactsRepository()
-    clock = ManualClock(NOW)
-    runtime = GuardedRuntime(clock)
-    register_handlers(runtime, ContactsService(repo, clock, source="/crm/contacts"))  # type: ignore[arg-type]
-    await runtime.deliver(event_of(CustomerRegistered, "reg-1", customer_id="cus-1"))
-    return repo, runtime
-
-
-def kinds(repo: InMemoryContactsRepository) -> list[str]:
-    return sorted(entry.kind for entry in repo.entries.values())
+async def registered(contacts: Contacts) -> Contacts:
+    await contacts.deliver(event_of(CustomerRegistered, "reg-1", customer_id="cus-1"))
+    return contacts
 
 
 async def test_the_same_case_under_a_new_event_id_adds_one_exit_entry(
-    contacts: tuple[InMemoryContactsRepository, GuardedRuntime],
+    registered: Contacts,
 ) -> None:
-    repo, runtime = contacts
+    runtime = registered
 
     first = await runtime.deliver(event_of(ExitAgreed, "exit-1", **CASE, effective_date=LATER))
     second = await runtime.deliver(event_of(ExitAgreed, "exit-2", **CASE, effective_date=LATER))
 
     assert (first, second) == ("applied", "duplicate")
-    assert kinds(repo) == ["exit-agreed", "registered"]
+    assert registered.kinds() == ["exit-agreed", "registered"]
 
 
 async def test_a_case_exit_with_another_effective_date_is_a_conflict(
-    contacts: tuple[InMemoryContactsRepository, GuardedRuntime],
+    registered: Contacts,
 ) -> None:
-    repo, runtime = contacts
+    runtime = registered
     await runtime.deliver(event_of(ExitAgreed, "exit-1", **CASE, effective_date=LATER))
 
     outcome = await runtime.deliver(event_of(ExitAgreed, "exit-2", **CASE))
@@ -59,24 +48,24 @@ async def test_a_case_exit_with_another_effective_date_is_a_conflict(
     assert outcome.startswith("dlq:conflict: ")
     assert "exit-1" in outcome
     assert "exit-2" in outcome
-    assert repo.customers["cus-1"].exit_effective_at == NOW + timedelta(days=30)
+    assert (await runtime.service.customer("cus-1")).exit_effective_at == NOW + timedelta(days=30)
 
 
 async def test_a_retention_without_an_exit_changes_nothing_and_adds_no_entry(
-    contacts: tuple[InMemoryContactsRepository, GuardedRuntime],
+    registered: Contacts,
 ) -> None:
-    repo, runtime = contacts
+    runtime = registered
 
     assert await runtime.deliver(event_of(CustomerRetained, "kept-1", **CASE)) == "duplicate"
 
-    assert repo.customers["cus-1"].lifecycle == "active"
-    assert kinds(repo) == ["registered"]
+    assert (await runtime.service.customer("cus-1")).lifecycle == "active"
+    assert registered.kinds() == ["registered"]
 
 
 async def test_a_retention_undoes_the_exit_of_its_own_case_once(
-    contacts: tuple[InMemoryContactsRepository, GuardedRuntime],
+    registered: Contacts,
 ) -> None:
-    repo, runtime = contacts
+    runtime = registered
     await runtime.deliver(event_of(ExitAgreed, "exit-1", **CASE, effective_date=LATER))
     other_case = {**CASE, "case_id": "obc-2"}
 
@@ -87,14 +76,14 @@ async def test_a_retention_undoes_the_exit_of_its_own_case_once(
     ]
 
     assert outcomes == ["duplicate", "applied", "duplicate"]
-    assert repo.customers["cus-1"].lifecycle == "active"
-    assert kinds(repo) == ["exit-agreed", "registered", "retained"]
+    assert (await runtime.service.customer("cus-1")).lifecycle == "active"
+    assert registered.kinds() == ["exit-agreed", "registered", "retained"]
 
 
 async def test_the_same_touchpoint_reported_twice_is_one_timeline_entry(
-    contacts: tuple[InMemoryContactsRepository, GuardedRuntime],
+    registered: Contacts,
 ) -> None:
-    repo, runtime = contacts
+    runtime = registered
     touchpoint = {"customer_id": "cus-1", "occurred_at": NOW.isoformat()}
 
     outcomes = [
@@ -105,4 +94,4 @@ async def test_the_same_touchpoint_reported_twice_is_one_timeline_entry(
 
     assert outcomes[:2] == ["applied", "duplicate"]
     assert outcomes[2].startswith("dlq:conflict: ")
-    assert kinds(repo) == ["contact", "registered"]
+    assert registered.kinds() == ["contact", "registered"]

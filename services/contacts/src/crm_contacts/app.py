@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from crm_contacts import codec
 from crm_contacts.api import build_router
 from crm_contacts.handlers import register_handlers
-from crm_contacts.mongo_repository import MongoContactsRepository
 from crm_contacts.service import ContactsService
 from crm_contacts.settings import ContactsSettings
 from crm_events.contacts import (
@@ -17,21 +17,27 @@ from crm_events.contacts import (
 )
 from crm_runtime.app import ServiceRuntime
 from crm_runtime.clock import Clock
+from crm_runtime.store import Backend
 
 
-def create_app(settings: ContactsSettings | None = None, clock: Clock | None = None) -> FastAPI:
-    runtime = ServiceRuntime(settings or ContactsSettings(), clock=clock)
-    repository = MongoContactsRepository(runtime.db)
-    service = ContactsService(
-        repository, runtime.clock, source=runtime.source, on_outbox=runtime.notify_outbox
-    )
+def create_app(
+    settings: ContactsSettings | None = None,
+    clock: Clock | None = None,
+    *,
+    store: Backend | None = None,
+) -> FastAPI:
+    """``store``: where aggregates live (default MongoDB; the unit tests pass in-memory)."""
+    runtime = ServiceRuntime(settings or ContactsSettings(), clock=clock, backend=store)
+    customers = runtime.aggregates(codec.CustomerCodec())
+    service = ContactsService(customers, runtime.clock, source=runtime.source)
     register_handlers(runtime, service)
-    runtime.sweep(
-        "exits", repository.customers, lambda doc, now: service.on_exit_effective(doc["_id"], now)
-    )
+    runtime.sweep_aggregates("exits", customers, service.exit_effective)
     runtime.publishes(
         [CustomerRegistered, CustomerProfileUpdated, ContactLogged, CustomerClassified],
-        outboxes=[repository.customers, repository.timeline_entries],
+        outboxes=[runtime.db[codec.CUSTOMERS], runtime.db[codec.TIMELINE]],
     )
-    runtime.on_startup(repository.ensure_indexes)
-    return runtime.build_app(title="CRM contacts service", routers=[build_router(service)])
+    if store is None:
+        runtime.on_startup(lambda: codec.ensure_indexes(runtime.db))
+    app = runtime.build_app(title="CRM contacts service", routers=[build_router(service)])
+    app.state.service = service
+    return app

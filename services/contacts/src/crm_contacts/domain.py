@@ -1,4 +1,5 @@
-"""Contacts domain: customers and their company-wide timeline. Pure, no I/O."""
+"""Contacts domain: customers, their company-wide timeline, and the facts contacts learns.
+Pure, no I/O; wire models never reach it (``translate`` turns them into facts)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ from typing import Any
 
 from crm_events import deterministic_event_id
 from crm_events.common import CustomerClass
-from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
-from crm_events.offboarding import ExitAgreed
 from crm_runtime.errors import DomainError
 
 # Contacts may be logged a little ahead of our clock (skew) but not in the future.
@@ -34,20 +33,75 @@ class Customer:
     lifecycle: str = ACTIVE
     exit_case_id: str | None = None
     exit_effective_at: datetime | None = None
+    registered_by: str = ""
     version: int = 1
 
     @classmethod
-    def register(cls, data: CustomerRegistered, at: datetime) -> Customer:
+    def register(cls, fact: Registration) -> Customer:
         return cls(
-            customer_id=data.customer_id,
-            kind=data.kind,
-            display_name=data.display_name,
-            owner_id=data.owner_id,
-            registered_at=at,
-            email=data.email,
-            phone=data.phone,
-            account_team=sorted(set(data.account_team) - {data.owner_id}),
+            customer_id=fact.customer_id,
+            kind=fact.kind,
+            display_name=fact.display_name,
+            owner_id=fact.owner_id,
+            registered_at=fact.at,
+            email=fact.email,
+            phone=fact.phone,
+            account_team=sorted(set(fact.account_team) - {fact.owner_id}),
+            registered_by=fact.event_id,
         )
+
+
+# --- facts: what contacts learns, in its own words (``translate`` makes them from the wire)
+@dataclass(frozen=True)
+class Registration:
+    event_id: str
+    customer_id: str
+    kind: str
+    display_name: str
+    owner_id: str
+    at: datetime
+    email: str | None = None
+    phone: str | None = None
+    account_team: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProfileChange:
+    event_id: str
+    customer_id: str
+    changes: dict[str, Any]
+    updated_by: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Touchpoint:
+    event_id: str
+    customer_id: str
+    channel: str
+    direction: str
+    employee_id: str
+    summary: str
+    occurred_at: datetime
+    duration_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class ExitAgreement:
+    event_id: str
+    customer_id: str
+    case_id: str
+    effective_date: datetime
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Retention:
+    event_id: str
+    customer_id: str
+    case_id: str
+    offer_accepted: bool
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -62,29 +116,23 @@ class TimelineEntry:
     details: dict[str, Any]
 
 
-def profile_changes(data: CustomerProfileUpdated) -> dict[str, Any]:
-    """Only the fields the event carries are changed."""
-    changes = {name: getattr(data, name) for name in PROFILE_FIELDS}
-    return {name: value for name, value in changes.items() if value is not None}
-
-
 def check_contact_time(occurred_at: datetime, now: datetime) -> None:
     if occurred_at > now + MAX_CLOCK_SKEW:
         raise DomainError("occurred_at lies in the future")
 
 
-def contact_entry(event_id: str, data: ContactLogged) -> TimelineEntry:
+def contact_entry(fact: Touchpoint) -> TimelineEntry:
     return TimelineEntry(
-        entry_id=event_id,
-        customer_id=data.customer_id,
+        entry_id=fact.event_id,
+        customer_id=fact.customer_id,
         kind="contact",
-        occurred_at=data.occurred_at,
+        occurred_at=fact.occurred_at,
         details={
-            "channel": data.channel.value,
-            "direction": data.direction.value,
-            "employee_id": data.employee_id,
-            "summary": data.summary,
-            "duration_seconds": data.duration_seconds,
+            "channel": fact.channel,
+            "direction": fact.direction,
+            "employee_id": fact.employee_id,
+            "summary": fact.summary,
+            "duration_seconds": fact.duration_seconds,
         },
     )
 
@@ -99,31 +147,15 @@ def registration_entry(event_id: str, customer: Customer) -> TimelineEntry:
     )
 
 
-def profile_entry(event_id: str, data: CustomerProfileUpdated, at: datetime) -> TimelineEntry:
+def profile_entry(fact: ProfileChange) -> TimelineEntry:
     # Which fields changed, never their values: the timeline is read widely.
     return TimelineEntry(
-        entry_id=event_id,
-        customer_id=data.customer_id,
+        entry_id=fact.event_id,
+        customer_id=fact.customer_id,
         kind="profile-updated",
-        occurred_at=at,
-        details={"fields": sorted(profile_changes(data)), "updated_by": data.updated_by},
+        occurred_at=fact.at,
+        details={"fields": sorted(fact.changes), "updated_by": fact.updated_by},
     )
-
-
-def exit_agreed_changes(data: ExitAgreed) -> dict[str, Any]:
-    return {
-        "lifecycle": EXITING,
-        "exit_case_id": data.case_id,
-        "exit_effective_at": data.effective_date,
-    }
-
-
-def retained_changes() -> dict[str, Any]:
-    return {"lifecycle": ACTIVE, "exit_case_id": None, "exit_effective_at": None}
-
-
-def former_changes() -> dict[str, Any]:
-    return {"lifecycle": FORMER, "classification": CustomerClass.CHURNED.value}
 
 
 def lifecycle_entry(

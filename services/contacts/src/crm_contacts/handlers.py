@@ -1,16 +1,42 @@
-"""Consumed topics → service calls. Validation and DLQ routing happen in the runtime."""
+"""Consumed topics → translator → one service call. Validation, business keys and DLQ
+routing happen in the runtime; every consumed fact touches the customer it names."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from crm_contacts import translate
 from crm_contacts.service import ContactsService
+from crm_events import CloudEvent
 from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
 from crm_events.offboarding import CustomerRetained, ExitAgreed
 from crm_runtime.app import ServiceRuntime
 
 
 def register_handlers(runtime: ServiceRuntime, service: ContactsService) -> None:
-    runtime.on(CustomerRegistered, service.on_customer_registered)
-    runtime.on(CustomerProfileUpdated, service.on_profile_updated)
-    runtime.on(ContactLogged, service.on_contact_logged)
-    runtime.on(ExitAgreed, service.on_exit_agreed)
-    runtime.on(CustomerRetained, service.on_customer_retained)
+    customer = (service.customers, lambda data: data.customer_id)
+
+    async def registered(data: CustomerRegistered, event: CloudEvent) -> bool:
+        return await service.registered(translate.registration(data, event))
+
+    async def profile_updated(data: CustomerProfileUpdated, event: CloudEvent) -> bool:
+        return await service.profile_updated(translate.profile_change(data, event))
+
+    async def contact_logged(data: ContactLogged, event: CloudEvent) -> bool:
+        return await service.contact_logged(translate.touchpoint(data, event))
+
+    async def exit_agreed(data: ExitAgreed, event: CloudEvent) -> bool:
+        return await service.exit_agreed(translate.exit_agreement(data, event))
+
+    async def retained(data: CustomerRetained, event: CloudEvent) -> bool:
+        return await service.retained(translate.retention(data, event))
+
+    handlers: dict[Any, Any] = {
+        CustomerRegistered: registered,
+        CustomerProfileUpdated: profile_updated,
+        ContactLogged: contact_logged,
+        ExitAgreed: exit_agreed,
+        CustomerRetained: retained,
+    }
+    for model, handler in handlers.items():
+        runtime.on(model, handler, aggregate=customer)

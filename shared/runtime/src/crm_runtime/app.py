@@ -16,7 +16,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from crm_events import EventData
 from crm_events.service_asyncapi import service_asyncapi_document
-from crm_runtime.business_keys import COLLECTION, BusinessKeyGuard, MongoBusinessKeys
+from crm_runtime.business_keys import BusinessKeyGuard
 from crm_runtime.clock import Clock, SystemClock
 from crm_runtime.consumer import EventConsumer, Handler
 from crm_runtime.dlq import DeadLetters
@@ -27,12 +27,15 @@ from crm_runtime.kafka import BrokerPublisher, make_broker, subscribe
 from crm_runtime.logging import configure_logging, get_logger
 from crm_runtime.metrics import Metrics
 from crm_runtime.mongo import TRANSIENT_ERRORS, connect
+from crm_runtime.mongo_store import MongoBackend
 from crm_runtime.ops import ops_router
 from crm_runtime.outbox import OutboxRelay
 from crm_runtime.parking import ParkingLot
-from crm_runtime.scheduler import DueDateSweeper, DueHandler
+from crm_runtime.scheduler import DueDateSweeper, DueFinder, DueHandler
 from crm_runtime.settings import ServiceSettings
 from crm_runtime.startup import retry_until
+from crm_runtime.store import AggregateStore, Backend, Codec, S, check_marker_lifetime
+from crm_runtime.store_batch import StoreBatch
 from crm_runtime.topics import TopicPolicy, dlq_topic, provision_topics
 
 Hook = Callable[[], Awaitable[Any]]
@@ -44,8 +47,17 @@ SHUTDOWN_BUDGET_S = 20.0
 _ABANDONED: set[asyncio.Future[Any]] = set()
 
 
+AggregateOf = tuple[AggregateStore[Any], Callable[[Any], str]]
+
+
 class ServiceRuntime:
-    def __init__(self, settings: ServiceSettings, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        clock: Clock | None = None,
+        backend: Backend | None = None,
+    ) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.source = f"/crm/{settings.service_name}"
@@ -76,7 +88,11 @@ class ServiceRuntime:
             topic_prefix=settings.kafka_topic_prefix,
             concurrency=settings.consumer_concurrency,
         )
-        self.business_keys = BusinessKeyGuard(MongoBusinessKeys(self.db[COLLECTION]), self.clock)
+        # Where aggregates live: MongoDB, or the in-memory backend of the unit tests.
+        self.backend: Any = backend or MongoBackend(self.db)
+        self.business_keys = BusinessKeyGuard(self.backend.business_keys(), self.clock)
+        self.consumer.preparers += [self.business_keys.prefetch, self._prefetch_aggregates]
+        self._aggregate_of: dict[type[EventData], AggregateOf] = {}
         self.consumed: list[type[EventData]] = []
         self.published: list[type[EventData]] = []
         self.relay: OutboxRelay | None = None
@@ -87,10 +103,57 @@ class ServiceRuntime:
         self.sweep("parking", self.parking.collection, self.consumer.sequences.release_due)
 
     # --- composition -------------------------------------------------------------------
-    def on(self, model: type[EventData], handler: Handler) -> None:
-        """Consume ``model``: every handler runs behind its type's business-key rule."""
+    def on(
+        self, model: type[EventData], handler: Handler, *, aggregate: AggregateOf | None = None
+    ) -> None:
+        """Consume ``model``: every handler runs behind its type's business-key rule.
+
+        ``aggregate=(store, id_of)`` names the aggregate a record's payload touches, so a
+        poll's aggregates are loaded with one query per store before its records run."""
         self.consumed.append(model)
         self.consumer.on(model, self.business_keys.wrap(model, handler))
+        if aggregate is not None:
+            self._aggregate_of[model] = aggregate
+
+    def aggregates(self, codec: Codec[S]) -> AggregateStore[S]:
+        """The store of one aggregate type; refuses to start when applied markers would be
+        forgotten before the topics forget the events (a replay would apply them twice)."""
+        lifetime = self.settings.applied_marker_lifetime_s
+        marker_lifetime = None if lifetime is None else timedelta(seconds=lifetime)
+        try:
+            check_marker_lifetime(marker_lifetime, self.settings.kafka_retention_ms)
+        except ValueError as exc:
+            log.error("applied_markers_outlived_by_topics", reason=str(exc))
+            raise
+        return AggregateStore(
+            self.backend,
+            codec,
+            clock=self.clock,
+            marker_lifetime=marker_lifetime,
+            on_outbox=self.notify_outbox,
+        )
+
+    async def _prefetch_aggregates(self, items: list[tuple[EventData, Any]]) -> None:
+        batch = StoreBatch.current()
+        wanted: dict[int, tuple[AggregateStore[Any], list[str]]] = {}
+        for data, _ in items:
+            found = self._aggregate_of.get(type(data))
+            if found is not None and batch is not None:
+                store, id_of = found
+                wanted.setdefault(id(store), (store, []))[1].append(id_of(data))
+        for store, ids in wanted.values():
+            assert batch is not None
+            await batch.prefetch(store, ids)
+
+    def sweep_aggregates(
+        self, name: str, store: AggregateStore[S], handler: Callable[[S, Any], Awaitable[None]]
+    ) -> None:
+        """Timers over a store: ``handler(aggregate, now)`` for every aggregate due."""
+
+        async def due(doc: dict[str, Any], now: Any) -> None:
+            await handler(store.decode(doc), now)
+
+        self.sweep(name, lambda now, limit: store.backend.due(store.collection, now, limit), due)
 
     def on_startup(self, hook: Hook) -> None:
         self._startup_hooks.append(hook)
@@ -108,7 +171,9 @@ class ServiceRuntime:
             topic_prefix=self.settings.kafka_topic_prefix,
         )
 
-    def sweep(self, name: str, collection: AsyncCollection[Any], handler: DueHandler) -> None:
+    def sweep(
+        self, name: str, collection: AsyncCollection[Any] | DueFinder, handler: DueHandler
+    ) -> None:
         self.sweepers.append(
             DueDateSweeper(
                 name,

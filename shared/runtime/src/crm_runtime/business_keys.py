@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from crm_events import CloudEvent, EventData
 from crm_runtime.clock import Clock
@@ -33,9 +33,12 @@ from crm_runtime.consumer import Handler
 from crm_runtime.errors import Conflict
 from crm_runtime.logging import get_logger
 from crm_runtime.mongo import TRANSIENT_ERRORS
+from crm_runtime.store import CURRENT_BATCH
+from crm_runtime.store_batch import StoreBatch
 from crm_runtime.timestamps import stamp
 
 COLLECTION = "business_keys"
+DUPLICATE_KEY = 11000
 log = get_logger(__name__)
 
 
@@ -56,6 +59,10 @@ class BusinessKeyStore(Protocol):
         """Give ``key`` back if ``event_id`` holds it (its event was not applied)."""
         ...
 
+    async def reserve_many(self, wanted: dict[str, Holder], at: datetime) -> set[str]:
+        """Reserve many keys at once; return those now held by the event that wanted them."""
+        ...
+
 
 class BusinessKeyConflict(Conflict):
     """Another event already recorded this business key with different content."""
@@ -70,12 +77,7 @@ class MongoBusinessKeys:
         self.collection = collection
 
     async def reserve(self, key: str, holder: Holder, at: datetime) -> Holder:
-        doc = {
-            "_id": key,
-            "event_id": holder.event_id,
-            "fingerprint": holder.fingerprint,
-            "reserved_at": stamp(at),
-        }
+        doc = self._document(key, holder, at)
         while True:
             try:
                 await self.collection.insert_one(doc)
@@ -87,6 +89,33 @@ class MongoBusinessKeys:
 
     async def release(self, key: str, event_id: str) -> None:
         await self.collection.delete_one({"_id": key, "event_id": event_id})
+
+    async def reserve_many(self, wanted: dict[str, Holder], at: datetime) -> set[str]:
+        """One ``insert_many(ordered=False)``; keys already taken are looked up with one
+        ``$in`` query (a redelivered event still holds its own)."""
+        docs = [self._document(key, holder, at) for key, holder in wanted.items()]
+        try:
+            await self.collection.insert_many(docs, ordered=False)
+            return set(wanted)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if not errors or any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            taken = {docs[int(e["index"])]["_id"] for e in errors}
+        cursor = self.collection.find({"_id": {"$in": list(taken)}}, {"event_id": 1})
+        mine = {
+            doc["_id"] async for doc in cursor if doc["event_id"] == wanted[doc["_id"]].event_id
+        }
+        return (set(wanted) - taken) | mine
+
+    @staticmethod
+    def _document(key: str, holder: Holder, at: datetime) -> dict[str, Any]:
+        return {
+            "_id": key,
+            "event_id": holder.event_id,
+            "fingerprint": holder.fingerprint,
+            "reserved_at": stamp(at),
+        }
 
 
 class GuardedHandler:
@@ -104,15 +133,18 @@ class GuardedHandler:
         key = data.business_identity()
         if key is None:
             return await self.handler(data, event)
-        mine = Holder(event.id, data.content_fingerprint())
-        holder = await self._store.reserve(key, mine, self._clock.now())
-        if holder.event_id != event.id:
-            return self._judge_copy(holder, mine)
+        held = _prefetched()
+        if held.get(key) != event.id:
+            mine = Holder(event.id, data.content_fingerprint())
+            holder = await self._store.reserve(key, mine, self._clock.now())
+            if holder.event_id != event.id:
+                return self._judge_copy(holder, mine)
         try:
             return await self.handler(data, event)
         except TRANSIENT_ERRORS:
             raise  # retried as it is: the reservation stays with this event
         except Exception:
+            held.pop(key, None)
             await self._store.release(key, event.id)
             raise
 
@@ -134,7 +166,26 @@ class BusinessKeyGuard:
         self.store = store
         self._clock = clock
 
+    async def prefetch(self, items: list[tuple[EventData, CloudEvent]]) -> None:
+        """A consumer poll's reservations in one round trip (``StoreBatch.reserved``); a
+        key that another event holds is left to the handler's own judgement."""
+        held = _prefetched()
+        wanted: dict[str, Holder] = {}
+        for data, event in items:
+            key = data.business_identity()
+            if key is not None and key not in wanted and held.get(key) is None:
+                wanted[key] = Holder(event.id, data.content_fingerprint())
+        if wanted:
+            for key in await self.store.reserve_many(wanted, self._clock.now()):
+                held[key] = wanted[key].event_id
+
     def wrap(self, model: type[EventData], handler: Handler) -> GuardedHandler:
         if model.business_key is None:
             raise TypeError(f"{model.__name__} declares no business key (use () for none)")
         return GuardedHandler(model, handler, self.store, self._clock)
+
+
+def _prefetched() -> dict[str, str]:
+    """Keys reserved in bulk for the consumer's current poll (key → event id), if any."""
+    batch = CURRENT_BATCH.get()
+    return batch.reserved if isinstance(batch, StoreBatch) else {}

@@ -11,6 +11,8 @@ import asyncio
 import heapq
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import structlog
@@ -34,9 +36,24 @@ from crm_runtime.mongo import TRANSIENT_ERRORS
 from crm_runtime.parking import ParkingStore, sequence_name
 from crm_runtime.retry import Backoff, TransientRetry
 from crm_runtime.sequences import ParkedSequences
+from crm_runtime.store import CURRENT_BATCH
+from crm_runtime.store_batch import StoreBatch
 
 # A handler applies one event; it returns False when the event had already been applied.
 Handler = Callable[[Any, CloudEvent], Awaitable[bool]]
+# Prepares a poll's parsed events in bulk (business keys, aggregates) before keys run.
+Preparer = Callable[[list[tuple[EventData, CloudEvent]]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class DeadLetterReason:
+    kind: str
+    reason: str
+
+
+Parsed = tuple[Handler, EventData, CloudEvent] | DeadLetterReason
+
+
 log = get_logger(__name__)
 
 
@@ -90,13 +107,16 @@ class EventConsumer:
         self._max_attempts = max_attempts_unexpected
         self._backoff = backoff
         self._registry = registry
+        self.preparers: list[Preparer] = []
+        self._durably = TransientRetry(health, metrics, backoff)
         self.sequences = ParkedSequences(
             parking,
             attempt=self._attempt,
             dead_letter=self._dead_letter,
             clock=clock,
             metrics=metrics,
-            durably=TransientRetry(health, metrics, backoff),
+            durably=self._durably,
+            count=self._count,
         )
 
     def on(self, model: type[EventData], handler: Handler) -> None:
@@ -117,12 +137,39 @@ class EventConsumer:
         Kafka only orders within a partition, and our key is the customer id, so ordering
         per key is all a handler may rely on. A key with parked records applies its new
         ones behind them (``ParkedSequences``). Up to ``concurrency`` keys are in flight,
-        which hides database round-trip latency. Every record is finished before return.
+        which hides database round-trip latency. The poll is one ``StoreBatch``: business
+        keys reserved and aggregates loaded in bulk first, decisions applied in memory,
+        effects committed together, and only then parked records released and outcomes
+        counted. Every record is finished before return.
         """
         groups = arrival_order(records)
         if not groups:
             return
         blocked = await self.sequences.blocked(list(groups))
+        with StoreBatch(self._durably) as batch:
+            await self._prepare(batch, groups, blocked)
+            await self._run(groups, blocked)
+            await batch.commit()
+
+    async def _prepare(
+        self, batch: StoreBatch, groups: dict[str, list[Any]], blocked: set[str]
+    ) -> None:
+        """Parse the records of keys without parked ones and hand them to the preparers.
+
+        Keys with parked records are left out: their records may wait without an attempt,
+        and nothing may be reserved for an event that is not attempted."""
+        items = []
+        for name, group in groups.items():
+            if name in blocked:
+                continue
+            for record in group:
+                parsed = batch.parsed[id(record)] = self._decode(record)
+                if not isinstance(parsed, DeadLetterReason):
+                    items.append((parsed[1], parsed[2]))
+        for prepare in self.preparers if items else ():
+            await self._durably("prepare batch", partial(prepare, items))
+
+    async def _run(self, groups: dict[str, list[Any]], blocked: set[str]) -> None:
         if len(groups) <= 1 or self._concurrency <= 1:
             for name, group in groups.items():
                 await self.sequences.consume(name, group, blocked=name in blocked)
@@ -136,6 +183,20 @@ class EventConsumer:
         async with asyncio.TaskGroup() as tasks:
             for name, group in groups.items():
                 tasks.create_task(in_order(name, group))
+
+    def _count(self, record: Any, outcome: str) -> None:
+        """Count an outcome — after the batch's commit, which may turn an applied into a
+        duplicate (its entries were already there)."""
+        batch = CURRENT_BATCH.get()
+        if isinstance(batch, StoreBatch):
+            batch.after_commit(lambda: self._count_now(record, outcome, batch))
+        else:
+            self._metrics.consumed(topic=record.topic, outcome=outcome).inc()
+
+    async def _count_now(self, record: Any, outcome: str, batch: StoreBatch) -> None:
+        if outcome.endswith("applied") and batch.event_ids.get(id(record)) in batch.not_applied:
+            outcome = outcome.replace("applied", "duplicate")
+        self._metrics.consumed(topic=record.topic, outcome=outcome).inc()
 
     async def process(self, record: Any) -> None:
         await self.process_batch([record])
@@ -151,25 +212,35 @@ class EventConsumer:
         finally:
             self._metrics.handle_seconds(topic=record.topic).observe(time.perf_counter() - started)
 
-    async def _parse(self, record: Any) -> tuple[Handler, EventData, CloudEvent] | str:
-        """The handler and validated event, or the DLQ outcome when the record is unusable."""
+    def _decode(self, record: Any) -> Parsed:
+        """The handler and validated event, or (DLQ kind, reason) when it is unusable."""
         try:
             # Structured or binary content mode (CloudEvents Kafka binding), same validation.
             envelope = decode_record(record.value, record.headers, max_bytes=self._max_bytes)
-            structlog.contextvars.bind_contextvars(
-                event_id=envelope.id,
-                event_type=envelope.type,
-                correlation_id=envelope.correlationid,
-            )
             logical_topic = record.topic.removeprefix(self._prefix)
             data = self._registry.parse(envelope, topic=logical_topic)
-            handler = self._handlers.get(type(data))
-            if handler is None:
-                raise SchemaError(f"this service does not handle {envelope.type}")
         except EnvelopeError as exc:
-            return await self._dead_letter(record, "envelope", exc.args[0])
+            return DeadLetterReason("envelope", exc.args[0])
         except SchemaError as exc:
-            return await self._dead_letter(record, "schema", exc.args[0])
+            return DeadLetterReason("schema", exc.args[0])
+        handler = self._handlers.get(type(data))
+        if handler is None:
+            return DeadLetterReason("schema", f"this service does not handle {envelope.type}")
+        return handler, data, envelope
+
+    async def _parse(self, record: Any) -> tuple[Handler, EventData, CloudEvent] | str:
+        """The handler and validated event, or the DLQ outcome when the record is unusable."""
+        batch = CURRENT_BATCH.get()
+        scratch = batch if isinstance(batch, StoreBatch) else None
+        parsed = (scratch.parsed.pop(id(record), None) if scratch else None) or self._decode(record)
+        if isinstance(parsed, DeadLetterReason):
+            return await self._dead_letter(record, parsed.kind, parsed.reason)
+        handler, data, envelope = parsed
+        structlog.contextvars.bind_contextvars(
+            event_id=envelope.id, event_type=envelope.type, correlation_id=envelope.correlationid
+        )
+        if scratch is not None:
+            scratch.event_ids[id(record)] = envelope.id
         return handler, data, envelope
 
     async def _apply(

@@ -24,6 +24,8 @@ from crm_runtime.timestamps import stamp
 
 NEXT_DUE_AT = "next_due_at"
 DueHandler = Callable[[dict[str, Any], datetime], Awaitable[None]]
+# Finds documents due at a stamp (the aggregate store's ``due``), instead of a collection.
+DueFinder = Callable[[str, int], Awaitable[list[dict[str, Any]]]]
 log = get_logger(__name__)
 
 
@@ -31,7 +33,7 @@ class DueDateSweeper:
     def __init__(
         self,
         name: str,
-        collection: AsyncCollection[dict[str, Any]],
+        collection: AsyncCollection[dict[str, Any]] | DueFinder,
         handler: DueHandler,
         *,
         clock: Clock,
@@ -52,11 +54,14 @@ class DueDateSweeper:
     async def sweep(self) -> int:
         """Handle every document due now; return how many were handled."""
         now = self._clock.now()
-        cursor = self._collection.find(
-            {NEXT_DUE_AT: {"$lte": stamp(now)}}, sort=[(NEXT_DUE_AT, 1)], limit=self._batch
-        )
+        if isinstance(self._collection, AsyncCollection):
+            due = await self._collection.find(
+                {NEXT_DUE_AT: {"$lte": stamp(now)}}, sort=[(NEXT_DUE_AT, 1)], limit=self._batch
+            ).to_list()
+        else:  # the aggregate store's finder
+            due = await self._collection(stamp(now), self._batch)
         handled = 0
-        async for doc in cursor:
+        for doc in due:
             try:
                 await self._handler(doc, now)
             except TRANSIENT_ERRORS:

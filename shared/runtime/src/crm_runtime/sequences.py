@@ -47,6 +47,8 @@ from crm_runtime.parking import (
 )
 from crm_runtime.retry import TransientRetry
 from crm_runtime.scheduler import NEXT_DUE_AT
+from crm_runtime.store import CURRENT_BATCH
+from crm_runtime.store_batch import StoreBatch
 from crm_runtime.timestamps import stamp, unstamp
 
 # Parse and apply one record: the outcome, or MissingPrerequisite.
@@ -124,6 +126,7 @@ class ParkedSequences:
         clock: Clock,
         metrics: Metrics,
         durably: TransientRetry,
+        count: Callable[[Any, str], None] | None = None,
     ) -> None:
         self._store = store
         self._attempt = attempt
@@ -131,7 +134,11 @@ class ParkedSequences:
         self._clock = clock
         self._metrics = metrics
         self._durably = durably
+        self._count = count or self._count_now
         self._locks = KeyLocks()
+
+    def _count_now(self, record: Any, outcome: str) -> None:
+        self._metrics.consumed(topic=record.topic, outcome=outcome).inc()
 
     async def blocked(self, names: Collection[str]) -> set[str]:
         """Which of these keys have parked records: one query for a whole batch."""
@@ -144,8 +151,8 @@ class ParkedSequences:
             for record in records:
                 with record_context(record):
                     outcome = await self._admit(sequence, record)
-                self._metrics.consumed(topic=record.topic, outcome=outcome).inc()
-            await self._settle(sequence)
+                self._count(record, outcome)
+            await self._settled(sequence)
 
     async def release_due(self, doc: dict[str, Any], now: datetime) -> None:
         """Sweeper callback (safety net): retry the sequence whose head is due."""
@@ -197,7 +204,7 @@ class ParkedSequences:
                 outcome = await self._retry(head)
             if outcome is None:
                 break
-            self._metrics.consumed(topic=head.record.topic, outcome=f"unparked_{outcome}").inc()
+            self._count(head.record, f"unparked_{outcome}")
             sequence.pop_head()
             released += 1
         if released:
@@ -212,6 +219,15 @@ class ParkedSequences:
                 return None
             reason = f"{exc.reason} (still missing when the parking grace period ended)"
             return await self._dead_letter(head.record, "prerequisite-missing", reason)
+
+    async def _settled(self, sequence: Sequence) -> None:
+        """Settle now, or — inside a consumer's store batch — once its effects are stored:
+        a released record is forgotten only after what it did is in the database."""
+        batch = CURRENT_BATCH.get()
+        if isinstance(batch, StoreBatch):
+            batch.after_commit(lambda: self._settle(sequence))
+        else:
+            await self._settle(sequence)
 
     async def _settle(self, sequence: Sequence) -> None:
         """Store what this batch parked, then forget what it released. The new head gets

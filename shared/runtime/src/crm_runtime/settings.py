@@ -72,6 +72,12 @@ class ServiceSettings(BaseSettings):
     kafka_dlq_retention_ms: int = Field(
         30 * 24 * 3_600_000, ge=-1, description="DLQ topics we create: they wait for people."
     )
+    applied_marker_lifetime_s: int | None = Field(
+        8 * 24 * 3600,
+        ge=1,
+        description="How long an aggregate remembers an applied event id; must cover "
+        "KAFKA_RETENTION_MS (checked at start-up). Unset: forever.",
+    )
     consumer_batch_size: int = Field(500, ge=1)
     consumer_concurrency: int = Field(
         16, ge=1, description="Keys (customers) applied concurrently within a batch."

@@ -1,0 +1,58 @@
+"""Translators at the edge: consumed wire models become contacts' own facts, once. A v2 of
+a wire event changes only this module."""
+
+from __future__ import annotations
+
+from crm_contacts.domain import (
+    PROFILE_FIELDS,
+    ExitAgreement,
+    ProfileChange,
+    Registration,
+    Retention,
+    Touchpoint,
+)
+from crm_events import CloudEvent
+from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
+from crm_events.offboarding import CustomerRetained, ExitAgreed
+
+
+def registration(data: CustomerRegistered, event: CloudEvent) -> Registration:
+    return Registration(
+        event_id=event.id,
+        customer_id=data.customer_id,
+        kind=data.kind,
+        display_name=data.display_name,
+        owner_id=data.owner_id,
+        at=event.time,
+        email=data.email,
+        phone=data.phone,
+        account_team=tuple(data.account_team),
+    )
+
+
+def profile_change(data: CustomerProfileUpdated, event: CloudEvent) -> ProfileChange:
+    """Only the fields the event carries are changed."""
+    changes = {name: getattr(data, name) for name in PROFILE_FIELDS}
+    present = {name: value for name, value in changes.items() if value is not None}
+    return ProfileChange(event.id, data.customer_id, present, data.updated_by, event.time)
+
+
+def touchpoint(data: ContactLogged, event: CloudEvent) -> Touchpoint:
+    return Touchpoint(
+        event_id=event.id,
+        customer_id=data.customer_id,
+        channel=data.channel.value,
+        direction=data.direction.value,
+        employee_id=data.employee_id,
+        summary=data.summary,
+        occurred_at=data.occurred_at,
+        duration_seconds=data.duration_seconds,
+    )
+
+
+def exit_agreement(data: ExitAgreed, event: CloudEvent) -> ExitAgreement:
+    return ExitAgreement(event.id, data.customer_id, data.case_id, data.effective_date, event.time)
+
+
+def retention(data: CustomerRetained, event: CloudEvent) -> Retention:
+    return Retention(event.id, data.customer_id, data.case_id, data.offer_accepted, event.time)

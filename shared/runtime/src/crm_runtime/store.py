@@ -1,0 +1,291 @@
+"""The aggregate store: one persistence shape for every service (issue 7).
+
+A service supplies a codec (the only code that knows its document shape) and pure
+decisions ``(state) -> Decision`` (closures over the fact and ``now``). The store keeps, in
+one versioned document per aggregate, the state, the applied-event markers, the due date
+(``next_due_at``) and the outbox entries, and writes them in one version-guarded
+single-document write; append-only entries (timeline, ledger) are inserted keyed by their
+id, a duplicate meaning "already applied".
+
+Two modes, one set of rules:
+
+- **immediate** (HTTP commands, timers): load → decide → write; a lost version race
+  re-reads and re-decides (``max_attempts``, then ``AggregateConflict``);
+- **batched** (the consumer): inside ``StoreBatch`` (``crm_runtime.store_batch``) every
+  aggregate a poll touches is loaded with one query, decisions apply in memory, and the
+  batch commits with one insert per entry collection and one bulk write per aggregate
+  collection; only the aggregates that lost a race are re-read and re-decided.
+
+Entries are written before aggregates: a crash between the two leaves the aggregate
+without the event's marker, so the redelivered event is decided again and its entries
+answer "already there" — never the other way round (a marker without its entries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Generic, Protocol, TypeVar
+
+from crm_events import CloudEvent
+from crm_runtime.clock import Clock
+from crm_runtime.errors import DomainError
+from crm_runtime.keys import map_key
+from crm_runtime.mongo import outbox_entry
+from crm_runtime.timestamps import stamp, unstamp
+
+S = TypeVar("S")
+APPLIED, VERSION, NEXT_DUE = "applied", "version", "next_due_at"
+
+
+class BatchApply(Protocol):
+    def apply(
+        self, store: AggregateStore[Any], aggregate_id: str, event_id: str, decide: Any
+    ) -> Awaitable[Applied[Any]]: ...
+
+
+# The consumer's batch in progress (``crm_runtime.store_batch``); None outside a poll.
+CURRENT_BATCH: ContextVar[BatchApply | None] = ContextVar("crm_store_batch", default=None)
+
+
+class AggregateConflict(DomainError):
+    """An aggregate kept changing under us: every bounded re-decision lost its race."""
+
+    dlq_kind = "conflict"
+    http_status = 409
+
+
+@dataclass(frozen=True)
+class Decision(Generic[S]):
+    """What one fact does to one aggregate: the new state (None: unchanged), the events to
+    publish (stored in the aggregate's outbox), the due date implied by the new state, and
+    append-only entries (encoded by the codec)."""
+
+    state: S | None = None
+    publish: Sequence[CloudEvent] = ()
+    due: datetime | None = None
+    entries: Sequence[Any] = ()
+
+
+Decide = Callable[[S | None], Decision[S]]
+
+
+class Codec(Protocol[S]):
+    """Document shape of one aggregate type (and of the entries its decisions append)."""
+
+    collection: str
+
+    def encode(self, state: S) -> dict[str, Any]: ...
+
+    def decode(self, doc: dict[str, Any]) -> S: ...
+
+    def entry(self, entry: Any) -> tuple[str, dict[str, Any]]:
+        """(collection, document with ``_id``) of an append-only entry."""
+        ...
+
+
+@dataclass
+class Write:
+    """One version-guarded single-document write (an upsert when ``expected`` is 0)."""
+
+    id: str
+    expected: int
+    set: dict[str, Any]
+    unset: list[str]
+    publishes: bool
+
+
+class Backend(Protocol):
+    """Where documents live: ``MongoBackend`` in production, an in-memory one in tests."""
+
+    async def load(self, collection: str, ids: Collection[str]) -> dict[str, dict[str, Any]]: ...
+
+    async def write(self, collection: str, writes: Sequence[Write]) -> set[str]:
+        """Apply all writes (unordered); return the ids whose version guard failed."""
+        ...
+
+    async def insert(self, collection: str, docs: Sequence[dict[str, Any]]) -> set[str]:
+        """Insert all (unordered); return the ids that already existed."""
+        ...
+
+    async def page(
+        self,
+        collection: str,
+        *,
+        equals: dict[str, Any],
+        newest_by: str,
+        before: tuple[str, str] | None,
+        limit: int,
+    ) -> list[dict[str, Any]]: ...
+
+    async def due(self, collection: str, now: str, limit: int) -> list[dict[str, Any]]: ...
+
+    def business_keys(self) -> Any:
+        """The business-key reservations (``crm_runtime.business_keys.BusinessKeyStore``)."""
+        ...
+
+
+@dataclass
+class Loaded(Generic[S]):
+    """One aggregate as a unit of work holds it."""
+
+    id: str
+    version: int
+    state: S | None
+    applied: dict[str, str]
+    due: str | None
+    fresh_markers: dict[str, str] = field(default_factory=dict)
+    outbox: list[CloudEvent] = field(default_factory=list)
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.fresh_markers)
+
+
+@dataclass
+class Step:
+    """The in-memory outcome of one event on one aggregate."""
+
+    changed: bool
+    entries: list[tuple[str, dict[str, Any]]]
+
+
+def check_marker_lifetime(lifetime: timedelta | None, retention_ms: int) -> None:
+    """Markers must outlive the topics' retention, or a replay within retention re-applies."""
+    if lifetime is None:
+        return
+    if retention_ms == -1 or lifetime.total_seconds() * 1000 < retention_ms:
+        raise ValueError(
+            f"applied-event markers live {lifetime}, shorter than the topics' retention "
+            f"({'forever' if retention_ms == -1 else f'{retention_ms} ms'}): a replay within "
+            "retention would apply events twice; raise APPLIED_MARKER_LIFETIME_S"
+        )
+
+
+class AggregateStore(Generic[S]):
+    def __init__(
+        self,
+        backend: Backend,
+        codec: Codec[S],
+        *,
+        clock: Clock,
+        marker_lifetime: timedelta | None,
+        on_outbox: Callable[[], None] = lambda: None,
+        max_attempts: int = 5,
+    ) -> None:
+        self.backend = backend
+        self.codec = codec
+        self.collection = codec.collection
+        self._clock = clock
+        self._lifetime = marker_lifetime
+        self._on_outbox = on_outbox
+        self.max_attempts = max_attempts
+
+    # --- reading ---------------------------------------------------------------------------
+    async def get(self, aggregate_id: str) -> S | None:
+        docs = await self.backend.load(self.collection, [aggregate_id])
+        doc = docs.get(aggregate_id)
+        return None if doc is None else self.codec.decode(doc)
+
+    def decode(self, doc: dict[str, Any]) -> S:
+        return self.codec.decode(doc)
+
+    async def load(self, ids: Collection[str]) -> dict[str, Loaded[S]]:
+        docs = await self.backend.load(self.collection, ids)
+        return {i: self.loaded(i, docs.get(i)) for i in ids}
+
+    def loaded(self, aggregate_id: str, doc: dict[str, Any] | None) -> Loaded[S]:
+        if doc is None:
+            return Loaded(aggregate_id, 0, None, {}, None)
+        return Loaded(
+            aggregate_id,
+            int(doc.get(VERSION) or 0),
+            self.codec.decode(doc),
+            dict(doc.get(APPLIED) or {}),
+            doc.get(NEXT_DUE),
+        )
+
+    # --- deciding ----------------------------------------------------------------------------
+    def step(self, loaded: Loaded[S], event_id: str, decide: Decide[S]) -> Step:
+        """Apply one event in memory; raises what the decision raises, staging nothing."""
+        marker = map_key(event_id)
+        if marker in loaded.applied or marker in loaded.fresh_markers:
+            return Step(False, [])
+        decision = decide(loaded.state)
+        entries = [self.codec.entry(e) for e in decision.entries]
+        if decision.state is None and not decision.publish:
+            return Step(False, entries)
+        if decision.state is None and loaded.state is None:
+            raise ValueError("a decision published events for an aggregate that does not exist")
+        if decision.state is not None:
+            loaded.state = decision.state
+            loaded.due = None if decision.due is None else stamp(decision.due)
+        loaded.fresh_markers[marker] = stamp(self._clock.now())
+        loaded.outbox.extend(decision.publish)
+        return Step(True, entries)
+
+    def write_of(self, loaded: Loaded[S]) -> Write:
+        assert loaded.state is not None
+        now = self._clock.now()
+        fields = {k: v for k, v in self.codec.encode(loaded.state).items() if k != "_id"}
+        unset = [f"{APPLIED}.{k}" for k, at in loaded.applied.items() if self._expired(at, now)]
+        for marker, at in loaded.fresh_markers.items():
+            fields[f"{APPLIED}.{marker}"] = at
+        if loaded.due is None:
+            unset.append(NEXT_DUE)
+        else:
+            fields[NEXT_DUE] = loaded.due
+        for position, event in enumerate(loaded.outbox):
+            fields[f"outbox.{map_key(event.id)}"] = outbox_entry(event, position)
+        if loaded.outbox:
+            fields["outbox_pending"] = 1
+        return Write(loaded.id, loaded.version, fields, unset, bool(loaded.outbox))
+
+    def _expired(self, at: str, now: datetime) -> bool:
+        return self._lifetime is not None and unstamp(at) < now - self._lifetime
+
+    def written(self, loaded: Loaded[S]) -> None:
+        loaded.applied.update(loaded.fresh_markers)
+        loaded.fresh_markers.clear()
+        loaded.version += 1
+        if loaded.outbox:
+            loaded.outbox.clear()
+            self._on_outbox()
+
+    # --- immediate mode ------------------------------------------------------------------------
+    async def apply(self, aggregate_id: str, event_id: str, decide: Decide[S]) -> Applied[S]:
+        """Decide and store one event now, or stage it in the consumer's batch."""
+        batch = CURRENT_BATCH.get()
+        if batch is not None:
+            return await batch.apply(self, aggregate_id, event_id, decide)
+        for _ in range(self.max_attempts):
+            loaded = (await self.load([aggregate_id]))[aggregate_id]
+            step = self.step(loaded, event_id, decide)
+            existing = await self.insert_entries(step.entries)
+            if loaded.dirty:
+                lost = await self.backend.write(self.collection, [self.write_of(loaded)])
+                if lost:
+                    continue
+                self.written(loaded)
+            new = any(doc["_id"] not in existing for _, doc in step.entries)
+            return Applied(step.changed or new, loaded.state)
+        raise AggregateConflict(f"{self.collection} {aggregate_id} kept changing; try again")
+
+    async def insert_entries(self, entries: Sequence[tuple[str, dict[str, Any]]]) -> set[str]:
+        by_collection: dict[str, list[dict[str, Any]]] = {}
+        for collection, doc in entries:
+            by_collection.setdefault(collection, []).append(doc)
+        existing: set[str] = set()
+        for collection, docs in by_collection.items():
+            existing |= await self.backend.insert(collection, docs)
+        return existing
+
+
+@dataclass(frozen=True)
+class Applied(Generic[S]):
+    """Whether the event changed anything, and the aggregate's state after it."""
+
+    applied: bool
+    state: S | None
