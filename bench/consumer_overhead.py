@@ -46,6 +46,8 @@ class Record:
     offset: int
     key: bytes
     value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()  # structured mode: no ce_* headers
+    timestamp: int = 0
 
 
 class StubCollection:
