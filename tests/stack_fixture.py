@@ -4,7 +4,7 @@ One choice per session, in this order:
 
 1. ``env``: ``CRM_TEST_KAFKA_BOOTSTRAP`` and ``CRM_TEST_MONGO_URI`` are both set: use them.
 2. ``testcontainers``: a Docker engine answers ``docker info`` and the (optional)
-   ``testcontainers`` package imports: Apache Kafka 3.8 (KRaft) and MongoDB 7 containers,
+   ``testcontainers`` package imports: Apache Kafka 4.4.0 (KRaft) and MongoDB 7 containers,
    stopped at the end of the session.
 3. ``local``: the local stack (``crm_stack.LocalStack``) on 127.0.0.1:29092 /
    127.0.0.1:28117 with state in ``.stack/test`` (apart from a dev stack on the default
@@ -228,6 +228,31 @@ def local_mongo_engine() -> Literal["nx", "java"]:
 
 def _local_description(stack: Any) -> str:
     return f"local stack: {stack.config.kafka_label} + {stack.config.mongo_label}"
+
+
+@contextmanager
+def dedicated_stack(name: str) -> Iterator[Any]:
+    """A local stack of its own (Apache Kafka + MongoDB stand-in on free ports, state in
+    `.stack/<name>`), for tests that kill or freeze servers: the session's stack is never
+    disturbed. Needs a broker that keeps its data across a restart: Apache Kafka (a JVM);
+    where no Java exists the stack would be Tansu (memory only), so such tests cannot run."""
+    from crm_stack.kafka_broker import jvm_available
+
+    if not jvm_available():
+        pytest.skip("needs Apache Kafka (a JVM); Tansu keeps nothing across a restart")
+    state = REPO_ROOT / ".stack" / name
+    shutil.rmtree(state, ignore_errors=True)
+    from crm_stack import LocalStack
+    from tests.processes import stack_ports
+
+    local = LocalStack(
+        state, *stack_ports(), venv_dir=MONGO_VENV, kafka_engine="apache", kafka_libs_dir=KAFKA_LIBS
+    )
+    local.up()
+    try:
+        yield local
+    finally:
+        local.down(wipe=True)
 
 
 def _try_lock(file: IO[str], mode: int) -> bool:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -31,10 +30,9 @@ from crm_events.contacts import CustomerRegistered
 from crm_events.inbound import PurchaseRecorded
 from crm_events.loyalty import PointsAwarded
 from crm_stack import LocalStack
-from crm_stack.kafka_broker import jvm_available
 from tests.integration.loyalty_fixtures import golden_bytes
-from tests.processes import ServiceProcess, stack_ports
-from tests.stack_fixture import KAFKA_LIBS, MONGO_VENV, REPO_ROOT
+from tests.processes import ServiceProcess
+from tests.stack_fixture import dedicated_stack
 from tests.support import API_KEYS, SYSTEM, Kafka, eventually, namespace
 
 pytestmark = pytest.mark.e2e
@@ -46,22 +44,8 @@ SLOW = 90.0  # generous: the group may wait out a dead member's session timeout
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    if not jvm_available():
-        pytest.skip("broker faults need Apache Kafka (a JVM); Tansu keeps nothing on restart")
-    state = REPO_ROOT / ".stack" / "test-faults"
-    shutil.rmtree(state, ignore_errors=True)
-    local = LocalStack(
-        state,
-        *stack_ports(),
-        venv_dir=MONGO_VENV,
-        kafka_engine="apache",
-        kafka_libs_dir=KAFKA_LIBS,
-    )
-    local.up()
-    try:
+    with dedicated_stack("test-faults") as local:
         yield local
-    finally:
-        local.down(wipe=True)
 
 
 @dataclass

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 from collections.abc import Iterator
 from typing import Any
@@ -24,9 +23,8 @@ import httpx
 import pytest
 
 from crm_stack import LocalStack
-from crm_stack.kafka_broker import jvm_available
-from tests.processes import ServiceProcess, stack_ports
-from tests.stack_fixture import KAFKA_LIBS, MONGO_VENV, REPO_ROOT
+from tests.processes import ServiceProcess
+from tests.stack_fixture import dedicated_stack
 from tests.support import API_KEYS, eventually, namespace
 
 pytestmark = pytest.mark.e2e
@@ -37,22 +35,8 @@ SERVICES = ("contacts", "offboarding")
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    if not jvm_available():
-        pytest.skip("stopping and restarting the broker needs Apache Kafka (a JVM)")
-    state = REPO_ROOT / ".stack" / "test-shutdown"
-    shutil.rmtree(state, ignore_errors=True)
-    local = LocalStack(
-        state,
-        *stack_ports(),
-        venv_dir=MONGO_VENV,
-        kafka_engine="apache",
-        kafka_libs_dir=KAFKA_LIBS,
-    )
-    local.up()
-    try:
+    with dedicated_stack("test-shutdown") as local:
         yield local
-    finally:
-        local.down(wipe=True)
 
 
 def service(stack: LocalStack, name: str) -> ServiceProcess:

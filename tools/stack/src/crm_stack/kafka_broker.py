@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from crm_stack import maven
 from crm_stack.config import StackError
 
 _PACKAGE_DIR = Path(str(importlib.resources.files("crm_stack") / "kafka"))
@@ -57,26 +58,19 @@ class BrokerLayout:
 
 
 def libs_ready(libs_dir: Path) -> bool:
-    return (libs_dir / ".complete").is_file()
+    return maven.libs_ready(libs_dir)
 
 
 def ensure_libs(libs_dir: Path, log_file: Path) -> None:
     """Resolve the broker into `libs_dir` with Maven, unless a previous run did."""
-    if libs_ready(libs_dir):
-        return
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise StackError("Apache Kafka needs Maven (`mvn`) once to resolve the broker")
-    libs_dir.mkdir(parents=True, exist_ok=True)
-    cmd = [mvn, "-B", "-q", "-f", str(POM), "dependency:copy-dependencies"]
-    cmd += [f"-DoutputDirectory={libs_dir}", "-DincludeScope=runtime"]
-    with log_file.open("ab") as log:
-        result = subprocess.run(  # noqa: S603 - fixed argv, no shell
-            cmd, stdout=log, stderr=subprocess.STDOUT, check=False, timeout=900
-        )
-    if result.returncode != 0 or not any(libs_dir.glob("kafka_2.13-*.jar")):
-        raise StackError(f"Maven could not resolve the Kafka broker; see {log_file}")
-    (libs_dir / ".complete").write_text(kafka_version() + "\n")
+    maven.copy_dependencies(
+        POM,
+        libs_dir,
+        log_file,
+        expect="kafka_2.13-*.jar",
+        what="the Apache Kafka broker",
+        version=kafka_version(),
+    )
 
 
 def server_properties(layout: BrokerLayout) -> str:

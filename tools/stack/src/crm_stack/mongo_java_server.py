@@ -14,9 +14,9 @@ import re
 import shutil
 import socket
 import struct
-import subprocess
 from pathlib import Path
 
+from crm_stack import maven
 from crm_stack.config import StackError
 
 _PACKAGE_DIR = Path(str(importlib.resources.files("crm_stack") / "mongo_java"))
@@ -44,28 +44,21 @@ def label() -> str:
 
 
 def libs_ready(libs_dir: Path) -> bool:
-    return (libs_dir / ".complete").is_file()
+    return maven.libs_ready(libs_dir)
 
 
 def ensure_libs(libs_dir: Path, log_file: Path) -> None:
     """Resolve the server into `libs_dir` with Maven, unless a previous run did."""
-    if libs_ready(libs_dir):
-        return
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise StackError("the java MongoDB engine needs Maven (`mvn`) once to resolve it")
     if shutil.which("java") is None:
         raise StackError("the java MongoDB engine needs Java 11 or later (`java`)")
-    libs_dir.mkdir(parents=True, exist_ok=True)
-    cmd = [mvn, "-B", "-q", "-f", str(POM), "dependency:copy-dependencies"]
-    cmd += [f"-DoutputDirectory={libs_dir}", "-DincludeScope=runtime"]
-    with log_file.open("ab") as log:
-        result = subprocess.run(  # noqa: S603 - fixed argv, no shell
-            cmd, stdout=log, stderr=subprocess.STDOUT, check=False, timeout=900
-        )
-    if result.returncode != 0 or not any(libs_dir.glob("mongo-java-server-h2-backend-*.jar")):
-        raise StackError(f"Maven could not resolve mongo-java-server; see {log_file}")
-    (libs_dir / ".complete").write_text(server_version() + "\n")
+    maven.copy_dependencies(
+        POM,
+        libs_dir,
+        log_file,
+        expect="mongo-java-server-h2-backend-*.jar",
+        what="mongo-java-server",
+        version=server_version(),
+    )
 
 
 def command(libs_dir: Path, host: str, port: int, data_file: Path) -> list[str]:
