@@ -224,6 +224,13 @@ class StackConfig:
         return {"nx": self.state_dir / "mongo-data", "java": self.state_dir / "mongo-java-data"}
 
     @property
+    def logs_dir(self) -> Path:
+        """Every log of the stack: servers, installs, and the services of `crm-stack run`."""
+        path = self.state_dir / "logs"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
     def kafka_data_dir(self) -> Path:
         return self.state_dir / "kafka-data"
 

@@ -51,7 +51,7 @@ def _prepare_java(cfg: StackConfig, log_file: Path, progress: Callable[[str], No
     if not mongo_java_server.libs_ready(libs):
         version = mongo_java_server.server_version()
         progress(f"resolving mongo-java-server {version} with Maven into {libs} (first run only)")
-    mongo_java_server.ensure_libs(libs, cfg.state_dir / "mongo-maven.log")
+    mongo_java_server.ensure_libs(libs, cfg.logs_dir / "mongo-maven.log")
     data = cfg.mongo_data_dir / mongo_java_server.DATA_FILE
     return Launch(
         cmd=mongo_java_server.command(libs, cfg.host, cfg.mongo_port, data),
@@ -66,8 +66,8 @@ def _prepare_nx(
 ) -> Launch:
     if not is_installed(cfg.venv_dir):
         progress(f"installing {' '.join(PINS)} into {cfg.venv_dir} (first run only)")
-    ensure_mongo_venv(cfg.venv_dir, cfg.state_dir / "mongo-venv-install.log")
-    console = cfg.state_dir / "mongo.console.log"
+    ensure_mongo_venv(cfg.venv_dir, cfg.logs_dir / "mongo-venv-install.log")
+    console = cfg.logs_dir / "mongo.console.log"
     console.write_bytes(b"")
     cmd = [str(nx_binary(cfg.venv_dir)), "--data-dir", str(cfg.mongo_data_dir)]
     cmd += ["--host", cfg.host, "-p", str(cfg.mongo_port)]

@@ -75,7 +75,7 @@ class LocalStack:
         return self.config.state_dir / f"{name}.pid"
 
     def _log_file(self, name: str) -> Path:
-        return self.config.state_dir / f"{name}.log"
+        return self.config.logs_dir / f"{name}.log"
 
     def _owned_pid(self, name: str, *, any_engine: bool = False) -> int | None:
         """PID from the PID file if that process is alive and is our server: of the
@@ -193,7 +193,7 @@ class LocalStack:
                 f"resolving Apache Kafka {kafka_broker.kafka_version()} with Maven into "
                 f"{layout.libs_dir} (first run only)"
             )
-        kafka_broker.ensure_libs(layout.libs_dir, self.config.state_dir / "kafka-maven.log")
+        kafka_broker.ensure_libs(layout.libs_dir, self.config.logs_dir / "kafka-maven.log")
         kafka_broker.ensure_formatted(layout, log_file)
         cmd = kafka_broker.command(layout)
         pid = procs.spawn(cmd, cwd=self.config.state_dir, log_file=log_file, env=dict(os.environ))
