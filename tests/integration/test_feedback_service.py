@@ -135,7 +135,9 @@ def check_stored_document(doc: dict[str, Any]) -> None:
     assert doc["clocks"]["resolution"]["due_at"] == "2026-03-03T09:00:00.000000Z"
     assert doc["clocks"]["first_response"]["stopped_at"] == doc["acknowledged_at"]
     assert "next_due_at" not in doc  # resolved: nothing left for the sweeper
-    assert len(doc["applied"]) == 2  # acknowledge and resolve
+    # The aggregate store marks every applied event: the raise, acknowledge, resolve and
+    # the three sweeps (first-response warning, resolution warning, resolution breach).
+    assert len(doc["applied"]) == 6
     assert not any(isinstance(value, datetime) for value in leaves(doc))
 
 

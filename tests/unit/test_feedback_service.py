@@ -1,43 +1,36 @@
-"""Feedback service layer with in-memory repositories and a manual clock: no I/O."""
+"""Feedback's complaint use cases through the real wiring over the in-memory aggregate store
+and a manual clock: no I/O."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from crm_events import CloudEvent, deterministic_event_id
 from crm_events.common import Channel, Severity
 from crm_events.feedback import ComplaintRaised
-from crm_feedback.app import sla_policy
-from crm_feedback.domain import Complaint
-from crm_feedback.memory import InMemoryComplaintRepository
+from crm_feedback import translate
 from crm_feedback.service import ComplaintService, NewComplaint
-from crm_feedback.settings import FeedbackSettings
 from crm_runtime.clock import ManualClock
 from crm_runtime.errors import Conflict, DomainError, NotFound, Unprocessable
+from tests.unit.feedback_plugin import FEEDBACK_NOW as T0
+from tests.unit.feedback_plugin import FEEDBACK_SOURCE as SOURCE
+from tests.unit.feedback_plugin import Feedback
 
 pytestmark = pytest.mark.unit
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
-SOURCE = "/crm/feedback"
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(T0)
+def service(feedback_unit: Feedback) -> ComplaintService:
+    return feedback_unit.complaints
 
 
 @pytest.fixture
-def repo() -> InMemoryComplaintRepository:
-    return InMemoryComplaintRepository()
-
-
-@pytest.fixture
-def service(repo: InMemoryComplaintRepository, clock: ManualClock) -> ComplaintService:
-    policy = sla_policy(FeedbackSettings())
-    return ComplaintService(repo, clock, policy=policy, source=SOURCE)
+def clock(feedback_unit: Feedback) -> ManualClock:
+    return feedback_unit.clock
 
 
 def new(complaint_id: str = "cmp-1", owner: str = "emp-1", customer: str = "cus-1") -> NewComplaint:
@@ -68,26 +61,29 @@ def external_raise(complaint_id: str = "cmp-x", event_id: str = "ext-1") -> Clou
 
 
 async def test_raise_stores_complaint_and_publishes_deadlines_from_policy(
-    service: ComplaintService, repo: InMemoryComplaintRepository
+    service: ComplaintService, feedback_unit: Feedback
 ) -> None:
     complaint = await service.raise_complaint(new(), "evt-raise")
 
     assert complaint.status == "open"
     assert complaint.next_due_at == T0 + timedelta(hours=3, minutes=12)
-    [event] = repo.outbox
+    [event] = feedback_unit.published()
     assert (event.id, event.type) == ("evt-raise", ComplaintRaised.event_type())
     assert event.data["first_response_due_at"] == "2026-03-02T13:00:00Z"
     assert event.data["resolution_due_at"] == "2026-03-03T09:00:00Z"
     assert event.data["raised_at"] == "2026-03-02T09:00:00Z"
+    # The timer is decided with the state: the store keeps it for the sweeper.
+    stored = feedback_unit.backend.docs("complaints")["cmp-1"]
+    assert stored["next_due_at"] == "2026-03-02T12:12:00.000000Z"
 
 
 async def test_raise_retried_with_the_same_event_is_harmless_and_a_taken_id_conflicts(
-    service: ComplaintService, repo: InMemoryComplaintRepository
+    service: ComplaintService, feedback_unit: Feedback
 ) -> None:
     await service.raise_complaint(new(), "evt-raise")
     await service.raise_complaint(new(), "evt-raise")
 
-    assert len(repo.complaints) == len(repo.outbox) == 1
+    assert len(feedback_unit.backend.docs("complaints")) == len(feedback_unit.published()) == 1
     with pytest.raises(Conflict, match="already exists"):
         await service.raise_complaint(new(), "evt-other")
 
@@ -108,7 +104,7 @@ def test_idempotency_key_gives_same_ids_per_customer(service: ComplaintService) 
 
 
 async def test_acknowledge_publishes_in_the_complaints_journey(
-    service: ComplaintService, repo: InMemoryComplaintRepository, clock: ManualClock
+    service: ComplaintService, feedback_unit: Feedback, clock: ManualClock
 ) -> None:
     await service.raise_complaint(new(), "evt-raise")
     clock.advance(HOUR)
@@ -118,9 +114,10 @@ async def test_acknowledge_publishes_in_the_complaints_journey(
 
     assert acknowledged.acknowledged_at == T0 + HOUR
     assert retried.version == acknowledged.version == 2
-    assert [e.id for e in repo.outbox] == ["evt-raise", "evt-ack"]
-    ack = repo.outbox[1]
-    assert (ack.correlationid, ack.causationid) == (repo.outbox[0].correlationid, "evt-raise")
+    published = feedback_unit.published()
+    assert [e.id for e in published] == ["evt-raise", "evt-ack"]
+    ack = published[1]
+    assert (ack.correlationid, ack.causationid) == (published[0].correlationid, "evt-raise")
     with pytest.raises(Conflict, match="already acknowledged"):
         await service.acknowledge("cmp-1", by="emp-1", event_id="evt-ack-2")
 
@@ -133,15 +130,16 @@ async def test_commands_on_unknown_complaints_are_not_found(service: ComplaintSe
 
 
 async def test_sweeps_publish_each_warning_breach_and_escalation_once(
-    service: ComplaintService, repo: InMemoryComplaintRepository, clock: ManualClock
+    service: ComplaintService, feedback_unit: Feedback, clock: ManualClock
 ) -> None:
     await service.raise_complaint(new(), "evt-raise")
     for hours in (3.5, 3.6, 4, 4.5, 20, 25, 30):
         clock.set(T0 + timedelta(hours=hours))
-        await service.on_due("cmp-1", clock.now())
-        await service.on_due("cmp-1", clock.now())  # a repeated sweep changes nothing
+        await feedback_unit.sweep()
+        await feedback_unit.sweep()  # a repeated sweep changes nothing
 
-    published = [(e.type.split(".")[2], e.data.get("clock")) for e in repo.outbox[1:]]
+    outbox = feedback_unit.published()
+    published = [(e.type.split(".")[2], e.data.get("clock")) for e in outbox[1:]]
     assert published == [
         ("complaint-sla-warning", "first_response"),
         ("complaint-sla-breached", "first_response"),
@@ -150,28 +148,30 @@ async def test_sweeps_publish_each_warning_breach_and_escalation_once(
         ("complaint-sla-breached", "resolution"),
         ("complaint-escalated", None),
     ]
-    breach, escalation = repo.outbox[2], repo.outbox[3]
+    breach, escalation = outbox[2], outbox[3]
     expected_id = deterministic_event_id(
         SOURCE, "complaint", "cmp-1", "first_response", "sla-breached"
     )
     assert breach.id == expected_id
     assert (breach.causationid, escalation.causationid) == ("evt-raise", breach.id)
-    stored = repo.complaints["cmp-1"]
+    stored = await feedback_unit.stored("cmp-1")
+    assert stored is not None
     assert (stored.owner_id, stored.escalation_level) == ("service-manager", 2)
+    assert "next_due_at" not in feedback_unit.backend.docs("complaints")["cmp-1"]
 
 
 async def test_resolve_after_breach_is_outside_the_sla_and_cannot_repeat(
-    service: ComplaintService, repo: InMemoryComplaintRepository, clock: ManualClock
+    service: ComplaintService, feedback_unit: Feedback, clock: ManualClock
 ) -> None:
     await service.raise_complaint(new(), "evt-raise")
     clock.set(T0 + 25 * HOUR)
-    await service.on_due("cmp-1", clock.now())
+    await feedback_unit.sweep()
 
     resolved = await service.resolve("cmp-1", by="team-lead", resolution="refund", event_id="r1")
 
     assert resolved.within_sla is False
     assert resolved.first_response_within_sla is False
-    assert repo.outbox[-1].data["within_sla"] is False
+    assert feedback_unit.published()[-1].data["within_sla"] is False
     with pytest.raises(Conflict, match="already resolved"):
         await service.resolve("cmp-1", by="team-lead", resolution="again", event_id="r2")
     with pytest.raises(Conflict, match="cannot be acknowledged"):
@@ -179,7 +179,7 @@ async def test_resolve_after_breach_is_outside_the_sla_and_cannot_repeat(
 
 
 async def test_resolve_retried_after_a_lost_response_applies_once(
-    service: ComplaintService, repo: InMemoryComplaintRepository, clock: ManualClock
+    service: ComplaintService, feedback_unit: Feedback, clock: ManualClock
 ) -> None:
     """Crash point: the write (state + event) landed, the HTTP response did not."""
     await service.raise_complaint(new(), "evt-raise")
@@ -191,99 +191,95 @@ async def test_resolve_retried_after_a_lost_response_applies_once(
 
     assert retried == resolved
     assert retried.resolved_at == T0 + HOUR
-    assert [e.id for e in repo.outbox] == ["evt-raise", "r1"]
+    assert [e.id for e in feedback_unit.published()] == ["evt-raise", "r1"]
 
 
 async def test_a_sweep_that_loses_a_race_publishes_nothing_twice(
-    service: ComplaintService, repo: InMemoryComplaintRepository, clock: ManualClock
+    service: ComplaintService, feedback_unit: Feedback, clock: ManualClock
 ) -> None:
-    """Two replicas sweep the same complaint: the loser re-reads and finds nothing left to do."""
+    """Two replicas sweep the same complaint from the same read: the second finds the sweep
+    of that due moment applied and publishes nothing."""
     await service.raise_complaint(new(), "evt-raise")
     clock.set(T0 + 5 * HOUR)
-    original_get = repo.get
-    raced = False
+    snapshot = await feedback_unit.stored("cmp-1")
+    assert snapshot is not None
 
-    async def get_then_lose_the_race(complaint_id: str) -> Complaint | None:
-        nonlocal raced
-        snapshot = await original_get(complaint_id)
-        if not raced:
-            raced = True
-            await service.on_due(complaint_id, clock.now())  # the other replica wins
-        return snapshot
+    await service.on_due(snapshot, clock.now())  # the replica that wins
+    await service.on_due(snapshot, clock.now())  # the other one, from its stale read
 
-    repo.get = get_then_lose_the_race  # type: ignore[method-assign]
-    await service.on_due("cmp-1", clock.now())
-
-    kinds = [e.type.split(".")[2] for e in repo.outbox[1:]]
+    kinds = [e.type.split(".")[2] for e in feedback_unit.published()[1:]]
     assert kinds == ["complaint-sla-breached", "complaint-escalated"]
-    stored = repo.complaints["cmp-1"]
+    stored = await feedback_unit.stored("cmp-1")
+    assert stored is not None
     assert (stored.escalation_level, stored.owner_id) == (1, "team-lead")
 
 
-async def test_a_stale_read_is_retried(
-    service: ComplaintService, repo: InMemoryComplaintRepository
-) -> None:
+async def test_a_stale_read_is_retried(service: ComplaintService, feedback_unit: Feedback) -> None:
     await service.raise_complaint(new(), "evt-raise")
-    original_save = repo.save
-    calls = 0
+    feedback_unit.backend.race("complaints", "cmp-1")  # another writer wins the first time
 
-    async def racing_save(*args: object, **kwargs: object) -> bool:
-        nonlocal calls
-        calls += 1
-        if calls == 1:  # another writer wins the first time
-            stored = repo.complaints["cmp-1"]
-            repo.complaints["cmp-1"] = replace(stored, version=9)
-        return await original_save(*args, **kwargs)  # type: ignore[arg-type]
-
-    repo.save = racing_save  # type: ignore[method-assign]
     acknowledged = await service.acknowledge("cmp-1", by="emp-1", event_id="evt-ack")
 
-    assert calls == 2
-    assert acknowledged.version == 10
+    assert acknowledged.acknowledged_by == "emp-1"
+    assert acknowledged.version == 3  # the other writer's version, then ours
+    assert [e.id for e in feedback_unit.published()] == ["evt-raise", "evt-ack"]
+
+
+async def test_a_sweep_racing_a_command_is_re_decided_on_the_new_state(
+    service: ComplaintService, feedback_unit: Feedback, clock: ManualClock
+) -> None:
+    """The sweeper read the complaint before it was acknowledged: no first-response breach."""
+    await service.raise_complaint(new(), "evt-raise")
+    clock.set(T0 + 5 * HOUR)
+    snapshot = await feedback_unit.stored("cmp-1")
+    assert snapshot is not None
+    await service.acknowledge("cmp-1", by="emp-1", event_id="evt-ack")
+
+    await service.on_due(snapshot, clock.now())
+
+    assert [e.id for e in feedback_unit.published()] == ["evt-raise", "evt-ack"]
 
 
 async def test_consumed_complaint_is_stored_once_with_its_own_deadlines(
-    service: ComplaintService, repo: InMemoryComplaintRepository
+    feedback_unit: Feedback,
 ) -> None:
     event = external_raise()
-    data = ComplaintRaised.model_validate(event.data)
 
-    assert await service.on_complaint_raised(data, event) is True
-    assert await service.on_complaint_raised(data, event) is False
+    assert await feedback_unit.deliver(event) == "applied"
+    assert await feedback_unit.deliver(event) == "duplicate"
 
-    stored = repo.complaints["cmp-x"]
+    stored = await feedback_unit.stored("cmp-x")
+    assert stored is not None
     assert stored.clocks["first_response"].due_at == T0 + 2 * HOUR
     assert stored.clocks["resolution"].due_at == T0 + 10 * HOUR
     assert stored.raised_at == T0  # from the envelope when the payload has no raised_at
-    assert repo.outbox == []
+    assert feedback_unit.published() == []
     other = external_raise(event_id="ext-2")
-    with pytest.raises(Conflict, match="already exists"):
-        await service.on_complaint_raised(data, other)
+    other = other.model_copy(update={"data": {**other.data, "owner_id": "emp-8"}})
+    outcome = await feedback_unit.deliver(other)
+    assert outcome.startswith("dlq:conflict: ")
 
 
 async def test_our_own_relayed_raise_is_a_no_op(
-    service: ComplaintService, repo: InMemoryComplaintRepository
+    service: ComplaintService, feedback_unit: Feedback
 ) -> None:
     await service.raise_complaint(new(), "evt-raise")
-    relayed = repo.outbox[0]
+    relayed = feedback_unit.published()[0]
 
-    applied = await service.on_complaint_raised(
-        ComplaintRaised.model_validate(relayed.data), relayed
-    )
-
-    assert applied is False
-    assert len(repo.outbox) == 1
+    assert await feedback_unit.deliver(relayed) == "duplicate"
+    assert len(feedback_unit.published()) == 1
 
 
 async def test_consumed_complaint_with_contradictory_deadlines_is_unprocessable(
-    service: ComplaintService,
+    service: ComplaintService, feedback_unit: Feedback
 ) -> None:
     event = external_raise()
     data = ComplaintRaised.model_validate(
         {**event.data, "resolution_due_at": (T0 + HOUR).isoformat()}
     )
     with pytest.raises(Unprocessable, match="resolution_due_at"):
-        await service.on_complaint_raised(data, event)
+        await service.filed(translate.complaint_filed(data, event))
+    assert await feedback_unit.stored("cmp-x") is None
 
 
 async def test_open_complaints_per_owner_and_customer_newest_first(

@@ -1,48 +1,33 @@
-"""Survey answers with in-memory repositories and a manual clock: no I/O."""
+"""Survey answers through the real wiring over the in-memory aggregate store and a manual
+clock: no I/O."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from crm_events.common import Channel, Severity
 from crm_events.feedback import SurveyAnswered
-from crm_feedback.app import sla_policy
-from crm_feedback.memory import InMemoryComplaintRepository, InMemorySurveyRepository
+from crm_feedback import translate
 from crm_feedback.service import ComplaintService, NewComplaint
-from crm_feedback.settings import FeedbackSettings
 from crm_feedback.surveys import NewSurveyAnswer, SurveyService
-from crm_runtime.clock import ManualClock
 from crm_runtime.errors import Conflict, DomainError, NotFound
+from tests.unit.feedback_plugin import FEEDBACK_NOW as T0
+from tests.unit.feedback_plugin import Feedback
 
 pytestmark = pytest.mark.unit
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
-SOURCE = "/crm/feedback"
 
 
 @pytest.fixture
-def repo() -> InMemoryComplaintRepository:
-    return InMemoryComplaintRepository()
+def service(feedback_unit: Feedback) -> ComplaintService:
+    return feedback_unit.complaints
 
 
 @pytest.fixture
-def service(repo: InMemoryComplaintRepository) -> ComplaintService:
-    policy = sla_policy(FeedbackSettings())
-    return ComplaintService(repo, ManualClock(T0), policy=policy, source=SOURCE)
-
-
-@pytest.fixture
-def survey_repo() -> InMemorySurveyRepository:
-    return InMemorySurveyRepository()
-
-
-@pytest.fixture
-def surveys(
-    survey_repo: InMemorySurveyRepository, repo: InMemoryComplaintRepository
-) -> SurveyService:
-    return SurveyService(survey_repo, repo, ManualClock(T0), source=SOURCE)
+def surveys(feedback_unit: Feedback) -> SurveyService:
+    return feedback_unit.surveys
 
 
 async def raise_complaint(service: ComplaintService) -> None:
@@ -70,13 +55,13 @@ def answer(**changes: object) -> NewSurveyAnswer:
 
 
 async def test_survey_answer_is_stored_and_published_once(
-    surveys: SurveyService, survey_repo: InMemorySurveyRepository
+    surveys: SurveyService, feedback_unit: Feedback
 ) -> None:
     first = await surveys.record(answer(), "evt-s1")
     await surveys.record(answer(), "evt-s1")
 
     assert (first.csat, first.nps, first.answered_at) == (4, 9, T0)
-    assert [e.type for e in survey_repo.outbox] == [SurveyAnswered.event_type()]
+    assert [e.type for e in feedback_unit.published("surveys")] == [SurveyAnswered.event_type()]
     with pytest.raises(Conflict, match="already answered"):
         await surveys.record(answer(), "evt-s2")
 
@@ -84,12 +69,12 @@ async def test_survey_answer_is_stored_and_published_once(
 async def test_survey_about_a_complaint_joins_its_journey(
     surveys: SurveyService,
     service: ComplaintService,
-    repo: InMemoryComplaintRepository,
-    survey_repo: InMemorySurveyRepository,
+    feedback_unit: Feedback,
 ) -> None:
     await raise_complaint(service)
     await surveys.record(answer(trigger="complaint_resolved", complaint_id="cmp-1"), "evt-s1")
-    assert survey_repo.outbox[0].correlationid == repo.outbox[0].correlationid
+    [answered] = feedback_unit.published("surveys")
+    assert answered.correlationid == feedback_unit.published()[0].correlationid
 
 
 @pytest.mark.parametrize(
@@ -114,32 +99,50 @@ async def test_survey_answers_are_checked(
 
 
 async def test_consumed_survey_is_stored_once_and_not_republished(
-    surveys: SurveyService, survey_repo: InMemorySurveyRepository
+    surveys: SurveyService, feedback_unit: Feedback
 ) -> None:
     data = SurveyAnswered(
         survey_id="srv-9", customer_id="cus-1", trigger="other", nps=3, answered_at=T0
     )
     event = data.to_event(source="/survey-tool", event_id="ext-s", time=T0)
 
-    assert await surveys.on_survey_answered(data, event) is True
-    assert await surveys.on_survey_answered(data, event) is False
+    assert await feedback_unit.deliver(event) == "applied"
+    assert await feedback_unit.deliver(event) == "duplicate"
 
     assert [s.survey_id for s in await surveys.surveys_of_customer("cus-1", limit=5)] == ["srv-9"]
-    assert survey_repo.outbox == []
+    assert feedback_unit.published("surveys") == []
+    changed = data.model_copy(update={"nps": 4})
+    other = changed.to_event(source="/survey-tool", event_id="ext-s-other", time=T0)
+    outcome = await feedback_unit.deliver(other)
+    assert outcome.startswith("dlq:conflict: ")
+
+
+async def test_a_survey_answered_again_under_another_event_id_conflicts(
+    surveys: SurveyService,
+) -> None:
+    """Below the business-key guard, the survey itself refuses a second answer."""
+    data = SurveyAnswered(
+        survey_id="srv-9", customer_id="cus-1", trigger="other", nps=3, answered_at=T0
+    )
+    first = data.to_event(source="/survey-tool", event_id="ext-s", time=T0)
     other = data.to_event(source="/survey-tool", event_id="ext-s-other", time=T0)
+    await surveys.answered(translate.survey_answer(data, first))
+
     with pytest.raises(Conflict, match="survey srv-9 was already answered"):
-        await surveys.on_survey_answered(data, other)  # the runtime dead-letters it
+        await surveys.answered(translate.survey_answer(data, other))
 
 
 async def test_published_answer_time_equals_the_stored_one(
-    surveys: SurveyService, survey_repo: InMemorySurveyRepository
+    surveys: SurveyService, feedback_unit: Feedback
 ) -> None:
     answered_at = T0 - HOUR + timedelta(microseconds=123_456)
 
     stored = await surveys.record(answer(answered_at=answered_at), "evt-s1")
 
     assert stored.answered_at == T0 - HOUR + timedelta(milliseconds=123)
-    assert survey_repo.outbox[0].data["answered_at"] == "2026-03-02T08:00:00.123000Z"
+    assert (
+        feedback_unit.published("surveys")[0].data["answered_at"] == "2026-03-02T08:00:00.123000Z"
+    )
 
 
 def test_idempotency_key_is_scoped_by_customer(surveys: SurveyService) -> None:

@@ -16,15 +16,16 @@ from crm_events.feedback import (
     ComplaintSlaWarning,
     SurveyAnswered,
 )
+from crm_feedback import codec
 from crm_feedback.api import build_router
-from crm_feedback.handlers import register_handlers, register_sla_sweeper
-from crm_feedback.mongo_repository import MongoComplaintRepository, MongoSurveyRepository
+from crm_feedback.handlers import register_handlers
 from crm_feedback.service import ComplaintService
 from crm_feedback.settings import FeedbackSettings
 from crm_feedback.sla import SlaPolicy
 from crm_feedback.surveys import SurveyService
 from crm_runtime.app import ServiceRuntime
 from crm_runtime.clock import Clock
+from crm_runtime.store import Backend
 
 PUBLISHED: list[type[EventData]] = [
     ComplaintRaised,
@@ -51,27 +52,29 @@ def sla_policy(settings: FeedbackSettings) -> SlaPolicy:
     )
 
 
-def create_app(settings: FeedbackSettings | None = None, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    settings: FeedbackSettings | None = None,
+    clock: Clock | None = None,
+    *,
+    store: Backend | None = None,
+) -> FastAPI:
+    """``store``: where aggregates live (default MongoDB; the unit tests pass in-memory)."""
     settings = settings or FeedbackSettings()
-    runtime = ServiceRuntime(settings, clock=clock)
-    complaint_repo = MongoComplaintRepository(runtime.db)
-    survey_repo = MongoSurveyRepository(runtime.db)
-    outbox = runtime.notify_outbox
+    runtime = ServiceRuntime(settings, clock=clock, backend=store)
+    complaint_store = runtime.aggregates(codec.ComplaintCodec())
+    survey_store = runtime.aggregates(codec.SurveyCodec())
     complaints = ComplaintService(
-        complaint_repo,
-        runtime.clock,
-        policy=sla_policy(settings),
-        source=runtime.source,
-        on_outbox=outbox,
+        complaint_store, runtime.clock, policy=sla_policy(settings), source=runtime.source
     )
-    surveys = SurveyService(
-        survey_repo, complaint_repo, runtime.clock, source=runtime.source, on_outbox=outbox
-    )
+    surveys = SurveyService(survey_store, complaint_store, runtime.clock, source=runtime.source)
     register_handlers(runtime, complaints, surveys)
-    register_sla_sweeper(runtime, complaint_repo.complaints, complaints)
-    runtime.publishes(PUBLISHED, outboxes=[complaint_repo.complaints, survey_repo.surveys])
-    runtime.on_startup(complaint_repo.ensure_indexes)
-    runtime.on_startup(survey_repo.ensure_indexes)
-    return runtime.build_app(
+    runtime.sweep_aggregates("complaint-sla", complaint_store, complaints.on_due)
+    runtime.publishes(PUBLISHED, outboxes=[runtime.db[codec.COMPLAINTS], runtime.db[codec.SURVEYS]])
+    if store is None:
+        runtime.on_startup(lambda: codec.ensure_indexes(runtime.db))
+    app = runtime.build_app(
         title="CRM feedback service", routers=[build_router(complaints, surveys)]
     )
+    app.state.complaints = complaints
+    app.state.surveys = surveys
+    return app

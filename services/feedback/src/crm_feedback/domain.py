@@ -5,15 +5,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from crm_events import deterministic_event_id
-from crm_events.common import Severity
-from crm_events.feedback import (
-    ComplaintAcknowledged,
-    ComplaintRaised,
-    ComplaintResolved,
-    SurveyAnswered,
-)
+from crm_events.common import Channel, Severity
+from crm_events.feedback import ComplaintAcknowledged, ComplaintResolved
 from crm_events.feedback import SlaClock as ClockName
 from crm_runtime.errors import Conflict, DomainError, Unprocessable
 
@@ -101,6 +97,7 @@ class Complaint:
     resolution: str | None = None
     within_sla: bool | None = None
     version: int = 1
+    updated_at: datetime | None = None  # of the last transition (raise: none)
 
     @property
     def next_due_at(self) -> datetime | None:
@@ -112,7 +109,48 @@ class Complaint:
         return self.clocks[FIRST_RESPONSE].met
 
 
-def check_deadlines(data: ComplaintRaised, raised_at: datetime) -> None:
+class Filing(Protocol):
+    """What opening a complaint needs: a consumed ``ComplaintRaised`` or a ``ComplaintFiled``."""
+
+    @property
+    def complaint_id(self) -> str: ...
+    @property
+    def customer_id(self) -> str: ...
+    @property
+    def severity(self) -> Severity: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def channel(self) -> Channel: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def owner_id(self) -> str: ...
+    @property
+    def first_response_due_at(self) -> datetime: ...
+    @property
+    def resolution_due_at(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class ComplaintFiled:
+    """Fact: a complaint was raised (here or elsewhere) with these deadlines, by this event."""
+
+    event_id: str
+    correlation_id: str
+    complaint_id: str
+    customer_id: str
+    severity: Severity
+    category: str
+    channel: Channel
+    description: str
+    owner_id: str
+    raised_at: datetime
+    first_response_due_at: datetime
+    resolution_due_at: datetime
+
+
+def check_deadlines(data: Filing, raised_at: datetime) -> None:
     """Deadlines a publisher sends must make sense; we never invent other ones for them."""
     if data.first_response_due_at < raised_at:
         raise Unprocessable("first_response_due_at lies before the complaint was raised")
@@ -126,7 +164,7 @@ def check_not_future(moment: datetime, now: datetime, what: str) -> None:
 
 
 def open_complaint(
-    data: ComplaintRaised,
+    data: Filing,
     *,
     raised_at: datetime,
     event_id: str,
@@ -220,16 +258,31 @@ class Survey:
     complaint_id: str | None = None
 
 
-def record_survey(data: SurveyAnswered, *, event_id: str, at: datetime) -> Survey:
+@dataclass(frozen=True)
+class SurveyAnswer:
+    """Fact: a customer answered a survey (recorded here or by a survey tool)."""
+
+    event_id: str
+    survey_id: str
+    customer_id: str
+    trigger: str
+    answered_at: datetime
+    csat: int | None = None
+    nps: int | None = None
+    comment: str | None = None
+    complaint_id: str | None = None
+
+
+def record_survey(fact: SurveyAnswer, *, at: datetime) -> Survey:
     return Survey(
-        survey_id=data.survey_id,
-        customer_id=data.customer_id,
-        trigger=data.trigger,
-        answered_at=to_millis(data.answered_at),
+        survey_id=fact.survey_id,
+        customer_id=fact.customer_id,
+        trigger=fact.trigger,
+        answered_at=to_millis(fact.answered_at),
         recorded_at=to_millis(at),
-        answered_event_id=event_id,
-        csat=data.csat,
-        nps=data.nps,
-        comment=data.comment,
-        complaint_id=data.complaint_id,
+        answered_event_id=fact.event_id,
+        csat=fact.csat,
+        nps=fact.nps,
+        comment=fact.comment,
+        complaint_id=fact.complaint_id,
     )

@@ -1,13 +1,11 @@
-"""Consumed topics and the SLA timer → service calls. Validation and DLQ are the runtime's."""
+"""Consumed topics → translator → one service call. Validation, business keys and DLQ
+routing happen in the runtime; a complaint fact touches its complaint, an answer its survey."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-from pymongo.asynchronous.collection import AsyncCollection
-
+from crm_events import CloudEvent
 from crm_events.feedback import ComplaintRaised, SurveyAnswered
+from crm_feedback import translate
 from crm_feedback.service import ComplaintService
 from crm_feedback.surveys import SurveyService
 from crm_runtime.app import ServiceRuntime
@@ -16,16 +14,17 @@ from crm_runtime.app import ServiceRuntime
 def register_handlers(
     runtime: ServiceRuntime, complaints: ComplaintService, surveys: SurveyService
 ) -> None:
-    runtime.on(ComplaintRaised, complaints.on_complaint_raised)
-    runtime.on(SurveyAnswered, surveys.on_survey_answered)
+    async def complaint_raised(data: ComplaintRaised, event: CloudEvent) -> bool:
+        return await complaints.filed(translate.complaint_filed(data, event))
 
+    async def survey_answered(data: SurveyAnswered, event: CloudEvent) -> bool:
+        return await surveys.answered(translate.survey_answer(data, event))
 
-def register_sla_sweeper(
-    runtime: ServiceRuntime, collection: AsyncCollection[Any], complaints: ComplaintService
-) -> None:
-    """Complaints whose ``next_due_at`` has come are handed to the service by id."""
-
-    async def due(doc: dict[str, Any], now: datetime) -> None:
-        await complaints.on_due(str(doc["_id"]), now)
-
-    runtime.sweep("complaint-sla", collection, due)
+    runtime.on(
+        ComplaintRaised,
+        complaint_raised,
+        aggregate=(complaints.complaints, lambda data: data.complaint_id),
+    )
+    runtime.on(
+        SurveyAnswered, survey_answered, aggregate=(surveys.surveys, lambda data: data.survey_id)
+    )

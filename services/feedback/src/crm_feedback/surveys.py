@@ -1,20 +1,19 @@
-"""Survey use cases: answers recorded over HTTP or consumed from other systems."""
+"""Survey use cases: answers recorded over HTTP or consumed from other systems, each one
+decision applied to one survey by the aggregate store."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from crm_events import CloudEvent
 from crm_events.feedback import SurveyAnswered
-from crm_feedback import domain
-from crm_feedback.domain import Complaint, Survey, to_millis
-from crm_feedback.ports import ComplaintRepository, SurveyRepository
+from crm_feedback import codec, decisions, domain, translate
+from crm_feedback.domain import Complaint, Survey, SurveyAnswer, to_millis
 from crm_runtime.clock import Clock
 from crm_runtime.errors import DomainError, NotFound
 from crm_runtime.idempotency import command_event_id
+from crm_runtime.store import AggregateStore
 
 Trigger = Literal["complaint_resolved", "periodic", "other"]
 
@@ -34,18 +33,16 @@ class NewSurveyAnswer:
 class SurveyService:
     def __init__(
         self,
-        repository: SurveyRepository,
-        complaints: ComplaintRepository,
+        surveys: AggregateStore[Survey],
+        complaints: AggregateStore[Complaint],
         clock: Clock,
         *,
         source: str,
-        on_outbox: Callable[[], None] = lambda: None,
     ) -> None:
-        self._repo = repository
+        self.surveys = surveys
         self._complaints = complaints
         self._clock = clock
         self._source = source
-        self._on_outbox = on_outbox
 
     def event_id(self, survey_id: str, key: str | None) -> str:
         return command_event_id(self._source, "record-survey", survey_id, key)
@@ -76,27 +73,31 @@ class SurveyService:
             time=now,
             correlation_id=complaint.correlation_id if complaint else None,
         )
-        survey = domain.record_survey(data, event_id=event.id, at=now)
-        if await self._repo.add(survey, [event]):
-            self._on_outbox()
-        return await self.survey(survey.survey_id)
+        fact = translate.survey_answer(data, event)
+        await self.surveys.apply(
+            fact.survey_id, fact.event_id, lambda s: decisions.answer_survey(s, fact, now, [event])
+        )
+        return await self.survey(fact.survey_id)
 
-    async def on_survey_answered(self, data: SurveyAnswered, event: CloudEvent) -> bool:
+    async def answered(self, fact: SurveyAnswer) -> bool:
         """From another system (or our own, relayed back): stored once, never republished.
 
         The complaint it names is not required to be known here: the answer is a fact.
         """
-        survey = domain.record_survey(data, event_id=event.id, at=self._clock.now())
-        return await self._repo.add(survey, [])
+        now = self._clock.now()
+        applied = await self.surveys.apply(
+            fact.survey_id, fact.event_id, lambda s: decisions.answer_survey(s, fact, now)
+        )
+        return applied.applied
 
     async def survey(self, survey_id: str) -> Survey:
-        found = await self._repo.get(survey_id)
+        found = await self.surveys.get(survey_id)
         if found is None:
             raise NotFound(f"survey {survey_id} not found")
         return found
 
     async def surveys_of_customer(self, customer_id: str, *, limit: int) -> list[Survey]:
-        return await self._repo.by_customer(customer_id, limit=limit)
+        return await codec.surveys_of(self.surveys.backend, customer_id, limit=limit)
 
     async def _complaint_of(self, request: NewSurveyAnswer) -> Complaint | None:
         if request.complaint_id is None:

@@ -1,0 +1,141 @@
+"""Feedback's documents: complaints and survey answers — the only module of this service
+that knows MongoDB (its indexes) and the stored shape.
+
+A complaint keeps its state at the top level, its clocks as a map (``clocks.first_response``,
+``clocks.resolution``) and the derived ``first_response_within_sla``; the store adds
+``version``, ``applied``, ``next_due_at`` and the outbox fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+
+from crm_feedback.domain import Complaint, SlaClock, Survey
+from crm_runtime.mongo import OUTBOX_PENDING
+from crm_runtime.scheduler import NEXT_DUE_AT
+from crm_runtime.store import Backend
+from crm_runtime.timestamps import stamp_tree, unstamp, unstamp_optional
+
+COMPLAINTS, SURVEYS = "complaints", "surveys"
+_COMPLAINT_FIELDS = tuple(Complaint.__dataclass_fields__)
+_SURVEY_FIELDS = tuple(Survey.__dataclass_fields__)
+_OPTIONAL_TIMES = ("raised_at", "acknowledged_at", "resolved_at", "updated_at")
+
+
+class ComplaintCodec:
+    collection = COMPLAINTS
+
+    def encode(self, complaint: Complaint) -> dict[str, Any]:
+        doc = asdict(complaint)
+        del doc["complaint_id"], doc["version"]  # the _id, and the store's own counter
+        if doc["updated_at"] is None:
+            del doc["updated_at"]
+        doc["clocks"] = {
+            name: {**asdict(clock), "stopped": clock.stopped}
+            for name, clock in complaint.clocks.items()
+        }
+        doc["first_response_within_sla"] = complaint.first_response_within_sla
+        return dict(stamp_tree(doc))
+
+    def decode(self, doc: dict[str, Any]) -> Complaint:
+        fields = {name: doc[name] for name in _COMPLAINT_FIELDS if name in doc}
+        fields["complaint_id"] = doc["_id"]
+        for name in _OPTIONAL_TIMES:
+            fields[name] = unstamp_optional(fields.get(name))
+        fields["clocks"] = {name: _clock(raw) for name, raw in doc["clocks"].items()}
+        fields["within_sla"] = _optional_bool(doc.get("within_sla"))
+        fields["version"] = int(doc.get("version") or 1)
+        return Complaint(**fields)
+
+    def entry(self, entry: object) -> tuple[str, dict[str, Any]]:
+        raise TypeError(f"complaint decisions append no entries, got {type(entry).__name__}")
+
+
+class SurveyCodec:
+    collection = SURVEYS
+
+    def encode(self, survey: Survey) -> dict[str, Any]:
+        doc = dict(stamp_tree(asdict(survey)))
+        del doc["survey_id"]
+        return doc
+
+    def decode(self, doc: dict[str, Any]) -> Survey:
+        fields = {name: doc[name] for name in _SURVEY_FIELDS if name in doc}
+        fields["survey_id"] = doc["_id"]
+        fields["answered_at"] = unstamp(doc["answered_at"])
+        fields["recorded_at"] = unstamp(doc["recorded_at"])
+        return Survey(**fields)
+
+    def entry(self, entry: object) -> tuple[str, dict[str, Any]]:
+        raise TypeError(f"survey decisions append no entries, got {type(entry).__name__}")
+
+
+def _clock(raw: dict[str, Any]) -> SlaClock:
+    # The stand-in may return booleans as 1/0.
+    return SlaClock(
+        started_at=unstamp(raw["started_at"]),
+        due_at=unstamp(raw["due_at"]),
+        warn_at=unstamp(raw["warn_at"]),
+        warned=bool(raw.get("warned")),
+        breached=bool(raw.get("breached")),
+        stopped_at=unstamp_optional(raw.get("stopped_at")),
+    )
+
+
+def _optional_bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+async def complaints(
+    backend: Backend, *, equals: dict[str, str], status: str | None, limit: int
+) -> list[Complaint]:
+    """Newest first (by raised_at); ``status`` None means any."""
+    query = equals if status is None else {**equals, "status": status}
+    docs = await backend.page(
+        COMPLAINTS, equals=query, newest_by="raised_at", before=None, limit=limit
+    )
+    codec = ComplaintCodec()
+    return [codec.decode(doc) for doc in docs]
+
+
+async def surveys_of(backend: Backend, customer_id: str, *, limit: int) -> list[Survey]:
+    """Newest first (by answered_at)."""
+    docs = await backend.page(
+        SURVEYS,
+        equals={"customer_id": customer_id},
+        newest_by="answered_at",
+        before=None,
+        limit=limit,
+    )
+    codec = SurveyCodec()
+    return [codec.decode(doc) for doc in docs]
+
+
+async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
+    # No "_id" in compound indexes: the MongoDB stand-in cannot index it.
+    await db[COMPLAINTS].create_indexes(
+        [
+            IndexModel(
+                [("customer_id", ASCENDING), ("status", ASCENDING), ("raised_at", DESCENDING)],
+                name="by_customer",
+            ),
+            IndexModel(
+                [("owner_id", ASCENDING), ("status", ASCENDING), ("raised_at", DESCENDING)],
+                name="by_owner",
+            ),
+            IndexModel([(NEXT_DUE_AT, ASCENDING)], name="next_due_at", sparse=True),
+            IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True),
+        ]
+    )
+    await db[SURVEYS].create_indexes(
+        [
+            IndexModel(
+                [("customer_id", ASCENDING), ("answered_at", DESCENDING)], name="by_customer"
+            ),
+            IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True),
+        ]
+    )

@@ -1,0 +1,40 @@
+"""Translators at the edge: wire models (consumed, or built for an HTTP command) become
+feedback's own facts, once. A v2 of a wire event changes only this module."""
+
+from __future__ import annotations
+
+from crm_events import CloudEvent
+from crm_events.feedback import ComplaintRaised, SurveyAnswered
+from crm_feedback.domain import ComplaintFiled, SurveyAnswer
+
+
+def complaint_filed(data: ComplaintRaised, event: CloudEvent) -> ComplaintFiled:
+    """Without ``raised_at`` in the payload the complaint was raised when the event was."""
+    return ComplaintFiled(
+        event_id=event.id,
+        correlation_id=event.correlationid,
+        complaint_id=data.complaint_id,
+        customer_id=data.customer_id,
+        severity=data.severity,
+        category=data.category,
+        channel=data.channel,
+        description=data.description,
+        owner_id=data.owner_id,
+        raised_at=data.raised_at or event.time,
+        first_response_due_at=data.first_response_due_at,
+        resolution_due_at=data.resolution_due_at,
+    )
+
+
+def survey_answer(data: SurveyAnswered, event: CloudEvent) -> SurveyAnswer:
+    return SurveyAnswer(
+        event_id=event.id,
+        survey_id=data.survey_id,
+        customer_id=data.customer_id,
+        trigger=data.trigger,
+        answered_at=data.answered_at,
+        csat=data.csat,
+        nps=data.nps,
+        comment=data.comment,
+        complaint_id=data.complaint_id,
+    )

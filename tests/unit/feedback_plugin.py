@@ -1,0 +1,76 @@
+"""Fixtures for feedback's unit tests: the real wiring (``create_app``) over the in-memory
+aggregate store, a manual clock, and deliveries that end as the consumer ends them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from crm_events import REGISTRY, CloudEvent
+from crm_feedback.app import create_app
+from crm_feedback.domain import Complaint, Survey
+from crm_feedback.service import ComplaintService
+from crm_feedback.settings import FeedbackSettings
+from crm_feedback.surveys import SurveyService
+from crm_runtime.clock import ManualClock
+from crm_runtime.errors import DomainError, MissingPrerequisite
+from tests.store_memory import InMemoryBackend
+
+FEEDBACK_NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+FEEDBACK_SOURCE = "/crm/feedback"
+
+
+@dataclass
+class Feedback:
+    complaints: ComplaintService
+    surveys: SurveyService
+    backend: InMemoryBackend
+    clock: ManualClock
+    runtime: Any
+
+    async def deliver(self, event: CloudEvent) -> str:
+        """``applied``/``duplicate``/``parked``, or ``dlq:<kind>: <reason>``."""
+        data = REGISTRY.parse(event)
+        try:
+            applied = await self.runtime.consumer.handlers[type(data)](data, event)
+        except DomainError as exc:
+            return f"dlq:{exc.dlq_kind}: {exc.reason}"
+        except MissingPrerequisite:
+            return "parked"
+        return "applied" if applied else "duplicate"
+
+    def published(self, collection: str = "complaints") -> list[CloudEvent]:
+        """Every event waiting in the collection's outboxes, in the order they were stored
+        (by time; one document's entries keep their insertion order)."""
+        entries = [
+            entry
+            for doc in self.backend.docs(collection).values()
+            for entry in (doc.get("outbox") or {}).values()
+        ]
+        entries.sort(key=lambda e: e["time"])
+        return [CloudEvent.model_validate(json.loads(e["value"])) for e in entries]
+
+    async def stored(self, complaint_id: str) -> Complaint | None:
+        return await self.complaints.complaints.get(complaint_id)
+
+    async def stored_survey(self, survey_id: str) -> Survey | None:
+        return await self.surveys.surveys.get(survey_id)
+
+    async def sweep(self) -> None:
+        """One pass of the SLA sweeper at the clock's time."""
+        for sweeper in self.runtime.sweepers:
+            if sweeper.name == "complaint-sla":
+                await sweeper.sweep()
+
+
+@pytest.fixture
+def feedback_unit() -> Feedback:
+    backend = InMemoryBackend()
+    clock = ManualClock(FEEDBACK_NOW)
+    settings = FeedbackSettings(service_name="feedback")
+    app = create_app(settings, clock, store=backend)
+    return Feedback(app.state.complaints, app.state.surveys, backend, clock, app.state.runtime)
