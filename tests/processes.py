@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -22,19 +23,28 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def stack_ports() -> tuple[int, int]:
-    """Free ports for a dedicated local stack: Kafka (whose controller takes the next port
-    too) and MongoDB, never overlapping (the kernel hands out ports in sequence, so a second
-    free port is often the first one + 1)."""
-    for _ in range(100):
-        kafka = free_port()
-        if kafka >= 65000:
-            continue
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", kafka + 1)) == 0:
-                continue
-        mongo = free_port()
-        if mongo not in (kafka, kafka + 1):
+    """Free ports for a dedicated local stack: Kafka (its controller takes the next port
+    too) and MongoDB. Chosen below the kernel's ephemeral range, where busy test traffic
+    cannot take a port as the local end of an outgoing connection between the check and
+    the servers' bind (it did, at 60746)."""
+    low, high = 20_000, 32_000
+    ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    if ephemeral.exists():
+        high = min(high, int(ephemeral.read_text().split()[0]) - 2)
+    rng = random.Random()
+    for _ in range(500):
+        kafka, mongo = rng.randrange(low, high), rng.randrange(low, high)
+        if abs(kafka - mongo) > 1 and all(map(_bindable, (kafka, kafka + 1, mongo))):
             return kafka, mongo
     raise RuntimeError("no free ports for a dedicated stack")
 
