@@ -1,1 +1,5 @@
-pytest_plugins = ["tests.stack_fixture", "tests.unit.contacts_plugin"]
+pytest_plugins = [
+    "tests.stack_fixture",
+    "tests.unit.contacts_plugin",
+    "tests.unit.offboarding_plugin",
+]
