@@ -9,6 +9,10 @@ import pytest
 
 from crm_offboarding.domain import RetentionOutcome, case_id_for
 from crm_offboarding.lifecycle import CaseState
+from crm_runtime.health import Health
+from crm_runtime.metrics import Metrics
+from crm_runtime.retry import TransientRetry
+from crm_runtime.store_batch import StoreBatch
 from tests.store_memory import SimulatedCrash
 from tests.unit.offboarding_plugin import EXIT, Offboarding, risk, types
 
@@ -159,3 +163,21 @@ async def test_a_stale_marker_of_a_retained_case_is_released_by_the_next_risk(
     assert offb.open_case_id() == case_id_for("evt-risk-2")
     assert (await offb.service.case(case.case_id)).risks.keys() == {"risk-1"}
     assert list((await offb.service.case(case_id_for("evt-risk-2"))).risks) == ["risk-2"]
+
+
+async def test_a_poll_routes_its_risks_in_memory_and_writes_each_collection_once(
+    offb: Offboarding,
+) -> None:
+    retry = TransientRetry(Health(), Metrics("test-offboarding"), (0.01, 0.01))
+    with StoreBatch(retry) as batch:
+        first = await offb.take(*risk())
+        second = await offb.take(*risk(event_id="evt-risk-2", risk_id="risk-2"))
+        again = await offb.take(*risk())
+        assert offb.stored_cases() == []  # nothing written before the commit
+        await batch.commit()
+
+    assert (first, second, again) == (True, True, False)
+    [case] = offb.stored_cases()
+    assert sorted(case.risks) == ["risk-1", "risk-2"]
+    assert types(offb.outbox()) == ["offboarding-case-opened"]
+    assert offb.backend.writes == 2  # the marker, the case

@@ -3,15 +3,21 @@ read and write, a retry racing its original, a crash between two writes."""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 
 from crm_events import CloudEvent
 from crm_events.loyalty import RiskDetected
-from crm_offboarding.domain import RetentionOutcome
+from crm_offboarding.domain import RetentionOutcome, case_id_for
 from crm_offboarding.lifecycle import CaseState
+from crm_runtime.health import Health
+from crm_runtime.metrics import Metrics
+from crm_runtime.retry import TransientRetry
 from crm_runtime.store import AggregateConflict, Write
+from crm_runtime.store_batch import StoreBatch
 from tests.store_memory import InMemoryBackend, SimulatedCrash
 from tests.unit.offboarding_plugin import OFFER, ROUND, Offboarding, risk, types
 
@@ -117,3 +123,25 @@ async def test_a_race_on_the_marker_is_decided_again_on_the_fresh_marker(
 
 def risk_two() -> tuple[RiskDetected, CloudEvent]:
     return risk(event_id="evt-risk-2", risk_id="risk-2")
+
+
+async def test_a_retention_landing_during_a_poll_makes_the_poll_redeliver_and_reroute(
+    offb: Offboarding,
+) -> None:
+    case = await offb.in_negotiation()
+    retry = TransientRetry(Health(), Metrics("test-offboarding"), (0.01, 0.01))
+    concluding = offb.service.conclude_retention(
+        case.case_id, RetentionOutcome(True, "emp-mgr"), "cmd-end"
+    )
+    with StoreBatch(retry) as batch:
+        assert await offb.take(*risk_two()) is True  # joins the open case, in memory
+        # An HTTP command (outside the poll) concludes the case before the poll commits.
+        await asyncio.create_task(concluding, context=contextvars.Context())
+        with pytest.raises(AggregateConflict, match="re-decided"):
+            await batch.commit()
+
+    assert await offb.take(*risk_two()) is True  # the redelivery
+
+    assert (await offb.service.case(case.case_id)).risks.keys() == {"risk-1"}
+    assert offb.open_case_id() == case_id_for("evt-risk-2")
+    assert list((await offb.service.case(case_id_for("evt-risk-2"))).risks) == ["risk-2"]

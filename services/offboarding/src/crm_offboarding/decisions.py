@@ -34,10 +34,17 @@ from crm_offboarding.domain import (
     case_id_for,
 )
 from crm_offboarding.lifecycle import accepts_risks
-from crm_runtime.errors import NotFound
+from crm_runtime.errors import Conflict, NotFound
 from crm_runtime.store import Decision
 
 Step = Callable[[Case, datetime], tuple[Case, EventData | None]]
+
+
+class CaseConcluded(Conflict):
+    """The case a risk was routed to takes no more risks (its marker was not released yet).
+
+    Raised, not answered with "no change": a consumer's batch that re-decides after a lost
+    race must see the refusal, so the poll is redelivered and the risk rerouted."""
 
 
 # --- the customer's marker -----------------------------------------------------------------
@@ -79,15 +86,17 @@ def take_risk(
     case: Case | None, fact: RiskNoticed, seed: RiskNoticed | None, now: datetime, *, source: str
 ) -> Decision[Case]:
     """Add the risk to the case; a case not written yet is opened from ``seed`` first. A
-    case that holds the risk already, or takes no more risks, stays as it is."""
+    case that holds the risk already stays as it is; one concluded raises ``CaseConcluded``."""
     publish: list[CloudEvent] = []
     if case is None:
         if seed is None:
             return Decision()
         case, opened = open_case(seed, now, source=source)
         publish.append(opened)
-    if fact.risk_id in case.risks or not accepts_risks(case.state):
+    if fact.risk_id in case.risks:
         return Decision(case if publish else None, publish=publish)
+    if not accepts_risks(case.state):
+        raise CaseConcluded(f"case {case.case_id} is {case.state.value}")
     return Decision(case.add_risk(fact.risk, now), publish=publish)
 
 

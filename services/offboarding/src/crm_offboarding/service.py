@@ -19,7 +19,6 @@ from crm_offboarding.domain import (
     RiskNoticed,
     TerminationPlan,
 )
-from crm_offboarding.lifecycle import accepts_risks
 from crm_runtime.clock import Clock
 from crm_runtime.errors import NotFound
 from crm_runtime.idempotency import command_event_id
@@ -74,17 +73,17 @@ class OffboardingService:
         case_id = marker.risks[fact.risk_id]
         seed = marker.opening if marker.case_id == case_id else None
         now = self._clock.now()
-        taken = await self.cases.apply(
-            case_id,
-            fact.event_id,
-            lambda c: decisions.take_risk(c, fact, seed, now, source=self._source),
-        )
-        case = taken.state
-        if case is None:
-            return False
-        held = case.risks.get(fact.risk_id)
+        try:
+            taken = await self.cases.apply(
+                case_id,
+                fact.event_id,
+                lambda c: decisions.take_risk(c, fact, seed, now, source=self._source),
+            )
+        except decisions.CaseConcluded:
+            return None
+        held = None if taken.state is None else taken.state.risks.get(fact.risk_id)
         if held is None:
-            return None if not accepts_risks(case.state) else False
+            return False  # a case that is nowhere, nor has a seed: nothing to add to
         if taken.applied and held.event_id == fact.event_id:
             log.info("offboarding_risk_taken", case_id=case_id, risk_id=fact.risk_id)
             return True
