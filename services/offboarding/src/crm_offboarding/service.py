@@ -60,7 +60,7 @@ class OffboardingService:
         marker = await self._route(fact, cause, lambda m: decisions.reroute(m, fact, stale))
         taken = await self._take(fact, marker)
         if taken is None:
-            raise AggregateConflict(f"the open case of customer marker {cause} kept changing")
+            raise AggregateConflict(f"risk {fact.risk_id}: the customer's open case kept changing")
         return taken
 
     async def _route(self, fact: RiskNoticed, event_id: str, rule: MarkerRule) -> OpenCaseMarker:
