@@ -12,13 +12,14 @@ from crm_events.offboarding import (
     OffboardingCaseOpened,
     RetentionOfferMade,
 )
+from crm_offboarding import codec
 from crm_offboarding.api import build_router
 from crm_offboarding.handlers import register_handlers
-from crm_offboarding.mongo_repository import MongoOffboardingRepository
 from crm_offboarding.service import OffboardingService
 from crm_offboarding.settings import OffboardingSettings
 from crm_runtime.app import ServiceRuntime
 from crm_runtime.clock import Clock
+from crm_runtime.store import Backend
 
 PUBLISHED: list[type[EventData]] = [
     OffboardingCaseOpened,
@@ -29,13 +30,21 @@ PUBLISHED: list[type[EventData]] = [
 ]
 
 
-def create_app(settings: OffboardingSettings | None = None, clock: Clock | None = None) -> FastAPI:
-    runtime = ServiceRuntime(settings or OffboardingSettings(), clock=clock)
-    repository = MongoOffboardingRepository(runtime.db)
-    service = OffboardingService(
-        repository, runtime.clock, source=runtime.source, on_outbox=runtime.notify_outbox
-    )
+def create_app(
+    settings: OffboardingSettings | None = None,
+    clock: Clock | None = None,
+    *,
+    store: Backend | None = None,
+) -> FastAPI:
+    """``store``: where aggregates live (default MongoDB; the unit tests pass in-memory)."""
+    runtime = ServiceRuntime(settings or OffboardingSettings(), clock=clock, backend=store)
+    cases = runtime.aggregates(codec.CaseCodec())
+    markers = runtime.aggregates(codec.MarkerCodec())
+    service = OffboardingService(cases, markers, runtime.clock, source=runtime.source)
     register_handlers(runtime, service)
-    runtime.publishes(PUBLISHED, outboxes=[repository.cases])
-    runtime.on_startup(repository.ensure_indexes)
-    return runtime.build_app(title="CRM offboarding service", routers=[build_router(service)])
+    runtime.publishes(PUBLISHED, outboxes=[runtime.db[codec.CASES]])
+    if store is None:
+        runtime.on_startup(lambda: codec.ensure_indexes(runtime.db))
+    app = runtime.build_app(title="CRM offboarding service", routers=[build_router(service)])
+    app.state.service = service
+    return app

@@ -6,8 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from crm_events import CloudEvent, deterministic_event_id
-from crm_events.loyalty import RiskDetected
+from crm_events import deterministic_event_id
 from crm_offboarding.lifecycle import Action, CaseState, Strategy, next_state
 from crm_runtime.errors import DomainError
 
@@ -31,17 +30,22 @@ class Risk:
     score: int | None = None
     hard_signal: str | None = None
 
-    @classmethod
-    def from_event(cls, data: RiskDetected, event: CloudEvent) -> Risk:
-        return cls(
-            risk_id=data.risk_id,
-            category=data.category.value,
-            reasons=list(data.reasons),
-            detected_at=event.time,
-            event_id=event.id,
-            score=data.score,
-            hard_signal=data.hard_signal,
-        )
+
+@dataclass(frozen=True)
+class RiskNoticed:
+    """A detected risk as offboarding takes it in (``translate.risk_noticed``)."""
+
+    customer_id: str
+    correlation_id: str  # of the RiskDetected: the journey a case it opens belongs to
+    risk: Risk
+
+    @property
+    def event_id(self) -> str:
+        return self.risk.event_id
+
+    @property
+    def risk_id(self) -> str:
+        return self.risk.risk_id
 
 
 @dataclass(frozen=True)
@@ -89,12 +93,14 @@ class RetentionOutcome:
 
 @dataclass(frozen=True)
 class OpenCaseMarker:
-    """One per customer while a case is open. The opening risk event is kept so that a
-    marker whose case was never written (crash) can be healed by anyone."""
+    """One per customer: the case open for them (None once retained), the risk that opened
+    it — kept so that a case never written (crash) can be healed by anyone — and which of
+    the customer's cases holds each risk id (risks are deduplicated per customer)."""
 
     customer_id: str
-    case_id: str
-    opening_event: CloudEvent
+    case_id: str | None
+    opening: RiskNoticed | None
+    risks: dict[str, str] = field(default_factory=dict)  # risk id -> case id
 
 
 @dataclass(frozen=True)
@@ -119,21 +125,21 @@ class Case:
     version: int = 1
 
     @classmethod
-    def open(
-        cls, data: RiskDetected, event: CloudEvent, *, opened_event_id: str, now: datetime
-    ) -> Case:
-        risk = Risk.from_event(data, event)
+    def open(cls, fact: RiskNoticed, *, opened_event_id: str, now: datetime) -> Case:
         return cls(
-            case_id=case_id_for(event.id),
-            customer_id=data.customer_id,
+            case_id=case_id_for(fact.event_id),
+            customer_id=fact.customer_id,
             state=CaseState.ASSESSMENT,
             opened_at=now,
             updated_at=now,
-            opening_risk_id=risk.risk_id,
-            correlation_id=event.correlationid,
+            opening_risk_id=fact.risk_id,
+            correlation_id=fact.correlation_id,
             last_event_id=opened_event_id,
-            risks={risk.risk_id: risk},
+            risks={fact.risk_id: fact.risk},
         )
+
+    def add_risk(self, risk: Risk, now: datetime) -> Case:
+        return replace(self, risks={**self.risks, risk.risk_id: risk}, updated_at=now)
 
     def _next(self, action: Action) -> CaseState:
         return next_state(self.state, self.strategy, action)

@@ -1,11 +1,22 @@
-"""Consumed topics → service calls. Validation and DLQ routing happen in the runtime."""
+"""Consumed topics → translator → one service call. Validation, business keys (a risk id
+is taken once) and DLQ routing happen in the runtime."""
 
 from __future__ import annotations
 
+from crm_events import CloudEvent
 from crm_events.loyalty import RiskDetected
+from crm_offboarding import translate
 from crm_offboarding.service import OffboardingService
 from crm_runtime.app import ServiceRuntime
 
 
 def register_handlers(runtime: ServiceRuntime, service: OffboardingService) -> None:
-    runtime.on(RiskDetected, service.on_risk_detected)
+    async def risk_detected(data: RiskDetected, event: CloudEvent) -> bool:
+        return await service.risk_noticed(translate.risk_noticed(data, event))
+
+    # A risk is routed on the customer's marker first: the poll loads those in one query.
+    runtime.on(RiskDetected, risk_detected, aggregate=(service.markers, _customer_of))
+
+
+def _customer_of(data: RiskDetected) -> str:
+    return data.customer_id

@@ -1,20 +1,14 @@
-"""Use cases of the offboarding service: HTTP commands and consumed events meet here."""
+"""Use cases of the offboarding service: HTTP commands and consumed risks meet here, each
+one decision applied by the aggregate store (a risk: routed on the customer's marker,
+then taken by its case)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, replace
-from datetime import datetime
 
-from crm_events import CloudEvent, EventData, deterministic_event_id
-from crm_events.loyalty import RiskDetected
-from crm_events.offboarding import (
-    CustomerRetained,
-    ExitAgreed,
-    NegotiationRoundHeld,
-    OffboardingCaseOpened,
-    RetentionOfferMade,
-)
+from crm_events import deterministic_event_id
+from crm_offboarding import codec, decisions
+from crm_offboarding.decisions import Step
 from crm_offboarding.domain import (
     Case,
     ExitAgreement,
@@ -22,182 +16,122 @@ from crm_offboarding.domain import (
     OpenCaseMarker,
     RetentionOffer,
     RetentionOutcome,
-    Risk,
+    RiskNoticed,
     TerminationPlan,
-    case_id_for,
 )
-from crm_offboarding.lifecycle import MARKER_STATES, accepts_risks
-from crm_offboarding.ports import OffboardingRepository
 from crm_runtime.clock import Clock
-from crm_runtime.errors import Conflict, NotFound
+from crm_runtime.errors import NotFound
 from crm_runtime.idempotency import command_event_id
 from crm_runtime.logging import get_logger
+from crm_runtime.store import AggregateConflict, AggregateStore, Decision
 
-# Re-reads before giving up when concurrent writers keep moving a case or marker.
-MAX_ATTEMPTS = 5
-Decision = Callable[[Case, datetime], tuple[Case, EventData | None]]
 log = get_logger(__name__)
+MarkerRule = Callable[[OpenCaseMarker | None], Decision[OpenCaseMarker]]
 
 
 class OffboardingService:
     def __init__(
         self,
-        repository: OffboardingRepository,
+        cases: AggregateStore[Case],
+        markers: AggregateStore[OpenCaseMarker],
         clock: Clock,
         *,
         source: str,
-        on_outbox: Callable[[], None] = lambda: None,
     ) -> None:
-        self._repo = repository
+        self.cases = cases
+        self.markers = markers
         self._clock = clock
         self._source = source
-        self._on_outbox = on_outbox
 
     def event_id(self, action: str, case_id: str, idempotency_key: str | None) -> str:
         return command_event_id(self._source, action, case_id, idempotency_key)
 
     # --- consumed: crm.loyalty.risk-detected ----------------------------------------------
-    async def on_risk_detected(self, data: RiskDetected, event: CloudEvent) -> bool:
-        """Open a case for the customer, or add the risk to the case already open."""
-        if await self._repo.case_with_risk(data.customer_id, data.risk_id) is not None:
-            return False
-        for _ in range(MAX_ATTEMPTS):
-            outcome = await self._intake(data, event)
-            if outcome is not None:
-                return outcome
-        # Not a DomainError: concurrent writers settle, so the runtime retries the event.
-        raise RuntimeError("the customer's open-case marker kept changing concurrently")
+    async def risk_noticed(self, fact: RiskNoticed) -> bool:
+        """Open a case for the customer, or add the risk to the case already open; True
+        when this event's risk is new to the customer's cases."""
+        marker = await self._route(fact, fact.event_id, lambda m: decisions.route(m, fact))
+        taken = await self._take(fact, marker)
+        if taken is not None:
+            return taken
+        # Routed to a case concluded meanwhile (its marker not released yet): reroute once.
+        stale = marker.risks[fact.risk_id]
+        cause = deterministic_event_id(fact.event_id, "reroute", stale)
+        marker = await self._route(fact, cause, lambda m: decisions.reroute(m, fact, stale))
+        taken = await self._take(fact, marker)
+        if taken is None:
+            raise AggregateConflict(f"risk {fact.risk_id}: the customer's open case kept changing")
+        return taken
 
-    async def _intake(self, data: RiskDetected, event: CloudEvent) -> bool | None:
-        """One attempt: True/False when done (applied/duplicate), None to look again."""
-        marker = await self._repo.get_marker(data.customer_id)
-        if marker is None:
-            marker = OpenCaseMarker(data.customer_id, case_id_for(event.id), event)
-            if not await self._repo.claim_marker(marker):
-                return None  # someone else claimed it meanwhile
-        case = await self._repo.get_case(marker.case_id)
-        if case is None:
-            # The marker was claimed but its case never written (crash): heal from the seed.
-            opened = await self._open_case(marker.opening_event)
-            return opened if marker.case_id == case_id_for(event.id) else None
-        if not accepts_risks(case.state):
-            # Stale marker (crash between concluding and releasing): release, then retry.
-            await self._repo.release_marker(case.customer_id, case.case_id)
-            return None
-        risk = Risk.from_event(data, event)
-        if await self._repo.add_risk(case.case_id, risk, MARKER_STATES, self._clock.now()):
-            log.info("offboarding_risk_added", case_id=case.case_id, risk_id=data.risk_id)
-            return True
-        holder = await self._repo.case_with_risk(data.customer_id, data.risk_id)
-        return False if holder is not None else None
+    async def _route(self, fact: RiskNoticed, event_id: str, rule: MarkerRule) -> OpenCaseMarker:
+        routed = await self.markers.apply(fact.customer_id, event_id, rule)
+        assert routed.state is not None  # routing always leaves a marker
+        return routed.state
 
-    async def _open_case(self, risk_event: CloudEvent) -> bool:
-        data = RiskDetected.model_validate(risk_event.data)
+    async def _take(self, fact: RiskNoticed, marker: OpenCaseMarker) -> bool | None:
+        """Whether the case took the risk as new; None when it takes no more risks."""
+        case_id = marker.risks[fact.risk_id]
+        seed = marker.opening if marker.case_id == case_id else None
         now = self._clock.now()
-        opened_id = deterministic_event_id(risk_event.id, "offboarding-case-opened")
-        case = Case.open(data, risk_event, opened_event_id=opened_id, now=now)
-        opened = OffboardingCaseOpened(
-            case_id=case.case_id,
-            customer_id=case.customer_id,
-            risk_id=data.risk_id,
-            category=data.category,
-            reasons=data.reasons,
-        ).to_event(source=self._source, event_id=opened_id, time=now, cause=risk_event)
-        created = await self._repo.create_case(case, [opened])
-        if created:
-            self._on_outbox()
-            log.info("offboarding_case_opened", case_id=case.case_id, risk_id=data.risk_id)
-        return created
+        try:
+            taken = await self.cases.apply(
+                case_id,
+                fact.event_id,
+                lambda c: decisions.take_risk(c, fact, seed, now, source=self._source),
+            )
+        except decisions.CaseConcluded:
+            return None
+        held = None if taken.state is None else taken.state.risks.get(fact.risk_id)
+        if held is None:
+            return False  # a case that is nowhere, nor has a seed: nothing to add to
+        if taken.applied and held.event_id == fact.event_id:
+            log.info("offboarding_risk_taken", case_id=case_id, risk_id=fact.risk_id)
+            return True
+        return False
 
     # --- commands (HTTP) ----------------------------------------------------------------
     async def choose_retention(self, case_id: str, offer: RetentionOffer, event_id: str) -> Case:
-        def decide(case: Case, now: datetime) -> tuple[Case, EventData | None]:
-            changed = case.choose_retention(offer, now)
-            return changed, RetentionOfferMade(
-                case_id=case.case_id, customer_id=case.customer_id, **asdict(offer)
-            )
-
-        return await self._command(case_id, event_id, decide)
+        return await self._command(case_id, event_id, decisions.choose_retention(offer))
 
     async def choose_termination(self, case_id: str, plan: TerminationPlan, event_id: str) -> Case:
-        # No contract event exists for this decision yet; the case records it.
-        return await self._command(
-            case_id, event_id, lambda case, now: (case.choose_termination(plan, now), None)
-        )
+        return await self._command(case_id, event_id, decisions.choose_termination(plan))
 
     async def record_round(self, case_id: str, held: NegotiationRound, event_id: str) -> Case:
-        def decide(case: Case, now: datetime) -> tuple[Case, EventData | None]:
-            changed, recorded = case.record_round(held, now)
-            return changed, NegotiationRoundHeld(
-                case_id=case.case_id,
-                customer_id=case.customer_id,
-                round=recorded.number,
-                channel=recorded.channel,
-                participants=recorded.participants,
-                outcome=recorded.outcome,
-                notes=recorded.notes,
-                held_at=recorded.held_at,
-            )
-
-        return await self._command(case_id, event_id, decide)
+        return await self._command(case_id, event_id, decisions.record_round(held))
 
     async def conclude_exit(self, case_id: str, agreement: ExitAgreement, event_id: str) -> Case:
-        def decide(case: Case, now: datetime) -> tuple[Case, EventData | None]:
-            return case.conclude_exit(agreement, now), ExitAgreed(
-                case_id=case.case_id, customer_id=case.customer_id, **asdict(agreement)
-            )
-
-        return await self._command(case_id, event_id, decide)
+        return await self._command(case_id, event_id, decisions.conclude_exit(agreement))
 
     async def conclude_retention(
         self, case_id: str, outcome: RetentionOutcome, event_id: str
     ) -> Case:
-        def decide(case: Case, now: datetime) -> tuple[Case, EventData | None]:
-            return case.conclude_retention(outcome, now), CustomerRetained(
-                case_id=case.case_id, customer_id=case.customer_id, **asdict(outcome)
-            )
-
-        case = await self._command(case_id, event_id, decide)
-        # Second write; a crash before it heals on retry or when the next risk finds the
-        # marker naming a retained case.
-        await self._repo.release_marker(case.customer_id, case.case_id)
+        case = await self._command(case_id, event_id, decisions.conclude_retention(outcome))
+        # Second write; a crash before it heals on retry (the first is then a no-op), or
+        # when the customer's next risk finds the marker naming a retained case.
+        release: MarkerRule = lambda m: decisions.release(m, case_id)  # noqa: E731
+        await self.markers.apply(case.customer_id, event_id, release)
         return case
 
-    async def _command(self, case_id: str, event_id: str, decide: Decision) -> Case:
-        """Read, decide, write with a version guard; a repeated ``event_id`` is a no-op."""
-        for _ in range(MAX_ATTEMPTS):
-            case = await self.case(case_id)
-            if await self._repo.was_applied(case_id, event_id):
-                # Re-read: the original may have landed after ``case`` was read.
-                return await self.case(case_id)
-            now = self._clock.now()
-            changed, data = decide(case, now)
-            events = [self._derived(case, data, event_id, now)] if data is not None else []
-            last = events[0].id if events else case.last_event_id
-            changed = replace(changed, updated_at=now, last_event_id=last)
-            if await self._repo.save(changed, case.version, event_id, events):
-                if events:
-                    self._on_outbox()
-                log.info("offboarding_case_moved", case_id=case_id, state=changed.state.value)
-                return await self.case(case_id)
-        raise Conflict(f"case {case_id} kept changing concurrently; retry the request")
-
-    def _derived(self, case: Case, data: EventData, event_id: str, now: datetime) -> CloudEvent:
-        """Same journey as the risk that opened the case; caused by the case's last event."""
-        return data.to_event(
-            source=self._source,
-            event_id=event_id,
-            time=now,
-            correlation_id=case.correlation_id,
-            causation_id=case.last_event_id,
+    async def _command(self, case_id: str, event_id: str, step: Step) -> Case:
+        """One decision on the case; a repeated ``event_id`` answers with the case as is."""
+        now = self._clock.now()
+        moved = await self.cases.apply(
+            case_id,
+            event_id,
+            lambda c: decisions.command(c, case_id, step, event_id, now, source=self._source),
         )
+        if moved.state is None:
+            raise NotFound(f"case {case_id} not found")
+        if moved.applied:
+            log.info("offboarding_case_moved", case_id=case_id, state=moved.state.state.value)
+        return await self.case(case_id)  # as stored: with the version the write gave it
 
     # --- queries ------------------------------------------------------------------------
     async def case(self, case_id: str) -> Case:
-        found = await self._repo.get_case(case_id)
+        found = await self.cases.get(case_id)
         if found is None:
             raise NotFound(f"case {case_id} not found")
         return found
 
     async def cases_of(self, customer_id: str) -> list[Case]:
-        return await self._repo.cases_of(customer_id)
+        return await codec.cases_of(self.cases.backend, customer_id)

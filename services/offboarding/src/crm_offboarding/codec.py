@@ -1,0 +1,163 @@
+"""Offboarding's documents — the only module of this service that knows MongoDB (its
+indexes) and the stored shape.
+
+``cases``: one document per case; sub-documents in maps keyed by id (``risks.<risk key>``,
+``rounds.<n>``); the store adds ``version``, ``applied`` and the ``outbox``.
+``open_cases``: one document per customer: ``case_id`` (the open case, null once
+retained), ``opening`` (the risk that opened it) and ``risks.<risk key>`` → case id.
+"""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import asdict, fields
+from datetime import datetime
+from typing import Any, NoReturn, TypeVar
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+
+from crm_events import decode
+from crm_offboarding import translate
+from crm_offboarding.domain import (
+    Case,
+    ExitAgreement,
+    NegotiationRound,
+    OpenCaseMarker,
+    RetentionOffer,
+    RetentionOutcome,
+    Risk,
+    RiskNoticed,
+    TerminationPlan,
+)
+from crm_offboarding.lifecycle import CaseState, Strategy
+from crm_runtime.keys import map_key
+from crm_runtime.mongo import OUTBOX_PENDING
+from crm_runtime.store import Backend
+from crm_runtime.timestamps import stamp_tree, unstamp_optional
+
+T = TypeVar("T")
+CASES, OPEN_CASES = "cases", "open_cases"
+MAX_CASES_LISTED = 100
+_CASE_TIMES = ("opened_at", "updated_at", "strategy_chosen_at", "concluded_at")
+
+
+def _no_entries(entry: Any) -> NoReturn:
+    raise TypeError(f"offboarding appends no entries ({type(entry).__name__})")
+
+
+class CaseCodec:
+    collection = CASES
+
+    def encode(self, case: Case) -> dict[str, Any]:
+        doc = asdict(case)
+        del doc["case_id"], doc["version"]  # the _id, and the store's own counter
+        doc["state"] = case.state.value
+        doc["strategy"] = case.strategy.value if case.strategy else None
+        doc["risks"] = {map_key(r.risk_id): asdict(r) for r in case.risks.values()}
+        doc["rounds"] = {str(n): asdict(r) for n, r in case.rounds.items()}
+        return dict(stamp_tree(doc))
+
+    def decode(self, doc: dict[str, Any]) -> Case:
+        doc = {**doc, **{k: unstamp_optional(doc.get(k)) for k in _CASE_TIMES}}
+        strategy = doc.get("strategy")
+        return Case(
+            case_id=doc["_id"],
+            customer_id=doc["customer_id"],
+            state=CaseState(doc["state"]),
+            opened_at=doc["opened_at"],
+            updated_at=doc["updated_at"],
+            opening_risk_id=doc["opening_risk_id"],
+            correlation_id=doc["correlation_id"],
+            last_event_id=doc["last_event_id"],
+            risks={r["risk_id"]: _from(Risk, r) for r in (doc.get("risks") or {}).values()},
+            strategy=Strategy(strategy) if strategy else None,
+            strategy_chosen_at=doc.get("strategy_chosen_at"),
+            offer=_optional(RetentionOffer, doc.get("offer")),
+            termination=_optional(TerminationPlan, doc.get("termination")),
+            rounds={
+                int(n): _from(NegotiationRound, r) for n, r in (doc.get("rounds") or {}).items()
+            },
+            exit_agreement=_optional(ExitAgreement, doc.get("exit_agreement")),
+            retention=_retention(doc.get("retention")),
+            concluded_at=doc.get("concluded_at"),
+            version=int(doc.get("version") or 1),
+        )
+
+    entry = staticmethod(_no_entries)
+
+
+class MarkerCodec:
+    collection = OPEN_CASES
+
+    def encode(self, marker: OpenCaseMarker) -> dict[str, Any]:
+        opening = None if marker.opening is None else stamp_tree(asdict(marker.opening))
+        risks = {map_key(r): {"risk_id": r, "case_id": c} for r, c in marker.risks.items()}
+        return {"case_id": marker.case_id, "opening": opening, "risks": risks}
+
+    def decode(self, doc: dict[str, Any]) -> OpenCaseMarker:
+        risks = {r["risk_id"]: r["case_id"] for r in (doc.get("risks") or {}).values()}
+        return OpenCaseMarker(doc["_id"], doc.get("case_id"), _opening(doc), risks)
+
+    entry = staticmethod(_no_entries)
+
+
+def _opening(doc: dict[str, Any]) -> RiskNoticed | None:
+    if doc.get("opening"):
+        seed = doc["opening"]
+        return RiskNoticed(seed["customer_id"], seed["correlation_id"], _from(Risk, seed["risk"]))
+    if doc.get("opening_event"):  # a marker written before issue 7: the whole envelope
+        return translate.risk_noticed_in(decode(doc["opening_event"].encode()))
+    return None
+
+
+async def cases_of(backend: Backend, customer_id: str) -> list[Case]:
+    """The customer's cases, newest first."""
+    docs = await backend.page(
+        CASES,
+        equals={"customer_id": customer_id},
+        newest_by="opened_at",
+        before=None,
+        limit=MAX_CASES_LISTED,
+    )
+    return [CaseCodec().decode(doc) for doc in docs]
+
+
+async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
+    await db[CASES].create_indexes(
+        [
+            # No "_id" in compound indexes: the MongoDB stand-in cannot index it.
+            IndexModel([("customer_id", ASCENDING), ("opened_at", DESCENDING)], name="by_customer"),
+            IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True),
+        ]
+    )
+
+
+def _retention(doc: dict[str, Any] | None) -> RetentionOutcome | None:
+    if not doc:
+        return None
+    # Booleans may come back as 1 from the stand-in.
+    accepted = bool(doc["offer_accepted"])
+    return RetentionOutcome(offer_accepted=accepted, retained_by=doc["retained_by"])
+
+
+def _from(cls: type[T], doc: dict[str, Any]) -> T:
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    times = _time_fields(cls)
+    return cls(
+        **{k: unstamp_optional(v) if k in times else v for k, v in doc.items() if k in names}
+    )
+
+
+def _time_fields(cls: type[Any]) -> frozenset[str]:
+    """Names of a dataclass's datetime fields (stored as timestamp strings)."""
+    hints = typing.get_type_hints(cls)
+    return frozenset(name for name, hint in hints.items() if datetime in _members(hint))
+
+
+def _members(hint: Any) -> tuple[Any, ...]:
+    return typing.get_args(hint) or (hint,)
+
+
+def _optional(cls: type[T], doc: dict[str, Any] | None) -> T | None:
+    return _from(cls, doc) if doc else None

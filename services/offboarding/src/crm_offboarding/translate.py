@@ -1,0 +1,26 @@
+"""Translators at the edge: a consumed wire model becomes offboarding's own fact, once. A
+v2 of ``RiskDetected`` changes only this module."""
+
+from __future__ import annotations
+
+from crm_events import CloudEvent
+from crm_events.loyalty import RiskDetected
+from crm_offboarding.domain import Risk, RiskNoticed
+
+
+def risk_noticed(data: RiskDetected, event: CloudEvent) -> RiskNoticed:
+    risk = Risk(
+        risk_id=data.risk_id,
+        category=data.category.value,
+        reasons=list(data.reasons),
+        detected_at=event.time,
+        event_id=event.id,
+        score=data.score,
+        hard_signal=data.hard_signal,
+    )
+    return RiskNoticed(data.customer_id, event.correlationid, risk)
+
+
+def risk_noticed_in(event: CloudEvent) -> RiskNoticed:
+    """The fact of a stored ``RiskDetected`` envelope (markers written before issue 7)."""
+    return risk_noticed(RiskDetected.model_validate(event.data), event)
