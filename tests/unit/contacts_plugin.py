@@ -13,10 +13,10 @@ import pytest
 from crm_contacts.app import create_app
 from crm_contacts.service import ContactsService
 from crm_contacts.settings import ContactsSettings
-from crm_events import REGISTRY, CloudEvent, EventData
+from crm_events import CloudEvent, EventData
 from crm_runtime.clock import ManualClock
-from crm_runtime.errors import DomainError, MissingPrerequisite
 from tests.store_memory import InMemoryBackend
+from tests.unit.delivery import deliver
 
 CONTACTS_NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -30,14 +30,7 @@ class Contacts:
 
     async def deliver(self, event: CloudEvent) -> str:
         """``applied``/``duplicate``/``parked``, or ``dlq:<kind>: <reason>``."""
-        data = REGISTRY.parse(event)
-        try:
-            applied = await self.runtime.consumer.handlers[type(data)](data, event)
-        except DomainError as exc:
-            return f"dlq:{exc.dlq_kind}: {exc.reason}"
-        except MissingPrerequisite:
-            return "parked"
-        return "applied" if applied else "duplicate"
+        return await deliver(self.runtime, event)
 
     def external(self, data: EventData) -> CloudEvent:
         return data.to_event(source="/call-centre", time=self.clock.now())

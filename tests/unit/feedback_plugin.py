@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from crm_events import REGISTRY, CloudEvent
+from crm_events import CloudEvent
 from crm_feedback.app import create_app
 from crm_feedback.domain import Complaint, Survey
 from crm_feedback.service import ComplaintService
 from crm_feedback.settings import FeedbackSettings
 from crm_feedback.surveys import SurveyService
 from crm_runtime.clock import ManualClock
-from crm_runtime.errors import DomainError, MissingPrerequisite
 from tests.store_memory import InMemoryBackend
+from tests.unit.delivery import deliver
 
 FEEDBACK_NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 FEEDBACK_SOURCE = "/crm/feedback"
@@ -34,14 +34,7 @@ class Feedback:
 
     async def deliver(self, event: CloudEvent) -> str:
         """``applied``/``duplicate``/``parked``, or ``dlq:<kind>: <reason>``."""
-        data = REGISTRY.parse(event)
-        try:
-            applied = await self.runtime.consumer.handlers[type(data)](data, event)
-        except DomainError as exc:
-            return f"dlq:{exc.dlq_kind}: {exc.reason}"
-        except MissingPrerequisite:
-            return "parked"
-        return "applied" if applied else "duplicate"
+        return await deliver(self.runtime, event)
 
     def published(self, collection: str = "complaints") -> list[CloudEvent]:
         """Every event waiting in the collection's outboxes, in the order they were stored

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from crm_events import REGISTRY, CloudEvent, decode
+from crm_events import CloudEvent, decode
 from crm_events.common import RiskCategory
 from crm_events.loyalty import RiskDetected
 from crm_offboarding import codec, translate
@@ -28,8 +28,8 @@ from crm_offboarding.domain import (
 from crm_offboarding.service import OffboardingService
 from crm_offboarding.settings import OffboardingSettings
 from crm_runtime.clock import ManualClock
-from crm_runtime.errors import DomainError, MissingPrerequisite
 from tests.store_memory import InMemoryBackend
+from tests.unit.delivery import deliver
 
 OFFBOARDING_NOW = NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 OFFER = RetentionOffer(
@@ -85,14 +85,7 @@ class Offboarding:
 
     async def deliver(self, event: CloudEvent) -> str:
         """``applied``/``duplicate``/``parked``, or ``dlq:<kind>: <reason>``."""
-        data = REGISTRY.parse(event)
-        try:
-            applied = await self.runtime.consumer.handlers[type(data)](data, event)
-        except DomainError as exc:
-            return f"dlq:{exc.dlq_kind}: {exc.reason}"
-        except MissingPrerequisite:
-            return "parked"
-        return "applied" if applied else "duplicate"
+        return await deliver(self.runtime, event)
 
     def outbox(self) -> list[CloudEvent]:
         """Every event waiting in a case's outbox, in the order each case stored them."""
