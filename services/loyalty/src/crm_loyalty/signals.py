@@ -10,9 +10,10 @@ from datetime import datetime
 from crm_events import CloudEvent
 from crm_events.contacts import ContactLogged
 from crm_events.feedback import ComplaintRaised, ComplaintSlaBreached, SurveyAnswered
-from crm_events.inbound import ContractBreached, PaymentOverdue, PurchaseRecorded
+from crm_events.inbound import ContractBreached, PaymentOverdue
 from crm_loyalty.health import Signal
 from crm_loyalty.rules import HealthRules
+from crm_loyalty.translate import Purchase
 from crm_runtime.keys import map_key
 
 
@@ -27,7 +28,7 @@ def contact_logged(data: ContactLogged, event: CloudEvent, rules: HealthRules) -
     )
 
 
-def purchase_recorded(data: PurchaseRecorded, event: CloudEvent, rules: HealthRules) -> Signal:
+def purchase_recorded(data: Purchase, event: CloudEvent, rules: HealthRules) -> Signal:
     return Signal(
         key=map_key(event.id),
         code="purchase_recorded",
