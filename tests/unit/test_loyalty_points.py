@@ -214,3 +214,21 @@ async def test_a_crashed_redemption_that_no_longer_fits_is_refused(loyalty: Loya
 
     assert (await loyalty.account()).balance == 10
     assert loyalty.published(PointsRedeemed) == []
+
+
+# --- accounts stored before they kept their orders -----------------------------------------
+async def test_an_account_without_orders_reverses_from_the_ledger(loyalty: Loyalty) -> None:
+    """Accounts written by the pre-store service know their orders only from the ledger."""
+    await loyalty.register()
+    await loyalty.purchase(10_000)
+    await loyalty.return_(4_000)
+    del loyalty.backend.docs("accounts")["cus-1"]["orders"]
+
+    assert await loyalty.return_(6_000, ret="ret-2") is True
+
+    account = await loyalty.account()
+    assert (account.balance, account.qualifying_points) == (0, 0)
+    assert sorted(account.orders["ord-1"].returns) == ["ret-1", "ret-2"]
+    data = golden(PurchaseRecorded, amount_minor=10_000, order_id="ord-1")
+    with pytest.raises(Unprocessable, match="already recorded by event buy-ord-1"):
+        await loyalty.points.on_purchase_recorded(data, loyalty.event(data, "buy-again"))

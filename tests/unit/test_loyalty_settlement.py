@@ -107,7 +107,9 @@ def test_settings_build_the_rules() -> None:
     assert rules.earning.tier_for(499).code == "basic"
     assert rules.earning.tier_for(500).multiplier_percent == 200
     assert rules.settlement.policy == "voucher"
-    assert rules.applied_retention == timedelta(days=90)
+    # Applied event ids live APPLIED_RETENTION_DAYS in the store, unless set there.
+    assert settings.applied_marker_lifetime_s == timedelta(days=90).total_seconds()
+    assert LoyaltySettings(applied_marker_lifetime_s=700_000).applied_marker_lifetime_s == 700_000
 
 
 @pytest.mark.parametrize(

@@ -128,6 +128,18 @@ async def ledger(backend: Backend, customer_id: str, *, limit: int) -> list[Ledg
     return [entry_from(doc) for doc in docs]
 
 
+async def order_entries(backend: Backend, customer_id: str, order_id: str) -> list[LedgerEntry]:
+    """The ledger lines of one order (its earn entry and reversals), newest first."""
+    docs = await backend.page(
+        LEDGER,
+        equals={"customer_id": customer_id, "order_id": order_id},
+        newest_by="recorded_at",
+        before=None,
+        limit=1000,
+    )
+    return [entry_from(doc) for doc in docs]
+
+
 def _contribution(doc: dict[str, Any]) -> Contribution:
     return Contribution(
         code=doc["code"],

@@ -15,8 +15,11 @@ from datetime import datetime
 from crm_events import CloudEvent, deterministic_event_id
 from crm_loyalty import signals
 from crm_loyalty.domain import (
+    EARN,
+    PENDING,
     POSTED,
     REDEEM,
+    REVERSE,
     Account,
     Derived,
     LedgerEntry,
@@ -83,6 +86,36 @@ def _existing(state: Account | None, missing: Callable[[], Exception]) -> Accoun
     return copy.deepcopy(state)
 
 
+def legacy_order(entries: Sequence[LedgerEntry]) -> OrderRecord | None:
+    """An order as the ledger records it, for accounts written before the account kept its
+    orders (``orders``): the first return of such an order moves it into the account. A
+    pending entry (the pre-store service's unfinished write) does not count yet."""
+    earn_ = next((e for e in entries if e.kind == EARN), None)
+    if earn_ is None or earn_.state == PENDING:
+        return None
+    reversals = [e for e in entries if e.kind == REVERSE and e.state != PENDING]
+    return OrderRecord(
+        earn_entry_id=earn_.entry_id,
+        source_event_id=earn_.source_event_id,
+        currency=str(earn_.details.get("currency", "")),
+        amount_minor=int(earn_.details.get("amount_minor", 0)),
+        points=earn_.points,
+        base_points=earn_.base_points,
+        posted=earn_.state == POSTED,
+        returns={
+            map_key(str(r.details.get("return_id"))): ReturnRecord(
+                return_id=str(r.details.get("return_id")),
+                event_id=r.source_event_id,
+                amount_minor=int(r.details.get("amount_minor", 0)),
+                points=r.points,
+                base_points=r.base_points,
+                counted=r.state == POSTED,
+            )
+            for r in reversals
+        },
+    )
+
+
 # --- points ---------------------------------------------------------------------------------
 def register(
     state: Account | None, fact: Registration, *, rules: Rules, now: datetime, source: str
@@ -95,21 +128,29 @@ def register(
 
 
 def earn(
-    state: Account | None, fact: Purchase, *, rules: Rules, now: datetime, source: str
+    state: Account | None,
+    fact: Purchase,
+    *,
+    rules: Rules,
+    now: datetime,
+    source: str,
+    legacy: OrderRecord | None = None,
 ) -> Decision[Account]:
-    """The earn entry (posted, or ignored with a note) and the purchase's health signal."""
+    """The earn entry (posted, or ignored with a note) and the purchase's health signal.
+    ``legacy``: the order as the ledger knows it (see ``legacy_order``)."""
     account = _existing(
         state,
         lambda: MissingPrerequisite(
             f"purchase {fact.order_id} for unknown account {fact.customer_id}"
         ),
     )
-    known = account.orders.get(map_key(fact.order_id))
-    if known is not None:
-        if known.source_event_id != fact.event_id:
-            raise Unprocessable(
-                f"order {fact.order_id} was already recorded by event {known.source_event_id}"
-            )
+    recorded = account.orders.get(map_key(fact.order_id))
+    known = recorded or legacy
+    if known is not None and known.source_event_id != fact.event_id:
+        raise Unprocessable(
+            f"order {fact.order_id} was already recorded by event {known.source_event_id}"
+        )
+    if recorded is not None:
         return UNCHANGED
     entry = earn_entry(account, fact, fact.event_id, rules.earning, now)
     posting = post_earn(account, entry, rules.earning)
@@ -130,26 +171,37 @@ def earn(
 
 
 def reverse(
-    state: Account | None, fact: Return, *, rules: Rules, now: datetime, source: str
+    state: Account | None,
+    fact: Return,
+    *,
+    rules: Rules,
+    now: datetime,
+    source: str,
+    legacy: OrderRecord | None = None,
 ) -> Decision[Account]:
-    """Reverse in proportion to the amount returned (see ``ledger.reversal_entry``)."""
+    """Reverse in proportion to the amount returned (see ``ledger.reversal_entry``).
+    ``legacy``: the order as the ledger knows it (see ``legacy_order``)."""
     account = _existing(
         state,
         lambda: MissingPrerequisite(
             f"return {fact.return_id} for unknown account {fact.customer_id}"
         ),
     )
-    order = account.orders.get(map_key(fact.order_id))
+    order = account.orders.get(map_key(fact.order_id)) or copy.deepcopy(legacy)
     if order is None:
         raise MissingPrerequisite(
             f"return {fact.return_id} refers to order {fact.order_id} "
             "whose purchase has not been recorded yet"
         )
+    done = order.returns.get(map_key(fact.return_id))
+    if done is not None and done.event_id == fact.event_id:
+        return UNCHANGED  # redelivered after its applied marker was forgotten
     earn_ = order.earn(account.customer_id, now)
     earlier = order.reversals(account.customer_id, now)
     entry = reversal_entry(earn_, earlier, fact, fact.event_id, now)
     posting = post_reversal(account, entry, rules.earning)
     entry = replace(entry, state=posting.state, note=posting.note or entry.note)
+    account.orders[map_key(fact.order_id)] = order
     order.returns[map_key(fact.return_id)] = ReturnRecord(
         return_id=fact.return_id,
         event_id=fact.event_id,

@@ -122,6 +122,3 @@ class Rules:
     earning: EarningRules = field(default_factory=EarningRules)
     health: HealthRules = field(default_factory=HealthRules)
     settlement: SettlementRules = field(default_factory=SettlementRules)
-    # How long an applied event id is remembered on the account (duplicate detection);
-    # far longer than Kafka retention plus the parking grace period.
-    applied_retention: timedelta = timedelta(days=90)

@@ -15,7 +15,7 @@ from crm_events.contacts import CustomerRegistered
 from crm_events.inbound import PurchaseRecorded, PurchaseReturned
 from crm_events.offboarding import ExitAgreed
 from crm_loyalty import codec, decisions, translate
-from crm_loyalty.domain import REDEEM, Account, LedgerEntry, entry_id
+from crm_loyalty.domain import REDEEM, Account, LedgerEntry, OrderRecord, entry_id
 from crm_loyalty.rules import Rules
 from crm_runtime.clock import Clock
 from crm_runtime.errors import Conflict, NotFound
@@ -56,17 +56,19 @@ class LoyaltyService:
 
     async def on_purchase_recorded(self, data: PurchaseRecorded, event: CloudEvent) -> bool:
         fact = translate.purchase(data, event)
+        legacy = await self._legacy_order(fact.customer_id, fact.order_id)
         now, rules, source = self._clock.now(), self._rules, self._source
         decide: decisions.Decide = lambda s: decisions.earn(  # noqa: E731
-            s, fact, rules=rules, now=now, source=source
+            s, fact, rules=rules, now=now, source=source, legacy=legacy
         )
         return (await self.accounts.apply(fact.customer_id, fact.event_id, decide)).applied
 
     async def on_purchase_returned(self, data: PurchaseReturned, event: CloudEvent) -> bool:
         fact = translate.return_(data, event)
+        legacy = await self._legacy_order(fact.customer_id, fact.order_id)
         now, rules, source = self._clock.now(), self._rules, self._source
         decide: decisions.Decide = lambda s: decisions.reverse(  # noqa: E731
-            s, fact, rules=rules, now=now, source=source
+            s, fact, rules=rules, now=now, source=source, legacy=legacy
         )
         return (await self.accounts.apply(fact.customer_id, fact.event_id, decide)).applied
 
@@ -77,6 +79,12 @@ class LoyaltyService:
             s, fact, rules=rules, now=now, source=source
         )
         return (await self.accounts.apply(fact.customer_id, fact.event_id, decide)).applied
+
+    async def _legacy_order(self, customer_id: str, order_id: str) -> OrderRecord | None:
+        """The order from the ledger, for accounts stored before they kept their orders; the
+        decision prefers the account's own record (also the one staged in a batch)."""
+        entries = await codec.order_entries(self.accounts.backend, customer_id, order_id)
+        return decisions.legacy_order(entries)
 
     # --- commands (HTTP) ---------------------------------------------------------------
     def request_id(self, customer_id: str, idempotency_key: str | None) -> str:
