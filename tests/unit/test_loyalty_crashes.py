@@ -20,7 +20,11 @@ from crm_events.loyalty import (
     PointsReversed,
 )
 from crm_runtime.errors import Conflict
+from crm_runtime.health import Health
+from crm_runtime.metrics import Metrics
+from crm_runtime.retry import TransientRetry
 from crm_runtime.store import Write
+from crm_runtime.store_batch import StoreBatch
 from tests.store_memory import InMemoryBackend, SimulatedCrash
 from tests.unit.loyalty_plugin import Loyalty
 
@@ -163,3 +167,22 @@ async def test_a_redemption_that_keeps_losing_the_race_is_refused(loyalty: Loyal
     stale(loyalty, 0)
     assert (await loyalty.redeem(30)).balance == 70  # the retry goes through
     assert len(loyalty.published(PointsRedeemed)) == 1
+
+
+# --- one poll, one unit of work ----------------------------------------------------------------
+async def test_a_purchase_and_its_return_in_one_poll(loyalty: Loyalty) -> None:
+    """The return is decided on the account the poll holds in memory: the earn entry is
+    not written until the poll commits."""
+    writes = loyalty.backend.writes
+    with StoreBatch(TransientRetry(Health(), Metrics("test-loyalty"), (0.01, 0.01))) as batch:
+        assert await loyalty.purchase(10_000) is True
+        assert await loyalty.return_(4_000) is True
+        assert loyalty.entries == {}
+        await batch.commit()
+
+    assert loyalty.backend.writes - writes == 2  # one ledger insert, one account write
+    assert [e.state for e in loyalty.entries.values()] == ["posted", "posted"]
+    account = await loyalty.account()
+    assert (account.balance, account.qualifying_points) == (60, 60)
+    [reversed_] = loyalty.published(PointsReversed)
+    assert (reversed_["points"], reversed_["balance_after"]) == (40, 60)
