@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -195,3 +195,16 @@ async def serving(app: Any) -> AsyncIterator[Any]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://contacts") as client:
             yield client
+
+
+def json_refs(node: Any) -> Iterator[str]:
+    """Every `$ref` in a JSON document (schemas, AsyncAPI), depth first."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from json_refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from json_refs(item)

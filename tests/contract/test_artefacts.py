@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unuse
 from crm_events import CATALOG, asyncapi_document
 from crm_events.artefacts import ASYNCAPI, artefact_root
 from crm_events.generate import check, render
+from tests.support import json_refs
 
 pytestmark = pytest.mark.unit
 
@@ -77,21 +77,9 @@ def test_asyncapi_messages_carry_envelope_correlation_and_kafka_key() -> None:
         assert message["examples"][0]["payload"]["type"] == model.event_type()
 
 
-def _refs(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "$ref" and isinstance(value, str):
-                yield value
-            else:
-                yield from _refs(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _refs(item)
-
-
 def test_asyncapi_internal_references_resolve() -> None:
     document = asyncapi_document()
-    refs = set(_refs(document))
+    refs = set(json_refs(document))
     assert refs
     for ref in refs:
         assert ref.startswith("#/"), ref

@@ -27,7 +27,7 @@ from crm_offboarding.settings import OffboardingSettings
 from crm_runtime.app import ServiceRuntime
 from crm_runtime.contracts import SERVICES, check, committed_path, service_document
 from crm_runtime.settings import ServiceSettings
-from tests.support import API_KEYS, MANAGER
+from tests.support import API_KEYS, MANAGER, json_refs
 
 pytestmark = pytest.mark.unit
 
@@ -83,23 +83,11 @@ def test_dlq_channels_carry_the_reason_headers(service: str) -> None:
         assert document["operations"][f"{dlq}.send"]["channel"] == {"$ref": f"#/channels/{dlq}"}
 
 
-def _refs(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "$ref" and isinstance(value, str):
-                yield value
-            else:
-                yield from _refs(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _refs(item)
-
-
 @pytest.mark.parametrize("service", SERVICES)
 def test_asyncapi_references_resolve(service: str) -> None:
     document = service_document(service)
     assert document["asyncapi"] == "3.0.0"
-    for ref in set(_refs(document)):
+    for ref in set(json_refs(document)):
         node: Any = document
         for part in ref.removeprefix("#/").split("/"):
             node = node[part.replace("~1", "/").replace("~0", "~")]

@@ -4,26 +4,14 @@ in-memory key store, and deliveries end the way the consumer would end them."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from crm_events import REGISTRY, CloudEvent, EventData
 from crm_events.examples import load_golden
-from crm_runtime.business_keys import BusinessKeyGuard, GuardedHandler, Holder
+from crm_runtime.business_keys import BusinessKeyGuard, GuardedHandler
 from crm_runtime.clock import Clock
 from crm_runtime.errors import DomainError, MissingPrerequisite
-
-
-class InMemoryBusinessKeys:
-    def __init__(self) -> None:
-        self.holders: dict[str, Holder] = {}
-
-    async def reserve(self, key: str, holder: Holder, at: datetime) -> Holder:
-        return self.holders.setdefault(key, holder)
-
-    async def release(self, key: str, event_id: str) -> None:
-        if key in self.holders and self.holders[key].event_id == event_id:
-            del self.holders[key]
+from tests.store_memory import InMemoryBusinessKeys
 
 
 class GuardedRuntime:

@@ -31,7 +31,7 @@ from crm_runtime.mongo_store import MongoBackend
 from crm_runtime.ops import ops_router
 from crm_runtime.outbox import OutboxRelay
 from crm_runtime.parking import ParkingLot
-from crm_runtime.scheduler import DueDateSweeper, DueFinder, DueHandler
+from crm_runtime.scheduler import DueDateSweeper, DueFinder, DueHandler, PeriodicSweep
 from crm_runtime.settings import ServiceSettings
 from crm_runtime.startup import retry_until
 from crm_runtime.store import AggregateStore, Backend, Codec, S, check_marker_lifetime
@@ -96,7 +96,7 @@ class ServiceRuntime:
         self.consumed: list[type[EventData]] = []
         self.published: list[type[EventData]] = []
         self.relay: OutboxRelay | None = None
-        self.sweepers: list[DueDateSweeper] = []
+        self.sweepers: list[DueDateSweeper | PeriodicSweep] = []
         self._startup_hooks: list[Hook] = [self.parking.ensure_indexes]
         self._tasks: list[asyncio.Task[None]] = []
         self.subscriber: Any = None
@@ -125,13 +125,24 @@ class ServiceRuntime:
         except ValueError as exc:
             log.error("applied_markers_outlived_by_topics", reason=str(exc))
             raise
-        return AggregateStore(
+        store = AggregateStore(
             self.backend,
             codec,
             clock=self.clock,
             marker_lifetime=marker_lifetime,
             on_outbox=self.notify_outbox,
         )
+        self._startup_hooks.append(lambda: self.backend.prepare(codec.collection))
+        grace = timedelta(seconds=self.settings.pending_entries_grace_s)
+        self.sweepers.append(
+            PeriodicSweep(
+                f"entries:{codec.collection}",
+                lambda: store.finish_entries(older_than=grace),
+                health=self.health,
+                interval_s=self.settings.sweep_interval_s,
+            )
+        )
+        return store
 
     async def _prefetch_aggregates(self, items: list[tuple[EventData, Any]]) -> None:
         batch = StoreBatch.current()
