@@ -12,10 +12,9 @@ from crm_events.loyalty import (
     PointsReversed,
     TierChanged,
 )
-from crm_loyalty.codec import entry_document
-from crm_loyalty.decisions import redemption_entry
 from crm_loyalty.service import Redemption
 from crm_runtime.errors import Conflict, DomainError, MissingPrerequisite, NotFound, Unprocessable
+from tests.store_memory import SimulatedCrash
 from tests.unit.loyalty_plugin import NOW, Loyalty, golden
 
 pytestmark = pytest.mark.unit
@@ -201,19 +200,22 @@ async def test_redemption_errors_are_clear(loyalty: Loyalty) -> None:
 
 
 async def test_a_crashed_redemption_that_no_longer_fits_is_refused(loyalty: Loyalty) -> None:
-    """An entry whose account write never happened (a crash) does not count; its retry is
-    decided again on the account as it is now."""
+    """A request cut off before the account write left nothing; its retry is decided again
+    on the account as it is now, and refused without an entry."""
     await loyalty.register()
     await loyalty.purchase(1_000)
-    request_id = loyalty.points.request_id("cus-1", "k-1")
-    orphan = redemption_entry("cus-1", 50, "voucher", None, request_id, loyalty.clock.now())
-    await loyalty.backend.insert("ledger", [entry_document(orphan)])
+    loyalty.backend.crash_after(0)
+    with pytest.raises(SimulatedCrash):
+        await loyalty.redeem(8, key="k-1")
+    assert [e.kind for e in loyalty.entries.values()] == ["earn"]
+    await loyalty.redeem(5, key="k-2")
 
     with pytest.raises(DomainError, match="insufficient"):
-        await loyalty.redeem(50)
+        await loyalty.redeem(8, key="k-1")
 
-    assert (await loyalty.account()).balance == 10
-    assert loyalty.published(PointsRedeemed) == []
+    assert (await loyalty.account()).balance == 5
+    assert [e.kind for e in loyalty.entries.values()] == ["earn", "redeem"]
+    assert len(loyalty.published(PointsRedeemed)) == 1
 
 
 # --- accounts stored before they kept their orders -----------------------------------------

@@ -91,14 +91,16 @@ class LoyaltyService:
         return command_event_id(self._source, "redeem", customer_id, idempotency_key)
 
     async def redeem(self, customer_id: str, request: Redemption, request_id: str) -> Redeemed:
-        """The request id is the applied marker and the entry's id: a replay of the same
-        request answers from the account; a different request under it is refused before
-        any write. An entry without the account's marker (a crash, or lost races, between
-        the two writes) is decided again by the retry and then counts."""
-        await self.account(customer_id)
+        """The request id is the applied marker and the entry's id. A replay of the same
+        request answers from its entry; a different request under the key is refused; a
+        request whose decision never landed (refused, or every attempt lost its race) left
+        no entry, so it may be sent again. The entry is inserted right after the account
+        write that carries it (a crash between the two: the next apply inserts it)."""
+        account = await self.account(customer_id)
         stored = await codec.entry(self.accounts.backend, entry_id(REDEEM, request_id))
         if stored is not None:
             _check_same_request(stored, request)
+            return Redeemed(entry=stored, balance=account.balance)
         now, source = self._clock.now(), self._source
         candidate = decisions.redemption_entry(
             customer_id, request.points, request.reward, request.reference, request_id, now
@@ -111,7 +113,7 @@ class LoyaltyService:
         except AggregateConflict as exc:
             raise Conflict("the account is being updated concurrently; retry") from exc
         entry = await codec.entry(self.accounts.backend, candidate.entry_id)
-        assert entry is not None  # entries are written before the account
+        assert entry is not None  # inserted by apply, after the account write (or before)
         _check_same_request(entry, request)
         balance = applied.state.balance if applied.state is not None else 0
         return Redeemed(entry=entry, balance=balance)
