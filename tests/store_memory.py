@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from crm_runtime.business_keys import Holder
 from crm_runtime.store import PENDING, PENDING_AT, Write
+from tests.unit.parking_fake import MemoryParking
 
 
 class SimulatedCrash(Exception):
@@ -53,6 +54,9 @@ class InMemoryBackend:
 
     def business_keys(self) -> InMemoryBusinessKeys:
         return self.keys
+
+    def parking(self, *, retry_every: timedelta, grace: timedelta) -> MemoryParking:
+        return MemoryParking(retry_every=retry_every, grace=grace)
 
     def crash_after(self, writes: int) -> None:
         self._crash_in = writes

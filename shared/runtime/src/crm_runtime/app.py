@@ -30,7 +30,7 @@ from crm_runtime.mongo import TRANSIENT_ERRORS, connect
 from crm_runtime.mongo_store import MongoBackend
 from crm_runtime.ops import ops_router
 from crm_runtime.outbox import OutboxRelay
-from crm_runtime.parking import ParkingLot
+from crm_runtime.parking import ParkingStore
 from crm_runtime.scheduler import DueDateSweeper, DueFinder, DueHandler, PeriodicSweep
 from crm_runtime.settings import ServiceSettings
 from crm_runtime.startup import retry_until
@@ -71,8 +71,9 @@ class ServiceRuntime:
         self.db = self.mongo[settings.mongo_database]
         self.broker = make_broker(settings)
         self.publisher = BrokerPublisher(self.broker)
-        self.parking = ParkingLot(
-            self.db["parked_events"],
+        # Where aggregates and parked records live: MongoDB, or the unit tests' memory.
+        self.backend: Any = backend or MongoBackend(self.db)
+        self.parking: ParkingStore = self.backend.parking(
             retry_every=timedelta(seconds=settings.park_retry_s),
             grace=timedelta(seconds=settings.park_grace_s),
         )
@@ -88,8 +89,6 @@ class ServiceRuntime:
             topic_prefix=settings.kafka_topic_prefix,
             concurrency=settings.consumer_concurrency,
         )
-        # Where aggregates live: MongoDB, or the in-memory backend of the unit tests.
-        self.backend: Any = backend or MongoBackend(self.db)
         self.business_keys = BusinessKeyGuard(self.backend.business_keys(), self.clock)
         self.consumer.preparers += [self.business_keys.prefetch, self._prefetch_aggregates]
         self._aggregate_of: dict[type[EventData], AggregateOf] = {}
@@ -100,7 +99,7 @@ class ServiceRuntime:
         self._startup_hooks: list[Hook] = [self.parking.ensure_indexes]
         self._tasks: list[asyncio.Task[None]] = []
         self.subscriber: Any = None
-        self.sweep("parking", self.parking.collection, self.consumer.sequences.release_due)
+        self.sweep("parking", self.parking.due_documents, self.consumer.sequences.release_due)
 
     # --- composition -------------------------------------------------------------------
     def on(

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
@@ -21,6 +22,7 @@ from pymongo.errors import BulkWriteError
 
 from crm_runtime.business_keys import COLLECTION, MongoBusinessKeys
 from crm_runtime.mongo import OUTBOX_REV
+from crm_runtime.parking import ParkingLot
 from crm_runtime.store import PENDING, PENDING_AT, VERSION, Write
 
 DUPLICATE_KEY = 11000
@@ -32,6 +34,9 @@ class MongoBackend:
 
     def business_keys(self) -> MongoBusinessKeys:
         return MongoBusinessKeys(self.db[COLLECTION])
+
+    def parking(self, *, retry_every: timedelta, grace: timedelta) -> ParkingLot:
+        return ParkingLot(self.db["parked_events"], retry_every=retry_every, grace=grace)
 
     async def load(self, collection: str, ids: Collection[str]) -> dict[str, dict[str, Any]]:
         if not ids:

@@ -146,6 +146,10 @@ class Backend(Protocol):
         """Create what the store's own queries need (the pending-entries index)."""
         ...
 
+    def parking(self, *, retry_every: timedelta, grace: timedelta) -> Any:
+        """Where parked records wait (``crm_runtime.parking.ParkingStore``)."""
+        ...
+
     def business_keys(self) -> Any:
         """The business-key reservations (``crm_runtime.business_keys.BusinessKeyStore``)."""
         ...
