@@ -18,8 +18,8 @@ from crm_events.inbound import PurchaseRecorded, PurchaseReturned
 from crm_events.offboarding import ExitAgreed
 from crm_loyalty import codec
 from crm_loyalty.app import create_app
+from crm_loyalty.customer_health_service import CustomerHealthService
 from crm_loyalty.domain import Account, LedgerEntry
-from crm_loyalty.health_service import HealthService
 from crm_loyalty.rules import Rules
 from crm_loyalty.service import LoyaltyService, Redemption
 from crm_loyalty.settings import LoyaltySettings
@@ -51,7 +51,7 @@ class Loyalty:
             self.backend, codec.AccountCodec(), clock=self.clock, marker_lifetime=None
         )
         self.points = LoyaltyService(self.accounts, self.clock, rules=self.rules, source=SOURCE)
-        self.health = HealthService(
+        self.health = CustomerHealthService(
             self.accounts, self.clock, rules=self.rules.health, source=SOURCE
         )
 
@@ -114,7 +114,7 @@ class LoyaltyApp:
     """The real wiring (``create_app``) over the in-memory store."""
 
     points: LoyaltyService
-    health: HealthService
+    health: CustomerHealthService
     backend: InMemoryBackend
     clock: ManualClock
     runtime: Any
@@ -135,4 +135,6 @@ def loyalty_app() -> LoyaltyApp:
     backend = InMemoryBackend()
     clock = ManualClock(NOW)
     app = create_app(LoyaltySettings(service_name="loyalty"), clock, store=backend)
-    return LoyaltyApp(app.state.points, app.state.health, backend, clock, app.state.runtime)
+    return LoyaltyApp(
+        app.state.points, app.state.customer_health, backend, clock, app.state.runtime
+    )

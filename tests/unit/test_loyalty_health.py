@@ -14,7 +14,7 @@ from crm_events.contacts import ContactLogged
 from crm_events.feedback import ComplaintRaised, ComplaintSlaBreached, SurveyAnswered
 from crm_events.inbound import ContractBreached, PaymentOverdue
 from crm_events.loyalty import HealthScoreChanged, RiskDetected
-from crm_loyalty.rules import HealthRules, Rules
+from crm_loyalty.rules import CustomerHealthRules, Rules
 from crm_runtime.errors import MissingPrerequisite
 from tests.unit.test_loyalty_points import NOW, Loyalty, golden
 
@@ -29,7 +29,7 @@ async def loyalty() -> Loyalty:
 
 
 def with_health(**changes: Any) -> Loyalty:
-    return Loyalty(rules=Rules(health=replace(HealthRules(), **changes)))
+    return Loyalty(rules=Rules(health=replace(CustomerHealthRules(), **changes)))
 
 
 async def contact(loyalty: Loyalty, n: int = 1) -> bool:

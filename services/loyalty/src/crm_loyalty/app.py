@@ -16,8 +16,8 @@ from crm_events.loyalty import (
 )
 from crm_loyalty import codec
 from crm_loyalty.api import build_router
+from crm_loyalty.customer_health_service import CustomerHealthService
 from crm_loyalty.handlers import register_handlers
-from crm_loyalty.health_service import HealthService
 from crm_loyalty.service import LoyaltyService
 from crm_loyalty.settings import LoyaltySettings
 from crm_runtime.app import ServiceRuntime
@@ -47,9 +47,11 @@ def create_app(
     rules = settings.rules()
     accounts = runtime.aggregates(codec.AccountCodec())
     points = LoyaltyService(accounts, runtime.clock, rules=rules, source=runtime.source)
-    health = HealthService(accounts, runtime.clock, rules=rules.health, source=runtime.source)
-    register_handlers(runtime, points, health)
-    runtime.sweep_aggregates("inactivity", accounts, health.on_due)
+    customer_health = CustomerHealthService(
+        accounts, runtime.clock, rules=rules.health, source=runtime.source
+    )
+    register_handlers(runtime, points, customer_health)
+    runtime.sweep_aggregates("inactivity", accounts, customer_health.on_due)
     runtime.publishes(PUBLISHED, outboxes=[runtime.db[codec.ACCOUNTS]])
     if store is None:
         runtime.on_startup(lambda: codec.ensure_indexes(runtime.db))
@@ -57,5 +59,5 @@ def create_app(
         title="CRM loyalty service", routers=[build_router(points, rules.health)]
     )
     app.state.points = points
-    app.state.health = health
+    app.state.customer_health = customer_health
     return app

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from crm_events import CloudEvent, deterministic_event_id
 from crm_loyalty import signals
+from crm_loyalty.customer_health import Signal, apply_signal
 from crm_loyalty.domain import (
     EARN,
     PENDING,
@@ -27,7 +28,6 @@ from crm_loyalty.domain import (
     ReturnRecord,
     entry_id,
 )
-from crm_loyalty.health import Signal, apply_signal
 from crm_loyalty.ledger import (
     check_redemption,
     earn_entry,
@@ -36,7 +36,7 @@ from crm_loyalty.ledger import (
     post_reversal,
     reversal_entry,
 )
-from crm_loyalty.rules import HealthRules, Rules
+from crm_loyalty.rules import CustomerHealthRules, Rules
 from crm_loyalty.settlement import settle as settle_account
 from crm_loyalty.settlement import settlement_entry
 from crm_loyalty.translate import Exit, Purchase, Registration, Return
@@ -265,7 +265,7 @@ def health_signal(
     signal: Signal,
     cause: CloudEvent,
     *,
-    rules: HealthRules,
+    rules: CustomerHealthRules,
     now: datetime,
     source: str,
 ) -> Decision[Account]:
@@ -286,7 +286,7 @@ def inactivity_id(customer_id: str, due: datetime) -> str:
 
 
 def inactivity(
-    state: Account | None, due: datetime, *, rules: HealthRules, now: datetime, source: str
+    state: Account | None, due: datetime, *, rules: CustomerHealthRules, now: datetime, source: str
 ) -> Decision[Account]:
     """One inactivity contribution per period that passed without contact or purchase."""
     if state is None or state.next_due_at != due:

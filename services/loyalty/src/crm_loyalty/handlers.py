@@ -6,13 +6,13 @@ from crm_events.contacts import ContactLogged, CustomerRegistered
 from crm_events.feedback import ComplaintRaised, ComplaintSlaBreached, SurveyAnswered
 from crm_events.inbound import ContractBreached, PaymentOverdue, PurchaseRecorded, PurchaseReturned
 from crm_events.offboarding import ExitAgreed
-from crm_loyalty.health_service import HealthService
+from crm_loyalty.customer_health_service import CustomerHealthService
 from crm_loyalty.service import LoyaltyService
 from crm_runtime.app import ServiceRuntime
 
 
 def register_handlers(
-    runtime: ServiceRuntime, points: LoyaltyService, health: HealthService
+    runtime: ServiceRuntime, points: LoyaltyService, health: CustomerHealthService
 ) -> None:
     runtime.on(CustomerRegistered, points.on_customer_registered)
     runtime.on(PurchaseRecorded, points.on_purchase_recorded)

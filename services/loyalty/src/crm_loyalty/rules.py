@@ -60,7 +60,7 @@ DEFAULT_RISK_CATEGORIES = {
 
 
 @dataclass(frozen=True)
-class HealthRules:
+class CustomerHealthRules:
     initial: int = 70
     contact: int = 2
     purchase: int = 3
@@ -120,5 +120,5 @@ class SettlementRules:
 @dataclass(frozen=True)
 class Rules:
     earning: EarningRules = field(default_factory=EarningRules)
-    health: HealthRules = field(default_factory=HealthRules)
+    health: CustomerHealthRules = field(default_factory=CustomerHealthRules)
     settlement: SettlementRules = field(default_factory=SettlementRules)

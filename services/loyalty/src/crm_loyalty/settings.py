@@ -15,8 +15,8 @@ from crm_events.common import RiskCategory, Severity
 from crm_loyalty.rules import (
     DEFAULT_COMPLAINT_DELTAS,
     DEFAULT_RISK_CATEGORIES,
+    CustomerHealthRules,
     EarningRules,
-    HealthRules,
     Rules,
     SettlementPolicy,
     SettlementRules,
@@ -131,8 +131,8 @@ class LoyaltySettings(ServiceSettings):
             ),
         )
 
-    def _health_rules(self) -> HealthRules:
-        return HealthRules(
+    def _health_rules(self) -> CustomerHealthRules:
+        return CustomerHealthRules(
             initial=self.health_initial,
             contact=self.health_contact,
             purchase=self.health_purchase,

@@ -13,9 +13,9 @@ from crm_events.contacts import ContactLogged
 from crm_events.feedback import ComplaintRaised, ComplaintSlaBreached, SurveyAnswered
 from crm_events.inbound import ContractBreached, PaymentOverdue
 from crm_loyalty import decisions, signals
+from crm_loyalty.customer_health import Signal
 from crm_loyalty.domain import Account
-from crm_loyalty.health import Signal
-from crm_loyalty.rules import HealthRules
+from crm_loyalty.rules import CustomerHealthRules
 from crm_runtime.clock import Clock
 from crm_runtime.logging import get_logger
 from crm_runtime.store import AggregateStore
@@ -23,13 +23,13 @@ from crm_runtime.store import AggregateStore
 log = get_logger(__name__)
 
 
-class HealthService:
+class CustomerHealthService:
     def __init__(
         self,
         accounts: AggregateStore[Account],
         clock: Clock,
         *,
-        rules: HealthRules,
+        rules: CustomerHealthRules,
         source: str,
     ) -> None:
         self.accounts = accounts
