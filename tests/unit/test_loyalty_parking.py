@@ -61,7 +61,7 @@ async def test_purchases_before_the_registration_earn_as_if_consumed_in_order() 
     expected = await in_order.account()
     assert (expected.tier, expected.balance) == ("silver", 400 * 3 + 1000 + 375)
     assert await reversed_.account() == expected
-    assert reversed_.repo.entries == in_order.repo.entries
+    assert reversed_.entries == in_order.entries
     awarded = [
         (e["source_event_id"], e["multiplier_percent"]) for e in reversed_.published(PointsAwarded)
     ]

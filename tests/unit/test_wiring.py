@@ -17,6 +17,8 @@ from crm_events import EventData
 from crm_events.examples import load_golden
 from crm_feedback.app import create_app as feedback_app
 from crm_feedback.settings import FeedbackSettings
+from crm_loyalty.app import create_app as loyalty_app
+from crm_loyalty.settings import LoyaltySettings
 from crm_offboarding.app import create_app as offboarding_app
 from crm_offboarding.settings import OffboardingSettings
 from crm_runtime.clock import ManualClock
@@ -27,6 +29,7 @@ NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 SERVICES: dict[str, Callable[[InMemoryBackend], Any]] = {
     "contacts": lambda b: contacts_app(ContactsSettings(), ManualClock(NOW), store=b),
     "feedback": lambda b: feedback_app(FeedbackSettings(), ManualClock(NOW), store=b),
+    "loyalty": lambda b: loyalty_app(LoyaltySettings(), ManualClock(NOW), store=b),
     "offboarding": lambda b: offboarding_app(OffboardingSettings(), ManualClock(NOW), store=b),
 }
 # What reaching a decision looks like: stored, waiting for its prerequisite, or refused by
