@@ -16,7 +16,7 @@ from crm_events.inbound import ContractBreached, PaymentOverdue
 from crm_events.loyalty import HealthScoreChanged, RiskDetected
 from crm_loyalty.rules import CustomerHealthRules, Rules
 from crm_runtime.errors import MissingPrerequisite
-from tests.unit.test_loyalty_points import NOW, Loyalty, golden
+from tests.unit.loyalty_plugin import NOW, Loyalty, golden
 
 pytestmark = pytest.mark.unit
 

@@ -15,11 +15,9 @@ from crm_events.loyalty import (
 from crm_loyalty.service import Redemption
 from crm_runtime.errors import Conflict, DomainError, MissingPrerequisite, NotFound, Unprocessable
 from tests.store_memory import SimulatedCrash
-from tests.unit.loyalty_plugin import NOW, Loyalty, golden
+from tests.unit.loyalty_plugin import Loyalty, golden
 
 pytestmark = pytest.mark.unit
-
-__all__ = ["NOW", "Loyalty", "golden"]
 
 
 # --- accounts ------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from crm_events.loyalty import LoyaltyAccountSettled, PointsAwarded
 from crm_loyalty.rules import Rules, SettlementRules
 from crm_loyalty.settings import LoyaltySettings
 from crm_runtime.errors import Conflict, MissingPrerequisite
-from tests.unit.test_loyalty_points import Loyalty
+from tests.unit.loyalty_plugin import Loyalty
 
 pytestmark = pytest.mark.unit
 
