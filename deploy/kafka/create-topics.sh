@@ -59,6 +59,12 @@ TOPICS=(
   crm.feedback.feedback-submitted.dlq
   crm.feedback.survey-answered
   crm.feedback.survey-answered.dlq
+  crm.feedback.complaint-paused
+  crm.feedback.complaint-paused.dlq
+  crm.feedback.complaint-resumed
+  crm.feedback.complaint-resumed.dlq
+  crm.feedback.complaint-reopened
+  crm.feedback.complaint-reopened.dlq
   crm.loyalty.points-awarded
   crm.loyalty.points-awarded.dlq
   crm.loyalty.points-redeemed
@@ -101,6 +107,8 @@ TOPICS=(
   crm.inbound.payment-overdue.dlq
   crm.inbound.contract-breached
   crm.inbound.contract-breached.dlq
+  crm.inbound.customer-replied
+  crm.inbound.customer-replied.dlq
 )
 
 if [[ -z "$COMMAND_CONFIG" && -n "${TOPICS_SECURITY_PROTOCOL:-}" \

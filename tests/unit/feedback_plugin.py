@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from crm_events import CloudEvent
+from crm_events.common import Severity
 from crm_feedback.app import create_app
 from crm_feedback.domain import Complaint, Survey
 from crm_feedback.service import ComplaintService
@@ -60,10 +61,20 @@ class Feedback:
                 await sweeper.sweep()
 
 
-@pytest.fixture
-def feedback_unit() -> Feedback:
+# The clock mechanics tests count wall-clock hours; business calendars have their own tests.
+ROUND_THE_CLOCK = {severity: "24x7" for severity in Severity}
+
+
+def feedback_unit_app(settings: FeedbackSettings, now: datetime = FEEDBACK_NOW) -> Feedback:
+    """The real wiring over the in-memory store, at ``now`` on a manual clock."""
     backend = InMemoryBackend()
-    clock = ManualClock(FEEDBACK_NOW)
-    settings = FeedbackSettings(service_name="feedback")
+    clock = ManualClock(now)
     app = create_app(settings, clock, store=backend)
     return Feedback(app.state.complaints, app.state.surveys, backend, clock, app.state.runtime)
+
+
+@pytest.fixture
+def feedback_unit() -> Feedback:
+    return feedback_unit_app(
+        FeedbackSettings(service_name="feedback", sla_calendar_by_severity=ROUND_THE_CLOCK)
+    )

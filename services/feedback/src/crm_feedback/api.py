@@ -12,9 +12,12 @@ from crm_feedback.views import (
     AcknowledgeComplaint,
     ComplaintList,
     ComplaintView,
+    PauseComplaint,
     RaiseComplaint,
     RecordSurvey,
+    ReopenComplaint,
     ResolveComplaint,
+    ResumeComplaint,
     SurveyList,
     SurveyView,
     complaint_view,
@@ -44,6 +47,7 @@ def build_router(complaints: ComplaintService, surveys: SurveyService) -> APIRou
     router = APIRouter(dependencies=[_staff])
     _raise_route(router, complaints)
     _complaint_transitions(router, complaints)
+    _desk_transitions(router, complaints)
     _complaint_queries(router, complaints)
     _survey_routes(router, surveys)
     return router
@@ -84,6 +88,40 @@ def _complaint_transitions(router: APIRouter, service: ComplaintService) -> None
         event_id = service.event_id("resolve", complaint_id, idempotency_key)
         complaint = await service.resolve(
             complaint_id, by=body.resolved_by, resolution=body.resolution, event_id=event_id
+        )
+        return complaint_view(complaint)
+
+
+def _desk_transitions(router: APIRouter, service: ComplaintService) -> None:
+    @router.post("/complaints/{complaint_id}/pause", tags=["complaints"], responses=_ERRORS)
+    async def pause_complaint(
+        complaint_id: EntityIdPath, body: PauseComplaint, idempotency_key: IdempotencyKey = None
+    ) -> ComplaintView:
+        """Wait for the customer: the running SLA clocks stop counting (ComplaintPaused)."""
+        event_id = service.event_id("pause", complaint_id, idempotency_key)
+        complaint = await service.pause(
+            complaint_id, reason=body.reason, by=body.paused_by, event_id=event_id
+        )
+        return complaint_view(complaint)
+
+    @router.post("/complaints/{complaint_id}/resume", tags=["complaints"], responses=_ERRORS)
+    async def resume_complaint(
+        complaint_id: EntityIdPath, body: ResumeComplaint, idempotency_key: IdempotencyKey = None
+    ) -> ComplaintView:
+        """The clocks count again; deadlines move by the business time paused."""
+        event_id = service.event_id("resume", complaint_id, idempotency_key)
+        complaint = await service.resume(complaint_id, by=body.resumed_by, event_id=event_id)
+        return complaint_view(complaint)
+
+    @router.post("/complaints/{complaint_id}/reopen", tags=["complaints"], responses=_ERRORS)
+    async def reopen_complaint(
+        complaint_id: EntityIdPath, body: ReopenComplaint, idempotency_key: IdempotencyKey = None
+    ) -> ComplaintView:
+        """The customer disputes the resolution (within the reopen window): open again with
+        a fresh resolution clock (ComplaintReopened); 422 after the window."""
+        event_id = service.event_id("reopen", complaint_id, idempotency_key)
+        complaint = await service.reopen(
+            complaint_id, reason=body.reason, by=body.reopened_by, event_id=event_id
         )
         return complaint_view(complaint)
 

@@ -23,7 +23,14 @@ from crm_runtime.timestamps import stamp_tree, unstamp, unstamp_optional
 COMPLAINTS, SURVEYS = "complaints", "surveys"
 _COMPLAINT_FIELDS = tuple(Complaint.__dataclass_fields__)
 _SURVEY_FIELDS = tuple(Survey.__dataclass_fields__)
-_OPTIONAL_TIMES = ("raised_at", "acknowledged_at", "resolved_at", "updated_at")
+_OPTIONAL_TIMES = (
+    "raised_at",
+    "acknowledged_at",
+    "resolved_at",
+    "updated_at",
+    "paused_at",
+    "reopened_at",
+)
 
 
 class ComplaintCodec:
@@ -48,6 +55,7 @@ class ComplaintCodec:
             fields[name] = unstamp_optional(fields.get(name))
         fields["clocks"] = {name: _clock(raw) for name, raw in doc["clocks"].items()}
         fields["within_sla"] = _optional_bool(doc.get("within_sla"))
+        fields["escalations"] = {k: int(v) for k, v in (doc.get("escalations") or {}).items()}
         fields["version"] = int(doc.get("version") or 1)
         return Complaint(**fields)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from crm_events import CloudEvent
 from crm_events.feedback import ComplaintRaised, SurveyAnswered
+from crm_events.inbound import CustomerReplied
 from crm_feedback import translate
 from crm_feedback.service import ComplaintService
 from crm_feedback.surveys import SurveyService
@@ -23,6 +24,15 @@ def register_handlers(
     runtime.on(
         ComplaintRaised,
         complaint_raised,
+        aggregate=(complaints.complaints, lambda data: data.complaint_id),
+    )
+
+    async def customer_replied(data: CustomerReplied, event: CloudEvent) -> bool:
+        return await complaints.replied(translate.customer_reply(data, event))
+
+    runtime.on(
+        CustomerReplied,
+        customer_replied,
         aggregate=(complaints.complaints, lambda data: data.complaint_id),
     )
     runtime.on(

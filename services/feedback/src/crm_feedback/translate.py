@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from crm_events import CloudEvent
 from crm_events.feedback import ComplaintRaised, SurveyAnswered
+from crm_events.inbound import CustomerReplied
+from crm_feedback.desk import CustomerReply
 from crm_feedback.domain import ComplaintFiled, SurveyAnswer
 
 
@@ -23,6 +25,19 @@ def complaint_filed(data: ComplaintRaised, event: CloudEvent) -> ComplaintFiled:
         raised_at=data.raised_at or event.time,
         first_response_due_at=data.first_response_due_at,
         resolution_due_at=data.resolution_due_at,
+        segment=data.segment,
+    )
+
+
+def customer_reply(data: CustomerReplied, event: CloudEvent) -> CustomerReply:
+    return CustomerReply(
+        event_id=event.id,
+        reply_id=data.reply_id,
+        customer_id=data.customer_id,
+        complaint_id=data.complaint_id,
+        kind=data.kind,
+        replied_at=data.replied_at,
+        reason=data.reason,
     )
 
 

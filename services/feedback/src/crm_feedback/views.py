@@ -14,9 +14,10 @@ from crm_events.common import (
     EntityId,
     FreeText,
     Severity,
+    ShortText,
     Timestamp,
 )
-from crm_events.feedback import CategoryCode
+from crm_events.feedback import CategoryCode, SegmentCode
 from crm_feedback.domain import Complaint, SlaClock, Survey
 
 Text = Annotated[FreeText, Field(min_length=1)]
@@ -37,6 +38,9 @@ class RaiseComplaint(_Request):
     raised_at: Timestamp | None = Field(
         None, description="When the customer complained (default: now); the clocks start then."
     )
+    segment: SegmentCode | None = Field(
+        None, description="Customer segment; may select another business calendar."
+    )
 
 
 class AcknowledgeComplaint(_Request):
@@ -46,6 +50,22 @@ class AcknowledgeComplaint(_Request):
 class ResolveComplaint(_Request):
     resolved_by: EmployeeId
     resolution: Text = Field(description="What was done for the customer.")
+
+
+class PauseComplaint(_Request):
+    paused_by: EmployeeId
+    reason: ShortText = Field(min_length=1, description="What the company waits for.")
+
+
+class ResumeComplaint(_Request):
+    resumed_by: EmployeeId
+
+
+class ReopenComplaint(_Request):
+    reason: ShortText = Field(min_length=1, description="Why the customer disputes it.")
+    reopened_by: EmployeeId | None = Field(
+        None, description="Employee recording the customer's dispute."
+    )
 
 
 class RecordSurvey(_Request):
@@ -96,6 +116,15 @@ class ComplaintView(BaseModel):
     resolution: str | None
     within_sla: bool | None
     first_response_within_sla: bool | None
+    calendar: str = Field(description="Business calendar the clocks count in.")
+    segment: str | None
+    paused: bool
+    paused_at: datetime | None
+    pause_reason: str | None
+    pause_count: int
+    paused_seconds: int = Field(description="Business seconds paused over all pauses.")
+    reopen_count: int
+    reopened_at: datetime | None
     version: int
 
 
