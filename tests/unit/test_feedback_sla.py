@@ -158,8 +158,8 @@ def test_resolution_breach_escalates_again() -> None:
 
 
 def test_beyond_the_chain_the_last_entry_keeps_the_complaint() -> None:
-    assert POLICY.escalation_target("high", "resolution", 3) == "director"
-    assert POLICY.escalation_target("high", "resolution", 7) == "director"
+    assert POLICY.escalation_target("high", "resolution", 1, 3) == "director"
+    assert POLICY.escalation_target("high", "resolution", 1, 7) == "director"
 
 
 def test_acknowledge_stops_the_first_response_clock() -> None:

@@ -7,7 +7,6 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from crm_events import EventData
-from crm_events.common import Severity
 from crm_events.feedback import (
     ComplaintAcknowledged,
     ComplaintEscalated,
@@ -24,7 +23,7 @@ from crm_feedback import codec
 from crm_feedback.api import build_router
 from crm_feedback.handlers import register_handlers
 from crm_feedback.service import ComplaintService
-from crm_feedback.settings import EscalationChains, FeedbackSettings
+from crm_feedback.settings import FeedbackSettings
 from crm_feedback.sla import SlaPolicy
 from crm_feedback.surveys import SurveyService
 from crm_runtime.app import ServiceRuntime
@@ -55,6 +54,7 @@ def sla_policy(settings: FeedbackSettings) -> SlaPolicy:
             for severity, targets in settings.sla_policy.items()
         },
         warning_fraction=settings.sla_warning_fraction,
+        escalation_chain=tuple(settings.escalation_chain),
         escalation_chains=_escalation_chains(settings),
         calendars={name: config.build(name) for name, config in settings.sla_calendars.items()},
         calendar_by_severity={k.value: v for k, v in settings.sla_calendar_by_severity.items()},
@@ -67,15 +67,11 @@ def sla_policy(settings: FeedbackSettings) -> SlaPolicy:
 
 
 def _escalation_chains(settings: FeedbackSettings) -> dict[str, dict[str, tuple[str, ...]]]:
-    default = tuple(settings.escalation_chain)
-    # By default a resolution breach (the graver one) starts one step further up the chain.
-    resolution_default = default[1:] or default
+    """Only what is configured: a clock without its own chain follows the default by level."""
     chains: dict[str, dict[str, tuple[str, ...]]] = {}
-    for severity in Severity:
-        configured = settings.escalation_chains.get(severity) or EscalationChains()
+    for severity, configured in settings.escalation_chains.items():
         chains[severity.value] = {
-            "first_response": tuple(configured.first_response or default),
-            "resolution": tuple(configured.resolution or resolution_default),
+            clock: tuple(chain) for clock, chain in configured.model_dump(exclude_none=True).items()
         }
     return chains
 

@@ -30,6 +30,7 @@ _OPTIONAL_TIMES = (
     "updated_at",
     "paused_at",
     "reopened_at",
+    "last_customer_reply_at",
 )
 
 

@@ -141,32 +141,29 @@ def reopen(
 def customer_replied(
     state: Complaint | None, reply: CustomerReply, command: Command, *, policy: SlaPolicy
 ) -> Decision[Complaint]:
-    """The customer's answer resumes a paused complaint; a dispute reopens a resolved one
-    (within the window). Anything else changes no clock: the reply is only recorded as seen."""
+    """Every reply is noted on the complaint (``last_customer_reply_at``); an answer resumes
+    a paused complaint, a dispute reopens a resolved one (within the window)."""
     if state is None:
         raise MissingPrerequisite(f"complaint {reply.complaint_id} not seen yet")
     if state.customer_id != reply.customer_id:
         raise Unprocessable(f"complaint {reply.complaint_id} belongs to another customer")
+    replied_at = domain.to_millis(reply.replied_at)
+    last = max(filter(None, (state.last_customer_reply_at, replied_at)))
+    noted = replace(state, last_customer_reply_at=last)
     if reply.kind == "answer" and state.paused_at is not None:
-        at = min(max(reply.replied_at, state.paused_at), command.now)
-        changed, fact = desk.resume(state, at=at, calendar=policy.calendar_of(state))
+        at = min(max(replied_at, state.paused_at), command.now)
+        changed, fact = desk.resume(noted, at=at, calendar=policy.calendar_of(state))
         return _transition(changed, command.now, [_command_event(fact, command, state)])
     if reply.kind == "dispute" and state.status == domain.RESOLVED:
         reason = reply.reason or "the customer disputes the resolution"
-        return reopen(
-            state,
-            replace(command, now=_reply_moment(reply, state, command.now)),
-            reason=reason,
-            by=None,
-            policy=policy,
-        )
-    return Decision()
+        when = replace(command, now=_reply_moment(replied_at, state, command.now))
+        return reopen(noted, when, reason=reason, by=None, policy=policy)
+    return _transition(noted, command.now, [])
 
 
-def _reply_moment(reply: CustomerReply, state: Complaint, now: datetime) -> datetime:
+def _reply_moment(replied_at: datetime, state: Complaint, now: datetime) -> datetime:
     """When the dispute counts: its reply time, but not before the resolution nor after now."""
-    resolved = state.resolved_at or reply.replied_at
-    return min(max(domain.to_millis(reply.replied_at), resolved), now)
+    return min(max(replied_at, state.resolved_at or replied_at), now)
 
 
 def answer_survey(

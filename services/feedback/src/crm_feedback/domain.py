@@ -126,6 +126,7 @@ class Complaint:
     reopen_count: int = 0
     reopened_at: datetime | None = None
     escalations: dict[str, int] = field(default_factory=dict)  # per clock: breaches escalated
+    last_customer_reply_at: datetime | None = None
 
     @property
     def paused(self) -> bool:

@@ -33,8 +33,12 @@ class EscalationChains(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    first_response: Chain | None = Field(None, description="Default: ESCALATION_CHAIN.")
-    resolution: Chain | None = Field(None, description="Default: ESCALATION_CHAIN.")
+    first_response: Chain | None = Field(
+        None, description="Default: ESCALATION_CHAIN by the complaint's escalation level."
+    )
+    resolution: Chain | None = Field(
+        None, description="Default: ESCALATION_CHAIN by the complaint's escalation level."
+    )
 
 
 class SlaTargets(BaseModel):

@@ -24,11 +24,13 @@ FiredKind = Literal["sla-warning", "sla-breached", "escalated"]
 class SlaPolicy:
     """Targets per severity (first response, resolution) in business time, the calendars
     they count in (per severity, optionally per customer segment), the warning share, the
-    escalation chains (per severity and clock) and the reopen window."""
+    escalation chain (by level) with optional chains per severity and clock, and the
+    reopen window."""
 
     targets: Mapping[str, tuple[timedelta, timedelta]]
     warning_fraction: float
-    escalation_chains: Mapping[str, Mapping[str, tuple[str, ...]]]
+    escalation_chain: tuple[str, ...]
+    escalation_chains: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
     calendars: Mapping[str, BusinessCalendar] = field(
         default_factory=lambda: {ALWAYS_OPEN.name: ALWAYS_OPEN}
     )
@@ -63,11 +65,15 @@ class SlaPolicy:
         resolution = self.targets[complaint.severity][1]
         return to_millis(self.calendar_of(complaint).add(start, resolution))
 
-    def escalation_target(self, severity: str, clock: str, nth: int) -> str:
-        """Who owns the complaint after the ``nth`` escalation of this clock (1 = first entry);
-        beyond the chain its last entry keeps it."""
-        chain = self.escalation_chains[severity][clock]
-        return chain[min(nth, len(chain)) - 1]
+    def escalation_target(self, severity: str, clock: str, nth: int, level: int) -> str:
+        """Who owns the complaint after an escalation: with a chain configured for the
+        severity and clock, its ``nth`` entry (the clock's nth breach); else the default
+        chain's entry for the complaint's ``level``. Beyond a chain its last entry keeps it."""
+        chain = self.escalation_chains.get(severity, {}).get(clock)
+        position = nth
+        if not chain:
+            chain, position = self.escalation_chain, level
+        return chain[min(position, len(chain)) - 1]
 
 
 @dataclass(frozen=True)
@@ -111,7 +117,7 @@ def _breach(
     breached = _with_clock(complaint, name, replace(clock, warned=True, breached=True))
     level = complaint.escalation_level + 1
     nth = complaint.escalations.get(name, 0) + 1
-    target = policy.escalation_target(complaint.severity, name, nth)
+    target = policy.escalation_target(complaint.severity, name, nth, level)
     cycle = _cycle(complaint, name)
     facts = [
         Fired(name, "sla-breached", _breached(complaint, name, clock, now), cycle),

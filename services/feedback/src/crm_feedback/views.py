@@ -125,6 +125,9 @@ class ComplaintView(BaseModel):
     paused_seconds: int = Field(description="Business seconds paused over all pauses.")
     reopen_count: int
     reopened_at: datetime | None
+    last_customer_reply_at: datetime | None = Field(
+        description="When the customer last replied about it (crm.inbound.customer-replied)."
+    )
     version: int
 
 
