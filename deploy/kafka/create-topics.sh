@@ -65,6 +65,8 @@ TOPICS=(
   crm.feedback.complaint-resumed.dlq
   crm.feedback.complaint-reopened
   crm.feedback.complaint-reopened.dlq
+  crm.feedback.feedback-status-changed
+  crm.feedback.feedback-status-changed.dlq
   crm.loyalty.points-awarded
   crm.loyalty.points-awarded.dlq
   crm.loyalty.points-redeemed

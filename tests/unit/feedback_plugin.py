@@ -16,6 +16,7 @@ from crm_feedback.app import create_app
 from crm_feedback.domain import Complaint, Survey
 from crm_feedback.service import ComplaintService
 from crm_feedback.settings import FeedbackSettings
+from crm_feedback.suggestion_service import FeedbackService
 from crm_feedback.surveys import SurveyService
 from crm_runtime.clock import ManualClock
 from tests.store_memory import InMemoryBackend
@@ -32,6 +33,7 @@ class Feedback:
     backend: InMemoryBackend
     clock: ManualClock
     runtime: Any
+    feedback: FeedbackService
 
     async def deliver(self, event: CloudEvent) -> str:
         """``applied``/``duplicate``/``parked``, or ``dlq:<kind>: <reason>``."""
@@ -70,7 +72,8 @@ def feedback_unit_app(settings: FeedbackSettings, now: datetime = FEEDBACK_NOW) 
     backend = InMemoryBackend()
     clock = ManualClock(now)
     app = create_app(settings, clock, store=backend)
-    return Feedback(app.state.complaints, app.state.surveys, backend, clock, app.state.runtime)
+    state = app.state
+    return Feedback(state.complaints, state.surveys, backend, clock, state.runtime, state.feedback)
 
 
 @pytest.fixture

@@ -17,14 +17,18 @@ from crm_events.feedback import (
     ComplaintResumed,
     ComplaintSlaBreached,
     ComplaintSlaWarning,
+    FeedbackStatusChanged,
+    FeedbackSubmitted,
     SurveyAnswered,
 )
 from crm_feedback import codec
 from crm_feedback.api import build_router
+from crm_feedback.api_feedback import build_feedback_router
 from crm_feedback.handlers import register_handlers
 from crm_feedback.service import ComplaintService
 from crm_feedback.settings import FeedbackSettings
 from crm_feedback.sla import SlaPolicy
+from crm_feedback.suggestion_service import FeedbackService
 from crm_feedback.surveys import SurveyService
 from crm_runtime.app import ServiceRuntime
 from crm_runtime.clock import Clock
@@ -40,6 +44,8 @@ PUBLISHED: list[type[EventData]] = [
     ComplaintPaused,
     ComplaintResumed,
     ComplaintReopened,
+    FeedbackSubmitted,
+    FeedbackStatusChanged,
     SurveyAnswered,
 ]
 
@@ -87,18 +93,24 @@ def create_app(
     runtime = ServiceRuntime(settings, clock=clock, backend=store)
     complaint_store = runtime.aggregates(codec.ComplaintCodec())
     survey_store = runtime.aggregates(codec.SurveyCodec())
+    feedback = FeedbackService(
+        runtime.aggregates(codec.FeedbackCodec()), runtime.clock, source=runtime.source
+    )
     complaints = ComplaintService(
         complaint_store, runtime.clock, policy=sla_policy(settings), source=runtime.source
     )
     surveys = SurveyService(survey_store, complaint_store, runtime.clock, source=runtime.source)
-    register_handlers(runtime, complaints, surveys)
+    register_handlers(runtime, complaints, surveys, feedback)
     runtime.sweep_aggregates("complaint-sla", complaint_store, complaints.on_due)
-    runtime.publishes(PUBLISHED, outboxes=[runtime.db[codec.COMPLAINTS], runtime.db[codec.SURVEYS]])
+    outboxes = [runtime.db[name] for name in (codec.COMPLAINTS, codec.SURVEYS, codec.FEEDBACK)]
+    runtime.publishes(PUBLISHED, outboxes=outboxes)
     if store is None:
         runtime.on_startup(lambda: codec.ensure_indexes(runtime.db))
     app = runtime.build_app(
-        title="CRM feedback service", routers=[build_router(complaints, surveys)]
+        title="CRM feedback service",
+        routers=[build_router(complaints, surveys), build_feedback_router(feedback)],
     )
     app.state.complaints = complaints
     app.state.surveys = surveys
+    app.state.feedback = feedback
     return app

@@ -15,14 +15,16 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from crm_feedback.domain import Complaint, SlaClock, Survey
+from crm_feedback.suggestions import FeedbackItem, Response
 from crm_runtime.mongo import OUTBOX_PENDING
 from crm_runtime.scheduler import NEXT_DUE_AT
 from crm_runtime.store import Backend
 from crm_runtime.timestamps import stamp_tree, unstamp, unstamp_optional
 
-COMPLAINTS, SURVEYS = "complaints", "surveys"
+COMPLAINTS, SURVEYS, FEEDBACK = "complaints", "surveys", "feedback"
 _COMPLAINT_FIELDS = tuple(Complaint.__dataclass_fields__)
 _SURVEY_FIELDS = tuple(Survey.__dataclass_fields__)
+_FEEDBACK_FIELDS = tuple(FeedbackItem.__dataclass_fields__)
 _OPTIONAL_TIMES = (
     "raised_at",
     "acknowledged_at",
@@ -83,6 +85,32 @@ class SurveyCodec:
         raise TypeError(f"survey decisions append no entries, got {type(entry).__name__}")
 
 
+class FeedbackCodec:
+    collection = FEEDBACK
+
+    def encode(self, item: FeedbackItem) -> dict[str, Any]:
+        doc = asdict(item)
+        del doc["feedback_id"], doc["version"]
+        if doc["updated_at"] is None:
+            del doc["updated_at"]
+        return dict(stamp_tree(doc))
+
+    def decode(self, doc: dict[str, Any]) -> FeedbackItem:
+        fields = {name: doc[name] for name in _FEEDBACK_FIELDS if name in doc}
+        fields["feedback_id"] = doc["_id"]
+        fields["submitted_at"] = unstamp(doc["submitted_at"])
+        fields["updated_at"] = unstamp_optional(doc.get("updated_at"))
+        fields["responses"] = {
+            status: Response(raw["status"], raw["response"], raw["by"], unstamp(raw["at"]))
+            for status, raw in (doc.get("responses") or {}).items()
+        }
+        fields["version"] = int(doc.get("version") or 1)
+        return FeedbackItem(**fields)
+
+    def entry(self, entry: object) -> tuple[str, dict[str, Any]]:
+        raise TypeError(f"feedback decisions append no entries, got {type(entry).__name__}")
+
+
 def _clock(raw: dict[str, Any]) -> SlaClock:
     # The stand-in may return booleans as 1/0.
     return SlaClock(
@@ -124,6 +152,17 @@ async def surveys_of(backend: Backend, customer_id: str, *, limit: int) -> list[
     return [codec.decode(doc) for doc in docs]
 
 
+async def feedback_items(
+    backend: Backend, *, equals: dict[str, str], limit: int
+) -> list[FeedbackItem]:
+    """Newest first (by submitted_at): one query on by_status_area / by_area / by_customer."""
+    docs = await backend.page(
+        FEEDBACK, equals=equals, newest_by="submitted_at", before=None, limit=limit
+    )
+    codec = FeedbackCodec()
+    return [codec.decode(doc) for doc in docs]
+
+
 async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
     # No "_id" in compound indexes: the MongoDB stand-in cannot index it.
     await db[COMPLAINTS].create_indexes(
@@ -144,6 +183,19 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
         [
             IndexModel(
                 [("customer_id", ASCENDING), ("answered_at", DESCENDING)], name="by_customer"
+            ),
+            IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True),
+        ]
+    )
+    await db[FEEDBACK].create_indexes(
+        [
+            IndexModel(
+                [("status", ASCENDING), ("product_area", ASCENDING), ("submitted_at", DESCENDING)],
+                name="by_status_area",
+            ),
+            IndexModel([("product_area", ASCENDING), ("submitted_at", DESCENDING)], name="by_area"),
+            IndexModel(
+                [("customer_id", ASCENDING), ("submitted_at", DESCENDING)], name="by_customer"
             ),
             IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True),
         ]

@@ -4,16 +4,20 @@ routing happen in the runtime; a complaint fact touches its complaint, an answer
 from __future__ import annotations
 
 from crm_events import CloudEvent
-from crm_events.feedback import ComplaintRaised, SurveyAnswered
+from crm_events.feedback import ComplaintRaised, FeedbackSubmitted, SurveyAnswered
 from crm_events.inbound import CustomerReplied
 from crm_feedback import translate
 from crm_feedback.service import ComplaintService
+from crm_feedback.suggestion_service import FeedbackService
 from crm_feedback.surveys import SurveyService
 from crm_runtime.app import ServiceRuntime
 
 
 def register_handlers(
-    runtime: ServiceRuntime, complaints: ComplaintService, surveys: SurveyService
+    runtime: ServiceRuntime,
+    complaints: ComplaintService,
+    surveys: SurveyService,
+    feedback: FeedbackService,
 ) -> None:
     async def complaint_raised(data: ComplaintRaised, event: CloudEvent) -> bool:
         return await complaints.filed(translate.complaint_filed(data, event))
@@ -34,6 +38,15 @@ def register_handlers(
         CustomerReplied,
         customer_replied,
         aggregate=(complaints.complaints, lambda data: data.complaint_id),
+    )
+
+    async def feedback_submitted(data: FeedbackSubmitted, event: CloudEvent) -> bool:
+        return await feedback.given(translate.feedback_given(data, event))
+
+    runtime.on(
+        FeedbackSubmitted,
+        feedback_submitted,
+        aggregate=(feedback.items, lambda data: data.feedback_id),
     )
     runtime.on(
         SurveyAnswered, survey_answered, aggregate=(surveys.surveys, lambda data: data.survey_id)

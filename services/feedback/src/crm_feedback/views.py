@@ -17,8 +17,9 @@ from crm_events.common import (
     ShortText,
     Timestamp,
 )
-from crm_events.feedback import CategoryCode, SegmentCode
+from crm_events.feedback import CategoryCode, FeedbackKind, ProductArea, SegmentCode, Sentiment
 from crm_feedback.domain import Complaint, SlaClock, Survey
+from crm_feedback.suggestions import FeedbackItem
 
 Text = Annotated[FreeText, Field(min_length=1)]
 
@@ -83,6 +84,49 @@ class RecordSurvey(_Request):
         if self.csat is None and self.nps is None:
             raise ValueError("a survey answer needs csat, nps or both")
         return self
+
+
+class SubmitFeedback(_Request):
+    feedback_id: EntityId | None = Field(None, description="Omit to have one generated.")
+    customer_id: CustomerId
+    kind: FeedbackKind
+    text: Text = Field(description="The feedback in the customer's words.")
+    channel: Channel
+    product_area: ProductArea | None = None
+    sentiment: Sentiment | None = None
+    submitted_at: Timestamp | None = Field(None, description="Default: now.")
+
+
+class ChangeFeedbackStatus(_Request):
+    status: Literal["reviewed", "planned", "done", "declined"]
+    response: Text = Field(description="The answer to the customer for this step.")
+    changed_by: EmployeeId
+
+
+class ResponseView(BaseModel):
+    status: str
+    response: str
+    by: str
+    at: datetime
+
+
+class FeedbackView(BaseModel):
+    feedback_id: str
+    customer_id: str
+    kind: str
+    text: str
+    channel: str
+    product_area: str | None
+    sentiment: str | None
+    submitted_at: datetime
+    status: Literal["new", "reviewed", "planned", "done", "declined"]
+    responses: dict[str, ResponseView] = Field(description="The answer given at each step.")
+    updated_at: datetime | None
+    version: int
+
+
+class FeedbackList(BaseModel):
+    items: list[FeedbackView]
 
 
 class ClockView(BaseModel):
@@ -167,3 +211,7 @@ def _clock_view(clock: SlaClock) -> ClockView:
 
 def survey_view(survey: Survey) -> SurveyView:
     return SurveyView.model_validate(survey, from_attributes=True)
+
+
+def feedback_view(item: FeedbackItem) -> FeedbackView:
+    return FeedbackView.model_validate(item, from_attributes=True)

@@ -45,6 +45,19 @@ ReopenCount = Annotated[Count, Field(ge=1)]
 _REOPEN_COUNT = "Absent for the complaint's first resolution cycle; n after its n-th reopen."
 
 
+FeedbackKind = Literal["praise", "suggestion", "problem", "other"]
+Sentiment = Literal["positive", "neutral", "negative"]
+ProductArea = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=50,
+        pattern=r"^[a-z][a-z0-9_-]*$",
+        description="Product area code, e.g. billing, mobile_app, delivery.",
+    ),
+]
+
+
 class _Feedback(EventData):
     context = "feedback"
 
@@ -219,12 +232,37 @@ class FeedbackSubmitted(_Feedback):
 
     feedback_id: EntityId = Field(description="Id of the feedback.")
     customer_id: CustomerId
-    kind: Literal["praise", "suggestion", "other"] = Field(description="Kind of feedback.")
+    # "problem" was added before the event was ever published (no consumer could break).
+    kind: FeedbackKind = Field(description="Kind of feedback.")
     text: FreeText = Field(description="The feedback in the customer's words.")
     channel: Channel = Field(description="Channel through which it arrived.")
     submitted_at: Timestamp | None = Field(
         None, description="When it was given (defaults to the envelope time)."
     )
+    product_area: ProductArea | None = Field(
+        None, description="Product area it is about, for the team that acts on it."
+    )
+    sentiment: Sentiment | None = Field(None, description="The customer's tone.")
+
+
+class FeedbackStatusChanged(_Feedback):
+    """The team moved the feedback along new → reviewed → planned → done | declined and told
+    the customer why (each status is reached at most once)."""
+
+    business_key = ("feedback_id", "status")
+
+    feedback_id: EntityId = Field(description="Id of the feedback.")
+    customer_id: CustomerId
+    status: Literal["reviewed", "planned", "done", "declined"] = Field(
+        description="The status reached."
+    )
+    previous_status: Literal["new", "reviewed", "planned"] = Field(
+        description="The status it left."
+    )
+    response: FreeText = Field(description="The answer to the customer for this step.")
+    changed_by: EmployeeId = Field(description="Employee who moved it.")
+    changed_at: Timestamp = Field(description="When it moved.")
+    product_area: ProductArea | None = Field(None, description="Product area it is about.")
 
 
 class SurveyAnswered(_Feedback):
@@ -279,4 +317,5 @@ FEEDBACK_EVENTS: tuple[type[EventData], ...] = (
     ComplaintPaused,
     ComplaintResumed,
     ComplaintReopened,
+    FeedbackStatusChanged,
 )

@@ -14,6 +14,7 @@ from crm_events.feedback import (
     ComplaintResumed,
     ComplaintSlaBreached,
     ComplaintSlaWarning,
+    FeedbackStatusChanged,
     FeedbackSubmitted,
     SurveyAnswered,
 )
@@ -118,6 +119,22 @@ EXAMPLES: dict[type[EventData], Example] = {
             "text": "Please offer invoices as PDF attachments.",
             "channel": "chat",
             "submitted_at": "2025-02-10T15:59:00Z",
+            "product_area": "billing",
+            "sentiment": "neutral",
+        },
+    ),
+    FeedbackStatusChanged: Example(
+        time="2025-02-12T10:00:00Z",
+        caused_by=FeedbackSubmitted,
+        data={
+            "feedback_id": "fb-4001",
+            "customer_id": CUSTOMER,
+            "status": "planned",
+            "previous_status": "reviewed",
+            "response": "PDF invoices are planned for the April release.",
+            "changed_by": MANAGER,
+            "changed_at": "2025-02-12T10:00:00Z",
+            "product_area": "billing",
         },
     ),
     ComplaintPaused: Example(
