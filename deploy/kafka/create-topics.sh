@@ -67,6 +67,10 @@ TOPICS=(
   crm.feedback.complaint-reopened.dlq
   crm.feedback.feedback-status-changed
   crm.feedback.feedback-status-changed.dlq
+  crm.feedback.survey-requested
+  crm.feedback.survey-requested.dlq
+  crm.feedback.survey-expired
+  crm.feedback.survey-expired.dlq
   crm.loyalty.points-awarded
   crm.loyalty.points-awarded.dlq
   crm.loyalty.points-redeemed

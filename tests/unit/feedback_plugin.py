@@ -17,6 +17,7 @@ from crm_feedback.domain import Complaint, Survey
 from crm_feedback.service import ComplaintService
 from crm_feedback.settings import FeedbackSettings
 from crm_feedback.suggestion_service import FeedbackService
+from crm_feedback.survey_plan_service import SurveyPlanService
 from crm_feedback.surveys import SurveyService
 from crm_runtime.clock import ManualClock
 from tests.store_memory import InMemoryBackend
@@ -34,6 +35,7 @@ class Feedback:
     clock: ManualClock
     runtime: Any
     feedback: FeedbackService
+    plans: SurveyPlanService
 
     async def deliver(self, event: CloudEvent) -> str:
         """``applied``/``duplicate``/``parked``, or ``dlq:<kind>: <reason>``."""
@@ -56,10 +58,10 @@ class Feedback:
     async def stored_survey(self, survey_id: str) -> Survey | None:
         return await self.surveys.surveys.get(survey_id)
 
-    async def sweep(self) -> None:
-        """One pass of the SLA sweeper at the clock's time."""
+    async def sweep(self, name: str = "complaint-sla") -> None:
+        """One pass of a sweeper (default: the SLA's) at the clock's time."""
         for sweeper in self.runtime.sweepers:
-            if sweeper.name == "complaint-sla":
+            if sweeper.name == name:
                 await sweeper.sweep()
 
 
@@ -73,7 +75,15 @@ def feedback_unit_app(settings: FeedbackSettings, now: datetime = FEEDBACK_NOW) 
     clock = ManualClock(now)
     app = create_app(settings, clock, store=backend)
     state = app.state
-    return Feedback(state.complaints, state.surveys, backend, clock, state.runtime, state.feedback)
+    return Feedback(
+        state.complaints,
+        state.surveys,
+        backend,
+        clock,
+        state.runtime,
+        state.feedback,
+        state.plans,
+    )
 
 
 @pytest.fixture

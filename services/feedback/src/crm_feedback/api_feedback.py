@@ -7,14 +7,18 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, status
 
 from crm_feedback.suggestion_service import FeedbackService, NewFeedback
+from crm_feedback.survey_plan_service import SurveyPlanService
 from crm_feedback.views import (
     ChangeFeedbackStatus,
     FeedbackList,
     FeedbackView,
     SubmitFeedback,
+    SurveyPlanView,
     feedback_view,
+    survey_plan_view,
 )
-from crm_runtime.http import EntityIdPath, error_responses
+from crm_runtime.errors import NotFound
+from crm_runtime.http import CustomerIdPath, EntityIdPath, error_responses
 from crm_runtime.security import IdempotencyKey, require
 from crm_runtime.settings import Role
 
@@ -79,5 +83,23 @@ def build_feedback_router(service: FeedbackService) -> APIRouter:
         """Newest first, for the team that acts on it."""
         found = await service.listed(status=status, area=area, limit=limit)
         return FeedbackList(items=[feedback_view(item) for item in found])
+
+    return router
+
+
+def build_survey_plan_router(service: SurveyPlanService) -> APIRouter:
+    router = APIRouter(dependencies=[_staff], tags=["surveys"])
+
+    @router.get(
+        "/customers/{customer_id}/survey-requests",
+        responses=error_responses({404: "No survey was ever planned for the customer."}),
+    )
+    async def survey_requests_of_customer(customer_id: CustomerIdPath) -> SurveyPlanView:
+        """The customer's survey requests (scheduled, sent, answered, expired, cancelled),
+        the next periodic NPS and the response rate per kind."""
+        plan = await service.plan(customer_id)
+        if plan is None:
+            raise NotFound(f"no survey plan for customer {customer_id}")
+        return survey_plan_view(plan)
 
     return router

@@ -20,15 +20,19 @@ from crm_events.feedback import (
     FeedbackStatusChanged,
     FeedbackSubmitted,
     SurveyAnswered,
+    SurveyExpired,
+    SurveyRequested,
 )
 from crm_feedback import codec
 from crm_feedback.api import build_router
-from crm_feedback.api_feedback import build_feedback_router
+from crm_feedback.api_feedback import build_feedback_router, build_survey_plan_router
 from crm_feedback.handlers import register_handlers
 from crm_feedback.service import ComplaintService
 from crm_feedback.settings import FeedbackSettings
 from crm_feedback.sla import SlaPolicy
 from crm_feedback.suggestion_service import FeedbackService
+from crm_feedback.survey_plan import SurveyRules
+from crm_feedback.survey_plan_service import SurveyPlanService
 from crm_feedback.surveys import SurveyService
 from crm_runtime.app import ServiceRuntime
 from crm_runtime.clock import Clock
@@ -46,6 +50,8 @@ PUBLISHED: list[type[EventData]] = [
     ComplaintReopened,
     FeedbackSubmitted,
     FeedbackStatusChanged,
+    SurveyRequested,
+    SurveyExpired,
     SurveyAnswered,
 ]
 
@@ -82,6 +88,17 @@ def _escalation_chains(settings: FeedbackSettings) -> dict[str, dict[str, tuple[
     return chains
 
 
+def survey_rules(settings: FeedbackSettings, runtime: ServiceRuntime) -> SurveyRules:
+    return SurveyRules(
+        csat_delay=timedelta(minutes=settings.csat_delay_minutes),
+        answer_window=timedelta(days=settings.survey_answer_window_days),
+        nps_cadence=timedelta(days=settings.nps_cadence_days),
+        nps_min_interval=timedelta(days=settings.nps_min_interval_days),
+        channel=settings.survey_channel.value,
+        source=runtime.source,
+    )
+
+
 def create_app(
     settings: FeedbackSettings | None = None,
     clock: Clock | None = None,
@@ -93,6 +110,9 @@ def create_app(
     runtime = ServiceRuntime(settings, clock=clock, backend=store)
     complaint_store = runtime.aggregates(codec.ComplaintCodec())
     survey_store = runtime.aggregates(codec.SurveyCodec())
+    plans = SurveyPlanService(
+        runtime.aggregates(codec.SurveyPlanCodec()), runtime.clock, survey_rules(settings, runtime)
+    )
     feedback = FeedbackService(
         runtime.aggregates(codec.FeedbackCodec()), runtime.clock, source=runtime.source
     )
@@ -100,17 +120,24 @@ def create_app(
         complaint_store, runtime.clock, policy=sla_policy(settings), source=runtime.source
     )
     surveys = SurveyService(survey_store, complaint_store, runtime.clock, source=runtime.source)
-    register_handlers(runtime, complaints, surveys, feedback)
+    register_handlers(runtime, complaints, surveys, feedback, plans)
     runtime.sweep_aggregates("complaint-sla", complaint_store, complaints.on_due)
-    outboxes = [runtime.db[name] for name in (codec.COMPLAINTS, codec.SURVEYS, codec.FEEDBACK)]
+    runtime.sweep_aggregates("survey-plans", plans.plans, plans.on_due)
+    names = (codec.COMPLAINTS, codec.SURVEYS, codec.FEEDBACK, codec.SURVEY_PLANS)
+    outboxes = [runtime.db[name] for name in names]
     runtime.publishes(PUBLISHED, outboxes=outboxes)
     if store is None:
         runtime.on_startup(lambda: codec.ensure_indexes(runtime.db))
     app = runtime.build_app(
         title="CRM feedback service",
-        routers=[build_router(complaints, surveys), build_feedback_router(feedback)],
+        routers=[
+            build_router(complaints, surveys),
+            build_feedback_router(feedback),
+            build_survey_plan_router(plans),
+        ],
     )
     app.state.complaints = complaints
     app.state.surveys = surveys
     app.state.feedback = feedback
+    app.state.plans = plans
     return app

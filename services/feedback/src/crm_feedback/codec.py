@@ -16,15 +16,18 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from crm_feedback.domain import Complaint, SlaClock, Survey
 from crm_feedback.suggestions import FeedbackItem, Response
+from crm_feedback.survey_plan import SurveyPlan, SurveyRequest
 from crm_runtime.mongo import OUTBOX_PENDING
 from crm_runtime.scheduler import NEXT_DUE_AT
 from crm_runtime.store import Backend
 from crm_runtime.timestamps import stamp_tree, unstamp, unstamp_optional
 
 COMPLAINTS, SURVEYS, FEEDBACK = "complaints", "surveys", "feedback"
+SURVEY_PLANS = "survey_plans"
 _COMPLAINT_FIELDS = tuple(Complaint.__dataclass_fields__)
 _SURVEY_FIELDS = tuple(Survey.__dataclass_fields__)
 _FEEDBACK_FIELDS = tuple(FeedbackItem.__dataclass_fields__)
+_REQUEST_FIELDS = tuple(SurveyRequest.__dataclass_fields__)
 _OPTIONAL_TIMES = (
     "raised_at",
     "acknowledged_at",
@@ -109,6 +112,44 @@ class FeedbackCodec:
 
     def entry(self, entry: object) -> tuple[str, dict[str, Any]]:
         raise TypeError(f"feedback decisions append no entries, got {type(entry).__name__}")
+
+
+class SurveyPlanCodec:
+    """One plan per customer (``_id`` = customer id) with its requests as a map by survey id."""
+
+    collection = SURVEY_PLANS
+
+    def encode(self, plan: SurveyPlan) -> dict[str, Any]:
+        doc = asdict(plan)
+        del doc["customer_id"], doc["version"]
+        return dict(stamp_tree(doc))
+
+    def decode(self, doc: dict[str, Any]) -> SurveyPlan:
+        return SurveyPlan(
+            customer_id=doc["_id"],
+            first_seen_at=unstamp(doc["first_seen_at"]),
+            next_nps_at=unstamp_optional(doc.get("next_nps_at")),
+            last_nps_at=unstamp_optional(doc.get("last_nps_at")),
+            exited_at=unstamp_optional(doc.get("exited_at")),
+            registered_at=unstamp_optional(doc.get("registered_at")),
+            requests={sid: _request(raw) for sid, raw in (doc.get("requests") or {}).items()},
+            version=int(doc.get("version") or 1),
+        )
+
+    def entry(self, entry: object) -> tuple[str, dict[str, Any]]:
+        raise TypeError(f"survey plan decisions append no entries, got {type(entry).__name__}")
+
+
+def _request(raw: dict[str, Any]) -> SurveyRequest:
+    times = ("send_at", "sent_at", "due_at", "finished_at")
+    fields: dict[str, Any] = {name: raw.get(name) for name in _REQUEST_FIELDS if name not in times}
+    return SurveyRequest(
+        **fields,
+        send_at=unstamp(raw["send_at"]),
+        sent_at=unstamp_optional(raw.get("sent_at")),
+        due_at=unstamp_optional(raw.get("due_at")),
+        finished_at=unstamp_optional(raw.get("finished_at")),
+    )
 
 
 def _clock(raw: dict[str, Any]) -> SlaClock:
@@ -197,6 +238,12 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
             IndexModel(
                 [("customer_id", ASCENDING), ("submitted_at", DESCENDING)], name="by_customer"
             ),
+            IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True),
+        ]
+    )
+    await db[SURVEY_PLANS].create_indexes(
+        [
+            IndexModel([(NEXT_DUE_AT, ASCENDING)], name="next_due_at", sparse=True),
             IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True),
         ]
     )

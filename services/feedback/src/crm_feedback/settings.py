@@ -14,7 +14,7 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from crm_events.common import EmployeeId, Severity
+from crm_events.common import Channel, EmployeeId, Severity
 from crm_feedback.calendar_settings import (
     DEFAULT_CALENDAR_BY_SEVERITY,
     DEFAULT_CALENDARS,
@@ -113,6 +113,22 @@ class FeedbackSettings(ServiceSettings):
         14, ge=0, le=3650, description="How long after resolution a dispute reopens it."
     )
 
+    csat_delay_minutes: int = Field(
+        60, ge=0, le=30 * 24 * 60, description="Wait after a resolution before the CSAT request."
+    )
+    survey_answer_window_days: int = Field(
+        14, ge=1, le=365, description="A survey request unanswered this long expires."
+    )
+    nps_cadence_days: int = Field(
+        180, ge=1, le=3650, description="Periodic NPS request every this many days."
+    )
+    nps_min_interval_days: int = Field(
+        90, ge=0, le=3650, description="Never an NPS request sooner after the last NPS."
+    )
+    survey_channel: Channel = Field(
+        Channel.EMAIL, description="Channel survey requests are sent through."
+    )
+
     @field_validator("sla_policy", mode="after")
     @classmethod
     def _complete_policy(cls, value: dict[Severity, Any]) -> dict[Severity, SlaTargets]:
@@ -122,6 +138,12 @@ class FeedbackSettings(ServiceSettings):
     @classmethod
     def _complete_calendars(cls, value: dict[str, CalendarConfig]) -> dict[str, CalendarConfig]:
         return {**DEFAULT_CALENDARS, **value}
+
+    @model_validator(mode="after")
+    def _nps_cadence_respects_the_interval(self) -> Self:
+        if self.nps_cadence_days < self.nps_min_interval_days:
+            raise ValueError("nps_cadence_days must not be shorter than nps_min_interval_days")
+        return self
 
     @model_validator(mode="after")
     def _calendars_resolve(self) -> Self:

@@ -20,6 +20,7 @@ from crm_events.common import (
 from crm_events.feedback import CategoryCode, FeedbackKind, ProductArea, SegmentCode, Sentiment
 from crm_feedback.domain import Complaint, SlaClock, Survey
 from crm_feedback.suggestions import FeedbackItem
+from crm_feedback.survey_plan import SurveyPlan
 
 Text = Annotated[FreeText, Field(min_length=1)]
 
@@ -129,6 +130,31 @@ class FeedbackList(BaseModel):
     items: list[FeedbackView]
 
 
+class SurveyRequestView(BaseModel):
+    survey_id: str
+    kind: Literal["csat", "nps"]
+    trigger: str
+    channel: str
+    status: Literal["scheduled", "sent", "answered", "expired", "cancelled"]
+    send_at: datetime
+    sent_at: datetime | None
+    due_at: datetime | None
+    finished_at: datetime | None
+    complaint_id: str | None
+
+
+class SurveyPlanView(BaseModel):
+    customer_id: str
+    next_nps_at: datetime | None = Field(description="Next periodic NPS request (none after exit).")
+    last_nps_at: datetime | None
+    exited_at: datetime | None
+    requests: list[SurveyRequestView] = Field(description="Newest first.")
+    counts: dict[str, dict[str, int]] = Field(description="Requests per kind and status.")
+    response_rate: dict[str, float | None] = Field(
+        description="Per kind: answered / (answered + expired); null before any finished."
+    )
+
+
 class ClockView(BaseModel):
     started_at: datetime
     due_at: datetime
@@ -215,3 +241,22 @@ def survey_view(survey: Survey) -> SurveyView:
 
 def feedback_view(item: FeedbackItem) -> FeedbackView:
     return FeedbackView.model_validate(item, from_attributes=True)
+
+
+def survey_plan_view(plan: SurveyPlan) -> SurveyPlanView:
+    counts = plan.counts()
+    requests = sorted(plan.requests.values(), key=lambda r: r.send_at, reverse=True)
+    return SurveyPlanView(
+        customer_id=plan.customer_id,
+        next_nps_at=plan.next_nps_at if plan.exited_at is None else None,
+        last_nps_at=plan.last_nps_at,
+        exited_at=plan.exited_at,
+        requests=[SurveyRequestView.model_validate(r, from_attributes=True) for r in requests],
+        counts=counts,
+        response_rate={kind: _rate(per_status) for kind, per_status in counts.items()},
+    )
+
+
+def _rate(per_status: dict[str, int]) -> float | None:
+    finished = per_status.get("answered", 0) + per_status.get("expired", 0)
+    return None if finished == 0 else per_status.get("answered", 0) / finished

@@ -305,6 +305,37 @@ class SurveyAnswered(_Feedback):
         return self
 
 
+class SurveyRequested(_Feedback):
+    """The company asks the customer for a survey answer; the messaging system sends it."""
+
+    business_key = ("survey_id",)
+
+    survey_id: EntityId = Field(description="Id of the survey invitation; answers carry it.")
+    customer_id: CustomerId
+    kind: Literal["csat", "nps"] = Field(description="CSAT 1-5 or NPS 0-10.")
+    trigger: Literal["complaint_resolved", "periodic"] = Field(
+        description="What prompted the request."
+    )
+    channel: Channel = Field(description="Channel to send it through.")
+    requested_at: Timestamp = Field(description="When the request was issued.")
+    due_at: Timestamp = Field(description="Answers after this moment are not expected.")
+    complaint_id: EntityId | None = Field(
+        None, description="The resolved complaint it asks about (CSAT)."
+    )
+
+
+class SurveyExpired(_Feedback):
+    """A survey request was not answered in time (counts against the response rate)."""
+
+    business_key = ("survey_id",)
+
+    survey_id: EntityId = Field(description="Id of the survey invitation.")
+    customer_id: CustomerId
+    kind: Literal["csat", "nps"] = Field(description="CSAT or NPS.")
+    requested_at: Timestamp = Field(description="When it was requested.")
+    expired_at: Timestamp = Field(description="When it expired unanswered.")
+
+
 FEEDBACK_EVENTS: tuple[type[EventData], ...] = (
     ComplaintRaised,
     ComplaintAcknowledged,
@@ -318,4 +349,6 @@ FEEDBACK_EVENTS: tuple[type[EventData], ...] = (
     ComplaintResumed,
     ComplaintReopened,
     FeedbackStatusChanged,
+    SurveyRequested,
+    SurveyExpired,
 )

@@ -17,6 +17,8 @@ from crm_events.feedback import (
     FeedbackStatusChanged,
     FeedbackSubmitted,
     SurveyAnswered,
+    SurveyExpired,
+    SurveyRequested,
 )
 
 COMPLAINT = "cmp-3001"
@@ -175,6 +177,30 @@ EXAMPLES: dict[type[EventData], Example] = {
             "previous_resolved_at": "2025-03-05T15:40:00Z",
             "resolution_due_at": "2025-03-13T08:30:00Z",
             "owner_id": COLLEAGUE,
+        },
+    ),
+    SurveyRequested: Example(
+        time="2025-03-05T16:40:00Z",
+        caused_by=ComplaintResolved,
+        data={
+            "survey_id": "srv-9001",
+            "customer_id": CUSTOMER,
+            "kind": "csat",
+            "trigger": "complaint_resolved",
+            "channel": "email",
+            "requested_at": "2025-03-05T16:40:00Z",
+            "due_at": "2025-03-19T16:40:00Z",
+            "complaint_id": COMPLAINT,
+        },
+    ),
+    SurveyExpired: Example(
+        time="2025-09-15T08:00:00Z",
+        data={
+            "survey_id": "srv-5002",
+            "customer_id": CUSTOMER,
+            "kind": "nps",
+            "requested_at": "2025-09-01T08:00:00Z",
+            "expired_at": "2025-09-15T08:00:00Z",
         },
     ),
 }
