@@ -153,7 +153,7 @@ def test_nonsense_calendars_are_refused() -> None:
 def test_a_calendar_closed_for_years_is_a_configuration_error() -> None:
     closed = BusinessCalendar(
         name="closed",
-        week=(((540, 1020),),) + ((),) * 6,
+        week=(((9 * 3600, 17 * 3600),),) + ((),) * 6,
         holidays=frozenset(date(2026, 1, 5) + timedelta(weeks=n) for n in range(200)),
     )
     with pytest.raises(CalendarNeverOpens):
@@ -242,3 +242,11 @@ def test_adding_in_two_steps_equals_adding_once(
     start: datetime, first: timedelta, second: timedelta, calendar: BusinessCalendar
 ) -> None:
     assert calendar.add(calendar.add(start, first), second) == calendar.add(start, first + second)
+
+
+def test_working_hours_may_carry_seconds() -> None:
+    calendar = CalendarConfig(hours={"monday": ["09:00:30-09:01:00"]}).build("seconds")
+    monday = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+    assert calendar.between(monday, monday + HOUR) == timedelta(seconds=30)
+    assert calendar.add(monday, timedelta(seconds=10)) == monday + timedelta(seconds=40)

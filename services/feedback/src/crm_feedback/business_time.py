@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-MINUTES_PER_DAY = 24 * 60
+SECONDS_PER_DAY = 24 * 3600
 # A deadline further away than this is a configuration error (a calendar that never opens).
 SEARCH_DAYS = 3 * 366
 Interval = tuple[datetime, datetime]
-DayHours = tuple[tuple[int, int], ...]  # (opens, closes) in minutes after local midnight
+DayHours = tuple[tuple[int, int], ...]  # (opens, closes) in seconds after local midnight
 
 
 class CalendarNeverOpens(ValueError):
@@ -46,7 +46,7 @@ class BusinessCalendar:
         for day in self.week:
             previous_close = 0
             for opens, closes in day:
-                if not previous_close <= opens < closes <= MINUTES_PER_DAY:
+                if not previous_close <= opens < closes <= SECONDS_PER_DAY:
                     raise ValueError(
                         f"working hours {opens}-{closes} are not ordered, separate and "
                         "within one day"
@@ -117,14 +117,14 @@ class BusinessCalendar:
         return moment.astimezone(self.zone).date()
 
 
-def _wall(midnight: datetime, minutes: int) -> datetime:
-    """The UTC instant of a wall-clock time ``minutes`` after local midnight (aware
+def _wall(midnight: datetime, seconds: int) -> datetime:
+    """The UTC instant of a wall-clock time ``seconds`` after local midnight (aware
     arithmetic on one tzinfo is wall-clock arithmetic; the offset is applied afterwards)."""
-    if minutes == MINUTES_PER_DAY:
+    if seconds == SECONDS_PER_DAY:
         following = midnight.date() + timedelta(days=1)
         wall = datetime(following.year, following.month, following.day, tzinfo=midnight.tzinfo)
         return wall.astimezone(UTC)
-    return (midnight + timedelta(minutes=minutes)).astimezone(UTC)
+    return (midnight + timedelta(seconds=seconds)).astimezone(UTC)
 
 
 ALWAYS_OPEN = BusinessCalendar(name="24x7", always_open=True)

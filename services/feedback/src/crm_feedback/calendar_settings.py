@@ -6,7 +6,8 @@ A calendar::
      "hours": {"monday": ["09:00-12:30", "13:30-18:00"], ..., "friday": ["09:00-16:00"]},
      "holidays": ["2026-12-24"], "yearly_holidays": ["01-01", "12-25"]}
 
-or ``{"always_open": true}`` for 24/7. Weekdays left out are closed; ``24:00`` ends a day.
+or ``{"always_open": true}`` for 24/7. Weekdays left out are closed; ``24:00`` ends a day;
+times may carry seconds (``09:00:30``).
 """
 
 from __future__ import annotations
@@ -32,14 +33,12 @@ WEEKDAYS: tuple[Weekday, ...] = (
     "saturday",
     "sunday",
 )
-Span = Annotated[
-    str,
-    Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$"),
-]
+_TIME = r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?"
+Span = Annotated[str, Field(pattern=rf"^{_TIME}-({_TIME}|24:00)$")]
 MonthDay = Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")]
 CalendarName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$")]
 SegmentCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,49}$")]
-_SPAN = re.compile(r"(\d\d):(\d\d)-(\d\d):(\d\d)")
+_SPAN = re.compile(r"(\d\d):(\d\d)(?::(\d\d))?-(\d\d):(\d\d)(?::(\d\d))?")
 
 
 class CalendarConfig(BaseModel):
@@ -72,7 +71,7 @@ class CalendarConfig(BaseModel):
         return self
 
     def build(self, name: str) -> BusinessCalendar:
-        week = tuple(tuple(_minutes(span) for span in self.hours.get(day, [])) for day in WEEKDAYS)
+        week = tuple(tuple(_seconds(span) for span in self.hours.get(day, [])) for day in WEEKDAYS)
         return BusinessCalendar(
             name=name,
             zone=ZoneInfo(self.time_zone),
@@ -83,11 +82,11 @@ class CalendarConfig(BaseModel):
         )
 
 
-def _minutes(span: str) -> tuple[int, int]:
+def _seconds(span: str) -> tuple[int, int]:
     match = _SPAN.fullmatch(span)
     assert match is not None  # the field pattern checked it
-    h1, m1, h2, m2 = (int(g) for g in match.groups())
-    return h1 * 60 + m1, h2 * 60 + m2
+    h1, m1, s1, h2, m2, s2 = (int(g or 0) for g in match.groups())
+    return h1 * 3600 + m1 * 60 + s1, h2 * 3600 + m2 * 60 + s2
 
 
 def _month_day(value: str) -> tuple[int, int]:
