@@ -159,3 +159,28 @@ async def test_a_reply_before_its_complaint_is_parked_then_a_dispute_reopens_it(
     late = await desk.post("/complaints/cmp-200/reopen", json={"reason": "again"}, headers=AGENT)
     assert late.status_code == 409, late.text
     assert "not resolved" in late.json()["detail"]
+
+
+async def test_the_desk_queries_run_on_the_store(desk: Any) -> None:
+    for n, severity in enumerate(["high", "low", "high"]):
+        body = {**COMPLAINT, "complaint_id": f"cmp-q{n}", "severity": severity}
+        assert (await desk.post("/complaints", json=body, headers=AGENT)).status_code == 201
+    pause = {"paused_by": "emp-1", "reason": "photos"}
+    assert (await desk.post("/complaints/cmp-q2/pause", json=pause, headers=AGENT)).is_success
+
+    async def ids(path: str) -> list[str]:
+        response = await desk.get(path, headers=AGENT)
+        assert response.status_code == 200, response.text
+        return [item["complaint_id"] for item in response.json()["items"]]
+
+    assert await ids("/complaints?owner_id=emp-1&state=open") == ["cmp-q1", "cmp-q0"]
+    assert await ids("/complaints?state=paused") == ["cmp-q2"]
+    assert await ids("/complaints?severity=low") == ["cmp-q1"]
+    # Friday 16:00 Berlin: cmp-q0's first response is due Tuesday 12:00 Berlin (Monday is
+    # a holiday) — 4 business hours away: within 5 business hours, not within 3.
+    assert await ids("/desk/near-breach?within_minutes=180") == []
+    near = await desk.get("/desk/near-breach?within_minutes=300", headers=AGENT)
+    assert [c["complaint_id"] for c in near.json()["items"]] == ["cmp-q0"]
+    assert near.json()["items"][0]["business_seconds_left"]["first_response"] == 4 * 3600
+    bad = await desk.get("/complaints?state=lost", headers=AGENT)
+    assert bad.status_code == 422

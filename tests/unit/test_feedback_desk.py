@@ -5,6 +5,7 @@ window, escalation chains per severity and clock. Calendar: the default office h
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,6 +19,7 @@ from crm_events.feedback import (
     ComplaintSlaBreached,
 )
 from crm_events.inbound import CustomerReplied
+from crm_feedback.domain import Complaint
 from crm_feedback.service import NewComplaint
 from crm_feedback.settings import FeedbackSettings
 from crm_runtime.errors import Conflict, DomainError
@@ -293,3 +295,64 @@ async def test_escalation_chains_per_severity_and_clock() -> None:
     assert complaint is not None
     assert (complaint.owner_id, complaint.escalation_level) == ("res-director", 3)
     assert complaint.escalations == {"first_response": 1, "resolution": 2}
+
+
+def numbered(n: int, owner: str, severity: Severity = Severity.HIGH) -> NewComplaint:
+    return replace(new(severity), complaint_id=f"cmp-{n}", owner_id=owner)
+
+
+async def test_the_desk_queue_filters_by_owner_severity_and_state_with_business_time_left(
+    desk: Feedback,
+) -> None:
+    service = desk.complaints
+    await service.raise_complaint(numbered(1, "emp-1"), "r1")
+    desk.clock.advance(HOUR)
+    await service.raise_complaint(numbered(2, "emp-1", Severity.LOW), "r2")
+    await service.raise_complaint(numbered(3, "emp-2"), "r3")
+    await service.pause("cmp-3", reason="photos", by="emp-2", event_id="p3")
+    desk.clock.set(at(2, 16))  # Monday 16:00: cmp-1's first response (13:00) is overdue
+
+    def ids(found: list[Complaint]) -> list[str]:
+        return [c.complaint_id for c in found]
+
+    queue = await service.desk_queue(owner_id="emp-1", severity=None, state=None, limit=10)
+    assert ids(queue) == ["cmp-2", "cmp-1"]
+    assert ids(await service.desk_queue(owner_id=None, severity="low", state=None, limit=10)) == [
+        "cmp-2"
+    ]
+    paused = await service.desk_queue(owner_id=None, severity=None, state="paused", limit=10)
+    assert ids(paused) == ["cmp-3"]
+    # Raised and paused at Monday 10:00: its 4 business hours stay frozen.
+    assert service.business_time_left(paused[0])["first_response"] == 4 * 3600
+    # Not swept yet: three business hours overdue, shown as negative time left.
+    assert service.business_time_left(queue[1])["first_response"] == -3 * 3600
+    # 24 business hours from Monday 10:00 (low: first response): Thursday 10:00.
+    assert service.business_time_left(queue[0])["first_response"] == 18 * 3600
+
+
+async def test_near_breach_lists_running_complaints_due_within_the_window_soonest_first(
+    desk: Feedback,
+) -> None:
+    service = desk.complaints
+    await service.raise_complaint(numbered(1, "emp-1"), "r1")  # first response Mon 13:00
+    desk.clock.set(at(2, 10))
+    await service.raise_complaint(numbered(2, "emp-1"), "r2")  # first response Mon 14:00
+    await service.raise_complaint(numbered(3, "emp-1", Severity.LOW), "r3")  # Thu 10:00
+    await service.raise_complaint(numbered(4, "emp-1"), "r4")
+    await service.pause("cmp-4", reason="photos", by="emp-1", event_id="p4")
+    desk.clock.set(at(2, 12, 30))
+
+    near = await service.near_breach(within=2 * HOUR, limit=10)
+
+    assert [c.complaint_id for c in near] == ["cmp-1", "cmp-2"]
+    for n in (1, 2, 3):
+        await service.resolve(f"cmp-{n}", by="emp-1", resolution="done", event_id=f"res{n}")
+    # Friday 16:00: due Monday 12:00, three days away, yet 4 business hours: near breach
+    # within 5 business hours, not within 3.
+    desk.clock.set(at(6, 16))
+    await service.raise_complaint(numbered(5, "emp-1"), "r5")
+    friday = await service.near_breach(within=5 * HOUR, limit=10)
+    assert [c.complaint_id for c in friday] == ["cmp-5"]
+    assert await service.near_breach(within=3 * HOUR, limit=10) == []
+    overdue = await service.desk_queue(owner_id=None, severity=None, state="overdue", limit=10)
+    assert overdue == []

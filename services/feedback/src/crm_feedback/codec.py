@@ -9,6 +9,7 @@ A complaint keeps its state at the top level, its clocks as a map (``clocks.firs
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
@@ -20,7 +21,7 @@ from crm_feedback.survey_plan import SurveyPlan, SurveyRequest
 from crm_runtime.mongo import OUTBOX_PENDING
 from crm_runtime.scheduler import NEXT_DUE_AT
 from crm_runtime.store import Backend
-from crm_runtime.timestamps import stamp_tree, unstamp, unstamp_optional
+from crm_runtime.timestamps import stamp, stamp_tree, unstamp, unstamp_optional
 
 COMPLAINTS, SURVEYS, FEEDBACK = "complaints", "surveys", "feedback"
 SURVEY_PLANS = "survey_plans"
@@ -52,6 +53,11 @@ class ComplaintCodec:
             for name, clock in complaint.clocks.items()
         }
         doc["first_response_within_sla"] = complaint.first_response_within_sla
+        # Derived for the desk's queries (by_desk_state, near_breach); never read back.
+        doc["desk_state"] = complaint.desk_state
+        doc["breach_due_at"] = complaint.breach_due_at
+        if doc["breach_due_at"] is None:
+            del doc["breach_due_at"]
         return dict(stamp_tree(doc))
 
     def decode(self, doc: dict[str, Any]) -> Complaint:
@@ -180,6 +186,30 @@ async def complaints(
     return [codec.decode(doc) for doc in docs]
 
 
+async def desk_queue(backend: Backend, *, equals: dict[str, str], limit: int) -> list[Complaint]:
+    """Newest first; ``equals`` on owner_id / desk_state / severity (desk_by_owner,
+    desk_by_state)."""
+    docs = await backend.page(
+        COMPLAINTS, equals=equals, newest_by="raised_at", before=None, limit=limit
+    )
+    codec = ComplaintCodec()
+    return [codec.decode(doc) for doc in docs]
+
+
+async def near_breach(backend: Backend, *, before: datetime, limit: int) -> list[Complaint]:
+    """Open complaints whose next deadline lies before ``before`` (one query on near_breach),
+    soonest first."""
+    docs = await backend.page(
+        COMPLAINTS,
+        equals={"desk_state": "open"},
+        newest_by="breach_due_at",
+        before=(stamp(before), "~"),
+        limit=limit,
+    )
+    codec = ComplaintCodec()
+    return sorted((codec.decode(doc) for doc in docs), key=lambda c: c.breach_due_at or before)
+
+
 async def surveys_of(backend: Backend, customer_id: str, *, limit: int) -> list[Survey]:
     """Newest first (by answered_at)."""
     docs = await backend.page(
@@ -215,6 +245,22 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
             IndexModel(
                 [("owner_id", ASCENDING), ("status", ASCENDING), ("raised_at", DESCENDING)],
                 name="by_owner",
+            ),
+            IndexModel(
+                [
+                    ("owner_id", ASCENDING),
+                    ("desk_state", ASCENDING),
+                    ("severity", ASCENDING),
+                    ("raised_at", DESCENDING),
+                ],
+                name="desk_by_owner",
+            ),
+            IndexModel(
+                [("desk_state", ASCENDING), ("severity", ASCENDING), ("raised_at", DESCENDING)],
+                name="desk_by_state",
+            ),
+            IndexModel(
+                [("desk_state", ASCENDING), ("breach_due_at", DESCENDING)], name="near_breach"
             ),
             IndexModel([(NEXT_DUE_AT, ASCENDING)], name="next_due_at", sparse=True),
             IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True),

@@ -141,6 +141,22 @@ class Complaint:
         return min(moments, default=None)
 
     @property
+    def breach_due_at(self) -> datetime | None:
+        """The next deadline that can still be missed (none while paused or resolved)."""
+        if self.paused or self.status == RESOLVED:
+            return None
+        return min((c.due_at for c in self.clocks.values() if c.running), default=None)
+
+    @property
+    def desk_state(self) -> str:
+        """open (a deadline ahead) | paused | overdue (every deadline missed) | resolved."""
+        if self.status == RESOLVED:
+            return RESOLVED
+        if self.paused:
+            return "paused"
+        return OPEN if self.breach_due_at is not None else "overdue"
+
+    @property
     def first_response_within_sla(self) -> bool | None:
         return self.clocks[FIRST_RESPONSE].met
 

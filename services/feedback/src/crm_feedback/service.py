@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from crm_events import CloudEvent, deterministic_event_id
 from crm_events.common import Channel, Severity
@@ -184,6 +184,35 @@ class ComplaintService:
         if found is None:
             raise NotFound(f"complaint {complaint_id} not found")
         return found
+
+    def business_time_left(self, complaint: Complaint) -> dict[str, int]:
+        """Business seconds left on each running clock (frozen while paused; negative when
+        the deadline passed unswept)."""
+        calendar = self._policy.calendar_of(complaint)
+        now = complaint.paused_at or self._now()
+        left: dict[str, int] = {}
+        for name, clock in complaint.clocks.items():
+            if clock.running and complaint.status != domain.RESOLVED:
+                ahead = calendar.between(now, clock.due_at) - calendar.between(clock.due_at, now)
+                left[name] = int(ahead.total_seconds())
+        return left
+
+    async def desk_queue(
+        self, *, owner_id: str | None, severity: str | None, state: str | None, limit: int
+    ) -> list[Complaint]:
+        filters = (("owner_id", owner_id), ("severity", severity), ("desk_state", state))
+        equals = {name: value for name, value in filters if value is not None}
+        return await codec.desk_queue(self.complaints.backend, equals=equals, limit=limit)
+
+    async def near_breach(self, *, within: timedelta, limit: int) -> list[Complaint]:
+        """Running complaints with at most ``within`` *business* time left on a clock: one
+        query up to the latest moment any calendar could put that edge, then each complaint
+        judged on its own calendar."""
+        now = self._now()
+        edge = max(calendar.add(now, within) for calendar in self._policy.calendars.values())
+        found = await codec.near_breach(self.complaints.backend, before=edge, limit=limit)
+        window = int(within.total_seconds())
+        return [c for c in found if min(self.business_time_left(c).values(), default=0) <= window]
 
     async def complaints_of_customer(
         self, customer_id: str, *, status: str | None, limit: int

@@ -195,6 +195,14 @@ class ComplaintView(BaseModel):
     paused_seconds: int = Field(description="Business seconds paused over all pauses.")
     reopen_count: int
     reopened_at: datetime | None
+    desk_state: Literal["open", "paused", "overdue", "resolved"] = Field(
+        description="open: a deadline ahead; overdue: every deadline missed."
+    )
+    breach_due_at: datetime | None = Field(description="The next deadline that can be missed.")
+    business_seconds_left: dict[str, int] = Field(
+        description="Per running clock, business time left (negative: overdue; frozen while "
+        "paused)."
+    )
     last_customer_reply_at: datetime | None = Field(
         description="When the customer last replied about it (crm.inbound.customer-replied)."
     )
@@ -221,12 +229,15 @@ class SurveyList(BaseModel):
     items: list[SurveyView]
 
 
-def complaint_view(complaint: Complaint) -> ComplaintView:
+def complaint_view(complaint: Complaint, left: dict[str, int]) -> ComplaintView:
+    """``left``: business seconds left per running clock (``ComplaintService``)."""
     clocks = {name: _clock_view(clock) for name, clock in complaint.clocks.items()}
+    fields = [name for name in ComplaintView.model_fields if name != "business_seconds_left"]
     return ComplaintView.model_validate(
         {
-            **{name: getattr(complaint, name) for name in ComplaintView.model_fields},
+            **{name: getattr(complaint, name) for name in fields},
             "clocks": clocks,
+            "business_seconds_left": left,
         }
     )
 
