@@ -12,8 +12,9 @@ import pytest
 
 from crm_events import CloudEvent
 from crm_events.common import Severity
+from crm_feedback.answers import Survey
 from crm_feedback.app import create_app
-from crm_feedback.domain import Complaint, Survey
+from crm_feedback.domain import Complaint
 from crm_feedback.service import ComplaintService
 from crm_feedback.settings import FeedbackSettings
 from crm_feedback.suggestion_service import FeedbackService

@@ -15,7 +15,8 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
-from crm_feedback.domain import Complaint, SlaClock, Survey
+from crm_feedback.answers import Survey
+from crm_feedback.domain import Complaint, SlaClock
 from crm_feedback.suggestions import FeedbackItem, Response
 from crm_feedback.survey_plan import SurveyPlan, SurveyRequest
 from crm_runtime.mongo import OUTBOX_PENDING

@@ -14,8 +14,9 @@ from datetime import datetime
 from crm_events import CloudEvent, deterministic_event_id
 from crm_events.base import EventData
 from crm_feedback import desk, domain, sla
+from crm_feedback.answers import Survey, SurveyAnswer, record_survey
 from crm_feedback.desk import CustomerReply
-from crm_feedback.domain import Complaint, ComplaintFiled, Survey, SurveyAnswer
+from crm_feedback.domain import Complaint, ComplaintFiled
 from crm_feedback.sla import SlaPolicy
 from crm_runtime.errors import Conflict, MissingPrerequisite, NotFound, Unprocessable
 from crm_runtime.store import Decision
@@ -171,7 +172,7 @@ def answer_survey(
 ) -> Decision[Survey]:
     """A survey is answered once; another event answering it again conflicts."""
     if state is None:
-        return Decision(domain.record_survey(fact, at=now), publish=announce)
+        return Decision(record_survey(fact, at=now), publish=announce)
     if state.answered_event_id == fact.event_id:
         return Decision()  # stored before the applied markers existed
     raise Conflict(f"survey {fact.survey_id} was already answered")

@@ -4,6 +4,12 @@ The SLA policy and the escalation chain are JSON in the environment, e.g.
 ``CRM_FEEDBACK_SLA_POLICY='{"critical": {"first_response_minutes": 30,
 "resolution_minutes": 240}}'`` (severities left out keep their defaults) and
 ``CRM_FEEDBACK_ESCALATION_CHAIN='["team-lead", "service-manager", "director"]'``.
+
+SLA targets count business time of a calendar (``CRM_FEEDBACK_SLA_CALENDARS``,
+``..._SLA_CALENDAR_BY_SEVERITY``, ``..._SLA_CALENDAR_BY_SEGMENT`` or a JSON file named by
+``..._SLA_CALENDARS_FILE``; shapes in ``calendar_settings``). Survey requests: CSAT
+``..._CSAT_DELAY_MINUTES`` after a resolution, NPS every ``..._NPS_CADENCE_DAYS``. The
+service README lists every variable.
 """
 
 from __future__ import annotations

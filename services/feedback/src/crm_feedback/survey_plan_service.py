@@ -9,7 +9,8 @@ from datetime import datetime
 from crm_events import CloudEvent, deterministic_event_id
 from crm_events.feedback import ComplaintResolved
 from crm_feedback import survey_plan
-from crm_feedback.domain import SurveyAnswer, to_millis
+from crm_feedback.answers import SurveyAnswer
+from crm_feedback.domain import to_millis
 from crm_feedback.survey_plan import SurveyPlan, SurveyRules
 from crm_runtime.clock import Clock
 from crm_runtime.logging import get_logger

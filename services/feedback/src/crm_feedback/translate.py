@@ -6,8 +6,9 @@ from __future__ import annotations
 from crm_events import CloudEvent
 from crm_events.feedback import ComplaintRaised, FeedbackSubmitted, SurveyAnswered
 from crm_events.inbound import CustomerReplied
+from crm_feedback.answers import SurveyAnswer
 from crm_feedback.desk import CustomerReply
-from crm_feedback.domain import ComplaintFiled, SurveyAnswer
+from crm_feedback.domain import ComplaintFiled
 from crm_feedback.suggestions import FeedbackGiven
 
 

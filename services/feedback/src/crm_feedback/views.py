@@ -18,7 +18,8 @@ from crm_events.common import (
     Timestamp,
 )
 from crm_events.feedback import CategoryCode, FeedbackKind, ProductArea, SegmentCode, Sentiment
-from crm_feedback.domain import Complaint, SlaClock, Survey
+from crm_feedback.answers import Survey
+from crm_feedback.domain import Complaint, SlaClock
 from crm_feedback.suggestions import FeedbackItem
 from crm_feedback.survey_plan import SurveyPlan
 
