@@ -250,3 +250,12 @@ def test_working_hours_may_carry_seconds() -> None:
 
     assert calendar.between(monday, monday + HOUR) == timedelta(seconds=30)
     assert calendar.add(monday, timedelta(seconds=10)) == monday + timedelta(seconds=40)
+
+
+def test_between_counts_spans_longer_than_the_search_horizon() -> None:
+    start = berlin(2026, 1, 5, 9, 0)  # a Monday
+    five_years = OFFICE.between(start, start + timedelta(weeks=5 * 52))
+    # Weekday holidays up to 2030-12-30: Easter Monday 2026; 25/26 Dec on a weekday in
+    # 2026 (1), 2027 (0), 2028 (2), 2029 (2), 2030 (2).
+    holidays = 1 + 1 + 0 + 2 + 2 + 2
+    assert five_years == (5 * 52 * 5 - holidays) * 7 * HOUR

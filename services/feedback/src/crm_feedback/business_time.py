@@ -86,17 +86,18 @@ class BusinessCalendar:
         if self.always_open:
             return end - start
         total = timedelta(0)
-        for opens, closes in self._open_from(start):
+        days = (end - start).days + 3  # every day the span touches, whatever its length
+        for opens, closes in self._open_from(start, days):
             if opens >= end:
                 break
             total += min(closes, end) - opens
         return total
 
     # --- intervals -----------------------------------------------------------------------
-    def _open_from(self, start: datetime) -> Iterator[Interval]:
+    def _open_from(self, start: datetime, days: int = SEARCH_DAYS) -> Iterator[Interval]:
         """Open intervals (UTC) from ``start`` on, the first one clipped to start there."""
         first = self._local_date(start) - timedelta(days=1)  # an interval may span midnight UTC
-        for offset in range(SEARCH_DAYS):
+        for offset in range(days):
             for opens, closes in self._day(first + timedelta(days=offset)):
                 if closes > start:
                     yield max(opens, start), closes
