@@ -345,6 +345,10 @@ async def test_near_breach_lists_running_complaints_due_within_the_window_soones
     near = await service.near_breach(within=2 * HOUR, limit=10)
 
     assert [c.complaint_id for c in near] == ["cmp-1", "cmp-2"]
+    # A page holds the most urgent first, whatever order they were raised in.
+    assert [c.complaint_id for c in await service.near_breach(within=2 * HOUR, limit=1)] == [
+        "cmp-1"
+    ]
     for n in (1, 2, 3):
         await service.resolve(f"cmp-{n}", by="emp-1", resolution="done", event_id=f"res{n}")
     # Friday 16:00: due Monday 12:00, three days away, yet 4 business hours: near breach

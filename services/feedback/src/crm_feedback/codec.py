@@ -22,7 +22,7 @@ from crm_feedback.survey_plan import SurveyPlan, SurveyRequest
 from crm_runtime.mongo import OUTBOX_PENDING
 from crm_runtime.scheduler import NEXT_DUE_AT
 from crm_runtime.store import Backend
-from crm_runtime.timestamps import stamp, stamp_tree, unstamp, unstamp_optional
+from crm_runtime.timestamps import stamp_tree, unstamp, unstamp_optional
 
 COMPLAINTS, SURVEYS, FEEDBACK = "complaints", "surveys", "feedback"
 SURVEY_PLANS = "survey_plans"
@@ -56,9 +56,12 @@ class ComplaintCodec:
         doc["first_response_within_sla"] = complaint.first_response_within_sla
         # Derived for the desk's queries (by_desk_state, near_breach); never read back.
         doc["desk_state"] = complaint.desk_state
-        doc["breach_due_at"] = complaint.breach_due_at
-        if doc["breach_due_at"] is None:
-            del doc["breach_due_at"]
+        due = complaint.breach_due_at
+        doc["breach_due_at"] = due
+        doc["breach_urgency"] = None if due is None else _urgency(due)
+        for name in ("breach_due_at", "breach_urgency"):
+            if doc[name] is None:
+                del doc[name]
         return dict(stamp_tree(doc))
 
     def decode(self, doc: dict[str, Any]) -> Complaint:
@@ -197,18 +200,28 @@ async def desk_queue(backend: Backend, *, equals: dict[str, str], limit: int) ->
     return [codec.decode(doc) for doc in docs]
 
 
-async def near_breach(backend: Backend, *, before: datetime, limit: int) -> list[Complaint]:
-    """Open complaints whose next deadline lies before ``before`` (one query on near_breach),
-    soonest first."""
+_URGENCY_BASE = 2 * 10**14  # ms; keeps 1900..2200 at 15 digits
+
+
+def _urgency(due: datetime) -> str:
+    """A string that sorts *descending* as the deadline sorts ascending: the store pages
+    newest first only, so the soonest deadline comes first on this field."""
+    return f"{_URGENCY_BASE - int(due.timestamp() * 1000):015d}"
+
+
+async def near_breach(backend: Backend, *, until: datetime, limit: int) -> list[Complaint]:
+    """The ``limit`` open complaints with the soonest deadlines (one query on near_breach),
+    soonest first, cut at ``until``."""
     docs = await backend.page(
         COMPLAINTS,
         equals={"desk_state": "open"},
-        newest_by="breach_due_at",
-        before=(stamp(before), "~"),
+        newest_by="breach_urgency",
+        before=None,
         limit=limit,
     )
     codec = ComplaintCodec()
-    return sorted((codec.decode(doc) for doc in docs), key=lambda c: c.breach_due_at or before)
+    found = [codec.decode(doc) for doc in docs]
+    return [c for c in found if c.breach_due_at is not None and c.breach_due_at <= until]
 
 
 async def surveys_of(backend: Backend, customer_id: str, *, limit: int) -> list[Survey]:
@@ -261,7 +274,7 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
                 name="desk_by_state",
             ),
             IndexModel(
-                [("desk_state", ASCENDING), ("breach_due_at", DESCENDING)], name="near_breach"
+                [("desk_state", ASCENDING), ("breach_urgency", DESCENDING)], name="near_breach"
             ),
             IndexModel([(NEXT_DUE_AT, ASCENDING)], name="next_due_at", sparse=True),
             IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True),

@@ -206,11 +206,11 @@ class ComplaintService:
 
     async def near_breach(self, *, within: timedelta, limit: int) -> list[Complaint]:
         """Running complaints with at most ``within`` *business* time left on a clock: one
-        query up to the latest moment any calendar could put that edge, then each complaint
-        judged on its own calendar."""
+        query for the ``limit`` soonest deadlines, cut at the latest moment any calendar
+        could put the edge, then each complaint judged on its own calendar."""
         now = self._now()
         edge = max(calendar.add(now, within) for calendar in self._policy.calendars.values())
-        found = await codec.near_breach(self.complaints.backend, before=edge, limit=limit)
+        found = await codec.near_breach(self.complaints.backend, until=edge, limit=limit)
         window = int(within.total_seconds())
         return [c for c in found if min(self.business_time_left(c).values(), default=0) <= window]
 
