@@ -13,6 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from crm_events.common import Channel, Severity
+from crm_events.feedback import ComplaintRaised
+from crm_feedback import desk, domain
 from crm_feedback.app import sla_policy
 from crm_feedback.business_time import ALWAYS_OPEN, BusinessCalendar, CalendarNeverOpens
 from crm_feedback.calendar_settings import CalendarConfig
@@ -206,6 +209,17 @@ def test_calendars_from_a_json_file(tmp_path: Path) -> None:
 
 
 # --- properties ------------------------------------------------------------------------------
+FILED = ComplaintRaised(
+    complaint_id="cmp-p",
+    customer_id="cus-p",
+    severity=Severity.HIGH,
+    category="billing",
+    channel=Channel.EMAIL,
+    description="charged twice",
+    owner_id="emp-1",
+    first_response_due_at=datetime(2026, 1, 1, tzinfo=UTC),
+    resolution_due_at=datetime(2026, 1, 1, tzinfo=UTC),
+)
 starts = st.datetimes(
     min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(UTC)
 )
@@ -259,3 +273,41 @@ def test_between_counts_spans_longer_than_the_search_horizon() -> None:
     # 2026 (1), 2027 (0), 2028 (2), 2029 (2), 2030 (2).
     holidays = 1 + 1 + 0 + 2 + 2 + 2
     assert five_years == (5 * 52 * 5 - holidays) * 7 * HOUR
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    raised=starts,
+    pause_after=durations,
+    pause_length=st.integers(min_value=1, max_value=10 * 24 * 60).map(
+        lambda m: timedelta(minutes=m)
+    ),
+)
+def test_a_complaint_paused_for_d_business_time_has_every_running_deadline_moved_by_d(
+    raised: datetime, pause_after: timedelta, pause_length: timedelta
+) -> None:
+    opened = domain.open_complaint(
+        FILED.model_copy(
+            update={
+                "first_response_due_at": OFFICE.add(raised, 4 * HOUR),
+                "resolution_due_at": OFFICE.add(raised, 24 * HOUR),
+            }
+        ),
+        raised_at=raised,
+        event_id="e",
+        correlation_id="c",
+        warning_fraction=0.8,
+        calendar=OFFICE,
+    )
+    paused_at = domain.to_millis(raised + pause_after)
+    resumed_at = domain.to_millis(paused_at + pause_length)
+    paused, _ = desk.pause(opened, reason="photos", by="emp-1", at=paused_at)
+    resumed, fact = desk.resume(paused, at=resumed_at, calendar=OFFICE)
+
+    d = OFFICE.between(paused_at, resumed_at)
+    assert resumed.paused_seconds == fact.paused_seconds == int(d.total_seconds())
+    assert fact.resolution_due_at == resumed.clocks["resolution"].due_at
+    for name, clock in opened.clocks.items():
+        moved = resumed.clocks[name].due_at
+        assert OFFICE.between(clock.due_at, moved) == d
+        assert moved == clock.due_at or OFFICE.is_open(moved - timedelta(microseconds=1))
