@@ -59,6 +59,18 @@ TOPICS=(
   crm.feedback.feedback-submitted.dlq
   crm.feedback.survey-answered
   crm.feedback.survey-answered.dlq
+  crm.feedback.complaint-paused
+  crm.feedback.complaint-paused.dlq
+  crm.feedback.complaint-resumed
+  crm.feedback.complaint-resumed.dlq
+  crm.feedback.complaint-reopened
+  crm.feedback.complaint-reopened.dlq
+  crm.feedback.feedback-status-changed
+  crm.feedback.feedback-status-changed.dlq
+  crm.feedback.survey-requested
+  crm.feedback.survey-requested.dlq
+  crm.feedback.survey-expired
+  crm.feedback.survey-expired.dlq
   crm.loyalty.points-awarded
   crm.loyalty.points-awarded.dlq
   crm.loyalty.points-redeemed
@@ -101,6 +113,8 @@ TOPICS=(
   crm.inbound.payment-overdue.dlq
   crm.inbound.contract-breached
   crm.inbound.contract-breached.dlq
+  crm.inbound.customer-replied
+  crm.inbound.customer-replied.dlq
 )
 
 if [[ -z "$COMMAND_CONFIG" && -n "${TOPICS_SECURITY_PROTOCOL:-}" \

@@ -15,6 +15,8 @@ from crm_contacts.settings import ContactsSettings
 from crm_events import CATALOG, EventData
 from crm_events.artefacts import SCHEMAS, artefact_root
 from crm_events.contacts import CustomerProfileUpdated
+from crm_events.examples import load_golden
+from crm_events.feedback import ComplaintSlaBreached
 from crm_feedback.app import create_app as feedback_app
 from crm_feedback.settings import FeedbackSettings
 from crm_loyalty.app import create_app as loyalty_app
@@ -49,8 +51,23 @@ def test_every_event_type_declares_its_business_key_from_required_fields(
     model: type[EventData],
 ) -> None:
     assert model.business_key is not None, f"{model.__name__}: declare business_key (or ())"
-    for name in model.business_key:
-        assert model.model_fields[name].is_required(), f"{model.__name__}.{name} is optional"
+    required = [model.model_fields[name].is_required() for name in model.business_key]
+    # Only trailing parts may be optional: added to a published key, an absent one is left
+    # out of the identity, so the facts published before keep theirs.
+    first_optional = required.index(False) if False in required else len(required)
+    assert all(not r for r in required[first_optional:]), f"{model.__name__}: optional inside"
+    assert first_optional >= 1 or not required, f"{model.__name__}: no required key part"
+
+
+def test_an_absent_optional_key_part_leaves_the_identity_as_it_was() -> None:
+    first = load_golden(ComplaintSlaBreached).data
+    breach = ComplaintSlaBreached.model_validate(first)
+    again = ComplaintSlaBreached.model_validate({**first, "reopen_count": 1})
+
+    assert breach.business_identity() == (
+        f"{ComplaintSlaBreached.topic()}|{first['complaint_id']}|{first['clock']}"
+    )
+    assert again.business_identity() == f"{breach.business_identity()}|1"
 
 
 @pytest.mark.parametrize("model", CATALOG, ids=lambda m: m.__name__)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from crm_events.base import EventData
+from crm_events.common import Severity
 from crm_events.examples import load_golden
 from crm_events.feedback import ComplaintRaised, SurveyAnswered
 from crm_feedback.app import create_app
@@ -17,11 +18,16 @@ from crm_runtime.clock import ManualClock
 from tests.support import serving
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+# These tests check the clocks' mechanics in wall-clock hours; business calendars have their
+# own (test_feedback_desk.py).
+ROUND_THE_CLOCK = {severity: "24x7" for severity in Severity}
 
 
 @pytest.fixture(name="feedback_settings")
 def feedback_settings_fixture(make_settings: Callable[..., Any]) -> FeedbackSettings:
-    settings: FeedbackSettings = make_settings(FeedbackSettings)
+    settings: FeedbackSettings = make_settings(
+        FeedbackSettings, sla_calendar_by_severity=ROUND_THE_CLOCK
+    )
     return settings
 
 

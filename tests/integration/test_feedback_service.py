@@ -220,7 +220,8 @@ async def test_complaints_from_other_systems_are_stored_once_and_bad_ones_dead_l
     reasons = {r.headers["dlq-kind"]: r.headers["dlq-reason"] for r in dlq}
     assert "severity" in reasons["schema"]
     assert "resolution_due_at lies before first_response_due_at" in reasons["rejected"]
-    assert await consumed(feedback, "applied") == 1
+    # The external raise, and our own resolution of cmp-h2 scheduling its CSAT request.
+    assert await eventually(lambda: consumed(feedback, "applied"), lambda v: v >= 2) == 2
 
 
 async def test_surveys_over_http_and_from_other_systems(
@@ -258,7 +259,10 @@ async def test_surveys_over_http_and_from_other_systems(
     ours = [e for e in records if e.data["survey_id"] == first.json()["survey_id"]]
     assert len(ours) == 1
     assert ours[0].data["csat"] == 5
-    assert await eventually(lambda: consumed(feedback, "duplicate"), lambda v: v >= 3) == 3
+    # The external answer, and our own two coming back (they reach the customers' survey
+    # plans that way: the NPS cadence notes them); the external redelivery is a duplicate.
+    assert await eventually(lambda: consumed(feedback, "applied"), lambda v: v >= 3) == 3
+    assert await consumed(feedback, "duplicate") == 1
 
 
 async def test_http_errors_have_clear_reasons(feedback: Any) -> None:

@@ -11,10 +11,14 @@ from typing import Any
 import pytest
 
 from crm_events import CloudEvent
+from crm_events.common import Severity
+from crm_feedback.answers import Survey
 from crm_feedback.app import create_app
-from crm_feedback.domain import Complaint, Survey
+from crm_feedback.domain import Complaint
 from crm_feedback.service import ComplaintService
 from crm_feedback.settings import FeedbackSettings
+from crm_feedback.suggestion_service import FeedbackService
+from crm_feedback.survey_plan_service import SurveyPlanService
 from crm_feedback.surveys import SurveyService
 from crm_runtime.clock import ManualClock
 from tests.store_memory import InMemoryBackend
@@ -31,6 +35,8 @@ class Feedback:
     backend: InMemoryBackend
     clock: ManualClock
     runtime: Any
+    feedback: FeedbackService
+    plans: SurveyPlanService
 
     async def deliver(self, event: CloudEvent) -> str:
         """``applied``/``duplicate``/``parked``, or ``dlq:<kind>: <reason>``."""
@@ -53,17 +59,36 @@ class Feedback:
     async def stored_survey(self, survey_id: str) -> Survey | None:
         return await self.surveys.surveys.get(survey_id)
 
-    async def sweep(self) -> None:
-        """One pass of the SLA sweeper at the clock's time."""
+    async def sweep(self, name: str = "complaint-sla") -> None:
+        """One pass of a sweeper (default: the SLA's) at the clock's time."""
         for sweeper in self.runtime.sweepers:
-            if sweeper.name == "complaint-sla":
+            if sweeper.name == name:
                 await sweeper.sweep()
+
+
+# The clock mechanics tests count wall-clock hours; business calendars have their own tests.
+ROUND_THE_CLOCK = {severity: "24x7" for severity in Severity}
+
+
+def feedback_unit_app(settings: FeedbackSettings, now: datetime = FEEDBACK_NOW) -> Feedback:
+    """The real wiring over the in-memory store, at ``now`` on a manual clock."""
+    backend = InMemoryBackend()
+    clock = ManualClock(now)
+    app = create_app(settings, clock, store=backend)
+    state = app.state
+    return Feedback(
+        state.complaints,
+        state.surveys,
+        backend,
+        clock,
+        state.runtime,
+        state.feedback,
+        state.plans,
+    )
 
 
 @pytest.fixture
 def feedback_unit() -> Feedback:
-    backend = InMemoryBackend()
-    clock = ManualClock(FEEDBACK_NOW)
-    settings = FeedbackSettings(service_name="feedback")
-    app = create_app(settings, clock, store=backend)
-    return Feedback(app.state.complaints, app.state.surveys, backend, clock, app.state.runtime)
+    return feedback_unit_app(
+        FeedbackSettings(service_name="feedback", sla_calendar_by_severity=ROUND_THE_CLOCK)
+    )

@@ -12,13 +12,17 @@ from crm_events.common import Channel, Severity
 from crm_events.feedback import ComplaintEscalated, ComplaintRaised, ComplaintSlaBreached
 from crm_feedback import domain, sla
 from crm_feedback.app import sla_policy
+from crm_feedback.business_time import ALWAYS_OPEN
 from crm_feedback.domain import Complaint
 from crm_feedback.settings import FeedbackSettings
 from crm_runtime.errors import Conflict, Unprocessable
 
 pytestmark = pytest.mark.unit
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-POLICY = sla_policy(FeedbackSettings())
+# The mechanics of clocks, warnings and escalations, on a 24/7 calendar (wall-clock hours);
+# business calendars have their own tests (test_feedback_business_time.py).
+ROUND_THE_CLOCK = {severity: "24x7" for severity in Severity}
+POLICY = sla_policy(FeedbackSettings(sla_calendar_by_severity=ROUND_THE_CLOCK))
 HOUR = timedelta(hours=1)
 
 
@@ -45,6 +49,7 @@ def complaint(severity: str = "high") -> Complaint:
         event_id="evt-raised",
         correlation_id="corr-1",
         warning_fraction=POLICY.warning_fraction,
+        calendar=ALWAYS_OPEN,
     )
 
 
@@ -62,9 +67,25 @@ def test_policy_sets_deadlines_per_severity(
     assert POLICY.deadlines(severity, T0) == (T0 + first_response * HOUR, T0 + resolution * HOUR)
 
 
+def test_by_default_critical_runs_round_the_clock_and_the_rest_in_office_hours() -> None:
+    policy = sla_policy(FeedbackSettings())
+    friday_evening = datetime(2026, 3, 6, 16, 0, tzinfo=UTC)
+
+    assert policy.deadlines("critical", friday_evening) == (
+        friday_evening + HOUR,
+        friday_evening + 8 * HOUR,
+    )
+    # 4 and 24 business hours of Mon-Fri 09:00-17:00 UTC: Monday 12:00, Wednesday 16:00.
+    assert policy.deadlines("high", friday_evening) == (
+        datetime(2026, 3, 9, 12, 0, tzinfo=UTC),
+        datetime(2026, 3, 11, 16, 0, tzinfo=UTC),
+    )
+
+
 def test_policy_override_keeps_other_severities_and_rejects_nonsense() -> None:
     settings = FeedbackSettings(
-        sla_policy={"critical": {"first_response_minutes": 15, "resolution_minutes": 60}}
+        sla_policy={"critical": {"first_response_minutes": 15, "resolution_minutes": 60}},
+        sla_calendar_by_severity=ROUND_THE_CLOCK,
     )
     policy = sla_policy(settings)
 
@@ -137,12 +158,14 @@ def test_resolution_breach_escalates_again() -> None:
 
 
 def test_beyond_the_chain_the_last_entry_keeps_the_complaint() -> None:
-    assert POLICY.escalation_target(3) == "director"
-    assert POLICY.escalation_target(7) == "director"
+    assert POLICY.escalation_target("high", "resolution", 1, 3) == "director"
+    assert POLICY.escalation_target("high", "resolution", 1, 7) == "director"
 
 
 def test_acknowledge_stops_the_first_response_clock() -> None:
-    acknowledged, fact = domain.acknowledge(complaint(), by="emp-1", at=T0 + HOUR)
+    acknowledged, fact = domain.acknowledge(
+        complaint(), by="emp-1", at=T0 + HOUR, calendar=ALWAYS_OPEN
+    )
     later, fired = sla.sweep(acknowledged, T0 + 5 * HOUR, POLICY)
 
     assert fact.acknowledged_at == T0 + HOUR
@@ -154,8 +177,12 @@ def test_acknowledge_stops_the_first_response_clock() -> None:
 
 
 def test_resolve_stops_every_clock_and_records_sla_compliance() -> None:
-    on_time, fact = domain.resolve(complaint(), by="emp-1", resolution="refund", at=T0 + HOUR)
-    _, late_fact = domain.resolve(complaint(), by="emp-1", resolution="refund", at=T0 + 25 * HOUR)
+    on_time, fact = domain.resolve(
+        complaint(), by="emp-1", resolution="refund", at=T0 + HOUR, calendar=ALWAYS_OPEN
+    )
+    _, late_fact = domain.resolve(
+        complaint(), by="emp-1", resolution="refund", at=T0 + 25 * HOUR, calendar=ALWAYS_OPEN
+    )
 
     assert on_time.status == "resolved"
     assert on_time.next_due_at is None
@@ -165,15 +192,16 @@ def test_resolve_stops_every_clock_and_records_sla_compliance() -> None:
 
 
 def test_illegal_transitions_conflict() -> None:
-    acknowledged, _ = domain.acknowledge(complaint(), by="emp-1", at=T0)
-    resolved, _ = domain.resolve(complaint(), by="emp-1", resolution="done", at=T0)
+    cal = ALWAYS_OPEN
+    acknowledged, _ = domain.acknowledge(complaint(), by="emp-1", at=T0, calendar=cal)
+    resolved, _ = domain.resolve(complaint(), by="emp-1", resolution="done", at=T0, calendar=cal)
 
     with pytest.raises(Conflict, match="was already acknowledged at 2026-03-02T09:00:00"):
-        domain.acknowledge(acknowledged, by="emp-1", at=T0 + HOUR)
+        domain.acknowledge(acknowledged, by="emp-1", at=T0 + HOUR, calendar=cal)
     with pytest.raises(Conflict, match="is resolved; it cannot be acknowledged"):
-        domain.acknowledge(resolved, by="emp-1", at=T0 + HOUR)
+        domain.acknowledge(resolved, by="emp-1", at=T0 + HOUR, calendar=cal)
     with pytest.raises(Conflict, match="cmp-1 is already resolved"):
-        domain.resolve(resolved, by="emp-1", resolution="again", at=T0 + HOUR)
+        domain.resolve(resolved, by="emp-1", resolution="again", at=T0 + HOUR, calendar=cal)
 
 
 @pytest.mark.parametrize(
@@ -187,11 +215,16 @@ def test_contradictory_deadlines_are_unprocessable(changes: dict[str, object], r
     data = raised().model_copy(update=changes)
     with pytest.raises(Unprocessable, match=reason):
         domain.open_complaint(
-            data, raised_at=T0, event_id="e", correlation_id="c", warning_fraction=0.8
+            data,
+            raised_at=T0,
+            event_id="e",
+            correlation_id="c",
+            warning_fraction=0.8,
+            calendar=ALWAYS_OPEN,
         )
 
 
 def test_clock_with_no_time_left_warns_at_its_deadline() -> None:
-    clock = domain.SlaClock.start(T0, T0, 0.8)
+    clock = domain.SlaClock.start(T0, T0, 0.8, ALWAYS_OPEN)
     assert clock.warn_at == clock.due_at == T0
     assert replace(clock, warned=True).next_moment == T0

@@ -10,18 +10,29 @@ from crm_events import EventData
 from crm_events.feedback import (
     ComplaintAcknowledged,
     ComplaintEscalated,
+    ComplaintPaused,
     ComplaintRaised,
+    ComplaintReopened,
     ComplaintResolved,
+    ComplaintResumed,
     ComplaintSlaBreached,
     ComplaintSlaWarning,
+    FeedbackStatusChanged,
+    FeedbackSubmitted,
     SurveyAnswered,
+    SurveyExpired,
+    SurveyRequested,
 )
 from crm_feedback import codec
 from crm_feedback.api import build_router
+from crm_feedback.api_feedback import build_feedback_router, build_survey_plan_router
 from crm_feedback.handlers import register_handlers
 from crm_feedback.service import ComplaintService
 from crm_feedback.settings import FeedbackSettings
 from crm_feedback.sla import SlaPolicy
+from crm_feedback.suggestion_service import FeedbackService
+from crm_feedback.survey_plan import SurveyRules
+from crm_feedback.survey_plan_service import SurveyPlanService
 from crm_feedback.surveys import SurveyService
 from crm_runtime.app import ServiceRuntime
 from crm_runtime.clock import Clock
@@ -34,6 +45,13 @@ PUBLISHED: list[type[EventData]] = [
     ComplaintSlaBreached,
     ComplaintEscalated,
     ComplaintResolved,
+    ComplaintPaused,
+    ComplaintResumed,
+    ComplaintReopened,
+    FeedbackSubmitted,
+    FeedbackStatusChanged,
+    SurveyRequested,
+    SurveyExpired,
     SurveyAnswered,
 ]
 
@@ -49,6 +67,35 @@ def sla_policy(settings: FeedbackSettings) -> SlaPolicy:
         },
         warning_fraction=settings.sla_warning_fraction,
         escalation_chain=tuple(settings.escalation_chain),
+        escalation_chains=_escalation_chains(settings),
+        calendars={name: config.build(name) for name, config in settings.sla_calendars.items()},
+        calendar_by_severity={k.value: v for k, v in settings.sla_calendar_by_severity.items()},
+        calendar_by_segment={
+            segment: {k.value: v for k, v in names.items()}
+            for segment, names in settings.sla_calendar_by_segment.items()
+        },
+        reopen_window=timedelta(days=settings.reopen_window_days),
+    )
+
+
+def _escalation_chains(settings: FeedbackSettings) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Only what is configured: a clock without its own chain follows the default by level."""
+    chains: dict[str, dict[str, tuple[str, ...]]] = {}
+    for severity, configured in settings.escalation_chains.items():
+        chains[severity.value] = {
+            clock: tuple(chain) for clock, chain in configured.model_dump(exclude_none=True).items()
+        }
+    return chains
+
+
+def survey_rules(settings: FeedbackSettings, runtime: ServiceRuntime) -> SurveyRules:
+    return SurveyRules(
+        csat_delay=timedelta(minutes=settings.csat_delay_minutes),
+        answer_window=timedelta(days=settings.survey_answer_window_days),
+        nps_cadence=timedelta(days=settings.nps_cadence_days),
+        nps_min_interval=timedelta(days=settings.nps_min_interval_days),
+        channel=settings.survey_channel.value,
+        source=runtime.source,
     )
 
 
@@ -63,18 +110,34 @@ def create_app(
     runtime = ServiceRuntime(settings, clock=clock, backend=store)
     complaint_store = runtime.aggregates(codec.ComplaintCodec())
     survey_store = runtime.aggregates(codec.SurveyCodec())
+    plans = SurveyPlanService(
+        runtime.aggregates(codec.SurveyPlanCodec()), runtime.clock, survey_rules(settings, runtime)
+    )
+    feedback = FeedbackService(
+        runtime.aggregates(codec.FeedbackCodec()), runtime.clock, source=runtime.source
+    )
     complaints = ComplaintService(
         complaint_store, runtime.clock, policy=sla_policy(settings), source=runtime.source
     )
     surveys = SurveyService(survey_store, complaint_store, runtime.clock, source=runtime.source)
-    register_handlers(runtime, complaints, surveys)
+    register_handlers(runtime, complaints, surveys, feedback, plans)
     runtime.sweep_aggregates("complaint-sla", complaint_store, complaints.on_due)
-    runtime.publishes(PUBLISHED, outboxes=[runtime.db[codec.COMPLAINTS], runtime.db[codec.SURVEYS]])
+    runtime.sweep_aggregates("survey-plans", plans.plans, plans.on_due)
+    names = (codec.COMPLAINTS, codec.SURVEYS, codec.FEEDBACK, codec.SURVEY_PLANS)
+    outboxes = [runtime.db[name] for name in names]
+    runtime.publishes(PUBLISHED, outboxes=outboxes)
     if store is None:
         runtime.on_startup(lambda: codec.ensure_indexes(runtime.db))
     app = runtime.build_app(
-        title="CRM feedback service", routers=[build_router(complaints, surveys)]
+        title="CRM feedback service",
+        routers=[
+            build_router(complaints, surveys),
+            build_feedback_router(feedback),
+            build_survey_plan_router(plans),
+        ],
     )
     app.state.complaints = complaints
     app.state.surveys = surveys
+    app.state.feedback = feedback
+    app.state.plans = plans
     return app

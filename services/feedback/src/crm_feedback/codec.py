@@ -9,21 +9,36 @@ A complaint keeps its state at the top level, its clocks as a map (``clocks.firs
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
-from crm_feedback.domain import Complaint, SlaClock, Survey
+from crm_feedback.answers import Survey
+from crm_feedback.domain import Complaint, SlaClock
+from crm_feedback.suggestions import FeedbackItem, Response
+from crm_feedback.survey_plan import SurveyPlan, SurveyRequest
 from crm_runtime.mongo import OUTBOX_PENDING
 from crm_runtime.scheduler import NEXT_DUE_AT
 from crm_runtime.store import Backend
 from crm_runtime.timestamps import stamp_tree, unstamp, unstamp_optional
 
-COMPLAINTS, SURVEYS = "complaints", "surveys"
+COMPLAINTS, SURVEYS, FEEDBACK = "complaints", "surveys", "feedback"
+SURVEY_PLANS = "survey_plans"
 _COMPLAINT_FIELDS = tuple(Complaint.__dataclass_fields__)
 _SURVEY_FIELDS = tuple(Survey.__dataclass_fields__)
-_OPTIONAL_TIMES = ("raised_at", "acknowledged_at", "resolved_at", "updated_at")
+_FEEDBACK_FIELDS = tuple(FeedbackItem.__dataclass_fields__)
+_REQUEST_FIELDS = tuple(SurveyRequest.__dataclass_fields__)
+_OPTIONAL_TIMES = (
+    "raised_at",
+    "acknowledged_at",
+    "resolved_at",
+    "updated_at",
+    "paused_at",
+    "reopened_at",
+    "last_customer_reply_at",
+)
 
 
 class ComplaintCodec:
@@ -39,6 +54,14 @@ class ComplaintCodec:
             for name, clock in complaint.clocks.items()
         }
         doc["first_response_within_sla"] = complaint.first_response_within_sla
+        # Derived for the desk's queries (by_desk_state, near_breach); never read back.
+        doc["desk_state"] = complaint.desk_state
+        due = complaint.breach_due_at
+        doc["breach_due_at"] = due
+        doc["breach_urgency"] = None if due is None else _urgency(due)
+        for name in ("breach_due_at", "breach_urgency"):
+            if doc[name] is None:
+                del doc[name]
         return dict(stamp_tree(doc))
 
     def decode(self, doc: dict[str, Any]) -> Complaint:
@@ -48,6 +71,7 @@ class ComplaintCodec:
             fields[name] = unstamp_optional(fields.get(name))
         fields["clocks"] = {name: _clock(raw) for name, raw in doc["clocks"].items()}
         fields["within_sla"] = _optional_bool(doc.get("within_sla"))
+        fields["escalations"] = {k: int(v) for k, v in (doc.get("escalations") or {}).items()}
         fields["version"] = int(doc.get("version") or 1)
         return Complaint(**fields)
 
@@ -72,6 +96,70 @@ class SurveyCodec:
 
     def entry(self, entry: object) -> tuple[str, dict[str, Any]]:
         raise TypeError(f"survey decisions append no entries, got {type(entry).__name__}")
+
+
+class FeedbackCodec:
+    collection = FEEDBACK
+
+    def encode(self, item: FeedbackItem) -> dict[str, Any]:
+        doc = asdict(item)
+        del doc["feedback_id"], doc["version"]
+        if doc["updated_at"] is None:
+            del doc["updated_at"]
+        return dict(stamp_tree(doc))
+
+    def decode(self, doc: dict[str, Any]) -> FeedbackItem:
+        fields = {name: doc[name] for name in _FEEDBACK_FIELDS if name in doc}
+        fields["feedback_id"] = doc["_id"]
+        fields["submitted_at"] = unstamp(doc["submitted_at"])
+        fields["updated_at"] = unstamp_optional(doc.get("updated_at"))
+        fields["responses"] = {
+            status: Response(raw["status"], raw["response"], raw["by"], unstamp(raw["at"]))
+            for status, raw in (doc.get("responses") or {}).items()
+        }
+        fields["version"] = int(doc.get("version") or 1)
+        return FeedbackItem(**fields)
+
+    def entry(self, entry: object) -> tuple[str, dict[str, Any]]:
+        raise TypeError(f"feedback decisions append no entries, got {type(entry).__name__}")
+
+
+class SurveyPlanCodec:
+    """One plan per customer (``_id`` = customer id) with its requests as a map by survey id."""
+
+    collection = SURVEY_PLANS
+
+    def encode(self, plan: SurveyPlan) -> dict[str, Any]:
+        doc = asdict(plan)
+        del doc["customer_id"], doc["version"]
+        return dict(stamp_tree(doc))
+
+    def decode(self, doc: dict[str, Any]) -> SurveyPlan:
+        return SurveyPlan(
+            customer_id=doc["_id"],
+            first_seen_at=unstamp(doc["first_seen_at"]),
+            next_nps_at=unstamp_optional(doc.get("next_nps_at")),
+            last_nps_at=unstamp_optional(doc.get("last_nps_at")),
+            exited_at=unstamp_optional(doc.get("exited_at")),
+            registered_at=unstamp_optional(doc.get("registered_at")),
+            requests={sid: _request(raw) for sid, raw in (doc.get("requests") or {}).items()},
+            version=int(doc.get("version") or 1),
+        )
+
+    def entry(self, entry: object) -> tuple[str, dict[str, Any]]:
+        raise TypeError(f"survey plan decisions append no entries, got {type(entry).__name__}")
+
+
+def _request(raw: dict[str, Any]) -> SurveyRequest:
+    times = ("send_at", "sent_at", "due_at", "finished_at")
+    fields: dict[str, Any] = {name: raw.get(name) for name in _REQUEST_FIELDS if name not in times}
+    return SurveyRequest(
+        **fields,
+        send_at=unstamp(raw["send_at"]),
+        sent_at=unstamp_optional(raw.get("sent_at")),
+        due_at=unstamp_optional(raw.get("due_at")),
+        finished_at=unstamp_optional(raw.get("finished_at")),
+    )
 
 
 def _clock(raw: dict[str, Any]) -> SlaClock:
@@ -102,6 +190,40 @@ async def complaints(
     return [codec.decode(doc) for doc in docs]
 
 
+async def desk_queue(backend: Backend, *, equals: dict[str, str], limit: int) -> list[Complaint]:
+    """Newest first; ``equals`` on owner_id / desk_state / severity (desk_by_owner,
+    desk_by_state)."""
+    docs = await backend.page(
+        COMPLAINTS, equals=equals, newest_by="raised_at", before=None, limit=limit
+    )
+    codec = ComplaintCodec()
+    return [codec.decode(doc) for doc in docs]
+
+
+_URGENCY_BASE = 2 * 10**14  # ms; keeps 1900..2200 at 15 digits
+
+
+def _urgency(due: datetime) -> str:
+    """A string that sorts *descending* as the deadline sorts ascending: the store pages
+    newest first only, so the soonest deadline comes first on this field."""
+    return f"{_URGENCY_BASE - int(due.timestamp() * 1000):015d}"
+
+
+async def near_breach(backend: Backend, *, until: datetime, limit: int) -> list[Complaint]:
+    """The ``limit`` open complaints with the soonest deadlines (one query on near_breach),
+    soonest first, cut at ``until``."""
+    docs = await backend.page(
+        COMPLAINTS,
+        equals={"desk_state": "open"},
+        newest_by="breach_urgency",
+        before=None,
+        limit=limit,
+    )
+    codec = ComplaintCodec()
+    found = [codec.decode(doc) for doc in docs]
+    return [c for c in found if c.breach_due_at is not None and c.breach_due_at <= until]
+
+
 async def surveys_of(backend: Backend, customer_id: str, *, limit: int) -> list[Survey]:
     """Newest first (by answered_at)."""
     docs = await backend.page(
@@ -112,6 +234,17 @@ async def surveys_of(backend: Backend, customer_id: str, *, limit: int) -> list[
         limit=limit,
     )
     codec = SurveyCodec()
+    return [codec.decode(doc) for doc in docs]
+
+
+async def feedback_items(
+    backend: Backend, *, equals: dict[str, str], limit: int
+) -> list[FeedbackItem]:
+    """Newest first (by submitted_at): one query on by_status_area / by_area / by_customer."""
+    docs = await backend.page(
+        FEEDBACK, equals=equals, newest_by="submitted_at", before=None, limit=limit
+    )
+    codec = FeedbackCodec()
     return [codec.decode(doc) for doc in docs]
 
 
@@ -127,6 +260,22 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
                 [("owner_id", ASCENDING), ("status", ASCENDING), ("raised_at", DESCENDING)],
                 name="by_owner",
             ),
+            IndexModel(
+                [
+                    ("owner_id", ASCENDING),
+                    ("desk_state", ASCENDING),
+                    ("severity", ASCENDING),
+                    ("raised_at", DESCENDING),
+                ],
+                name="desk_by_owner",
+            ),
+            IndexModel(
+                [("desk_state", ASCENDING), ("severity", ASCENDING), ("raised_at", DESCENDING)],
+                name="desk_by_state",
+            ),
+            IndexModel(
+                [("desk_state", ASCENDING), ("breach_urgency", DESCENDING)], name="near_breach"
+            ),
             IndexModel([(NEXT_DUE_AT, ASCENDING)], name="next_due_at", sparse=True),
             IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True),
         ]
@@ -136,6 +285,25 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
             IndexModel(
                 [("customer_id", ASCENDING), ("answered_at", DESCENDING)], name="by_customer"
             ),
+            IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True),
+        ]
+    )
+    await db[FEEDBACK].create_indexes(
+        [
+            IndexModel(
+                [("status", ASCENDING), ("product_area", ASCENDING), ("submitted_at", DESCENDING)],
+                name="by_status_area",
+            ),
+            IndexModel([("product_area", ASCENDING), ("submitted_at", DESCENDING)], name="by_area"),
+            IndexModel(
+                [("customer_id", ASCENDING), ("submitted_at", DESCENDING)], name="by_customer"
+            ),
+            IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True),
+        ]
+    )
+    await db[SURVEY_PLANS].create_indexes(
+        [
+            IndexModel([(NEXT_DUE_AT, ASCENDING)], name="next_due_at", sparse=True),
             IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True),
         ]
     )

@@ -1,9 +1,9 @@
-"""Feedback domain: complaints with their SLA clocks, and survey answers. Pure, no I/O."""
+"""Feedback domain: complaints with their SLA clocks. Pure, no I/O."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -11,6 +11,7 @@ from crm_events import deterministic_event_id
 from crm_events.common import Channel, Severity
 from crm_events.feedback import ComplaintAcknowledged, ComplaintResolved
 from crm_events.feedback import SlaClock as ClockName
+from crm_feedback.business_time import BusinessCalendar
 from crm_runtime.errors import Conflict, DomainError, Unprocessable
 
 FIRST_RESPONSE: ClockName = "first_response"
@@ -47,13 +48,31 @@ class SlaClock:
     stopped_at: datetime | None = None
 
     @classmethod
-    def start(cls, started_at: datetime, due_at: datetime, warning_fraction: float) -> SlaClock:
-        span = max(due_at - started_at, timedelta(0))
-        return cls(
-            started_at=started_at,
-            due_at=due_at,
-            warn_at=to_millis(started_at + span * warning_fraction),
-        )
+    def start(
+        cls,
+        started_at: datetime,
+        due_at: datetime,
+        warning_fraction: float,
+        calendar: BusinessCalendar,
+    ) -> SlaClock:
+        """The warning comes when ``warning_fraction`` of the clock's *business* time is used."""
+        span = calendar.between(started_at, due_at)
+        warn_at = to_millis(calendar.add(started_at, span * warning_fraction))
+        return cls(started_at=started_at, due_at=due_at, warn_at=min(warn_at, due_at))
+
+    @property
+    def running(self) -> bool:
+        """Still counting towards a breach (not stopped, not breached)."""
+        return not self.stopped and not self.breached
+
+    def shifted(self, by: timedelta, calendar: BusinessCalendar) -> SlaClock:
+        """The clock after a pause of ``by`` business time: deadline and a pending warning
+        move by exactly that much business time; a breach already published stays."""
+        if not self.running or by <= timedelta(0):
+            return self
+        due_at = to_millis(calendar.add(self.due_at, by))
+        warn_at = self.warn_at if self.warned else to_millis(calendar.add(self.warn_at, by))
+        return replace(self, due_at=due_at, warn_at=min(warn_at, due_at))
 
     @property
     def stopped(self) -> bool:
@@ -98,11 +117,44 @@ class Complaint:
     within_sla: bool | None = None
     version: int = 1
     updated_at: datetime | None = None  # of the last transition (raise: none)
+    calendar: str = "24x7"  # the business calendar its clocks count in
+    segment: str | None = None
+    paused_at: datetime | None = None
+    pause_reason: str | None = None
+    pause_count: int = 0
+    paused_seconds: int = 0  # business seconds spent paused, over all pauses
+    reopen_count: int = 0
+    reopened_at: datetime | None = None
+    escalations: dict[str, int] = field(default_factory=dict)  # per clock: breaches escalated
+    last_customer_reply_at: datetime | None = None
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_at is not None
 
     @property
     def next_due_at(self) -> datetime | None:
+        """No timer while paused: waiting for the customer does not count."""
+        if self.paused:
+            return None
         moments = [m for c in self.clocks.values() if (m := c.next_moment) is not None]
         return min(moments, default=None)
+
+    @property
+    def breach_due_at(self) -> datetime | None:
+        """The next deadline that can still be missed (none while paused or resolved)."""
+        if self.paused or self.status == RESOLVED:
+            return None
+        return min((c.due_at for c in self.clocks.values() if c.running), default=None)
+
+    @property
+    def desk_state(self) -> str:
+        """open (a deadline ahead) | paused | overdue (every deadline missed) | resolved."""
+        if self.status == RESOLVED:
+            return RESOLVED
+        if self.paused:
+            return "paused"
+        return OPEN if self.breach_due_at is not None else "overdue"
 
     @property
     def first_response_within_sla(self) -> bool | None:
@@ -130,6 +182,8 @@ class Filing(Protocol):
     def first_response_due_at(self) -> datetime: ...
     @property
     def resolution_due_at(self) -> datetime: ...
+    @property
+    def segment(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -148,6 +202,7 @@ class ComplaintFiled:
     raised_at: datetime
     first_response_due_at: datetime
     resolution_due_at: datetime
+    segment: str | None = None
 
 
 def check_deadlines(data: Filing, raised_at: datetime) -> None:
@@ -170,6 +225,7 @@ def open_complaint(
     event_id: str,
     correlation_id: str,
     warning_fraction: float,
+    calendar: BusinessCalendar,
 ) -> Complaint:
     raised_at = to_millis(raised_at)
     check_deadlines(data, raised_at)
@@ -188,14 +244,35 @@ def open_complaint(
         raised_at=raised_at,
         raised_event_id=event_id,
         correlation_id=correlation_id,
-        clocks={name: SlaClock.start(raised_at, due[name], warning_fraction) for name in CLOCKS},
+        clocks={
+            name: SlaClock.start(raised_at, due[name], warning_fraction, calendar)
+            for name in CLOCKS
+        },
+        calendar=calendar.name,
+        segment=data.segment,
+    )
+
+
+def end_pause(complaint: Complaint, at: datetime, calendar: BusinessCalendar) -> Complaint:
+    """The complaint after its pause (if any) ended at ``at``: running clocks moved by the
+    business time paused, that time added to ``paused_seconds``."""
+    if complaint.paused_at is None:
+        return complaint
+    paused = calendar.between(complaint.paused_at, at)
+    return replace(
+        complaint,
+        paused_at=None,
+        pause_reason=None,
+        paused_seconds=complaint.paused_seconds + int(paused.total_seconds()),
+        clocks={name: clock.shifted(paused, calendar) for name, clock in complaint.clocks.items()},
     )
 
 
 def acknowledge(
-    complaint: Complaint, *, by: str, at: datetime
+    complaint: Complaint, *, by: str, at: datetime, calendar: BusinessCalendar
 ) -> tuple[Complaint, ComplaintAcknowledged]:
-    """The first response stops the first-response clock."""
+    """The first response stops the first-response clock (judged without the time paused
+    so far; the pause itself goes on)."""
     if complaint.status == RESOLVED:
         raise Conflict(f"complaint {complaint.complaint_id} is resolved; it cannot be acknowledged")
     if complaint.acknowledged_at is not None:
@@ -203,7 +280,10 @@ def acknowledge(
             f"complaint {complaint.complaint_id} was already acknowledged at "
             f"{complaint.acknowledged_at.isoformat()}"
         )
-    clocks = {**complaint.clocks, FIRST_RESPONSE: complaint.clocks[FIRST_RESPONSE].stop(at)}
+    clock = complaint.clocks[FIRST_RESPONSE]
+    if complaint.paused_at is not None:
+        clock = clock.shifted(calendar.between(complaint.paused_at, at), calendar)
+    clocks = {**complaint.clocks, FIRST_RESPONSE: clock.stop(at)}
     changed = replace(complaint, acknowledged_at=at, acknowledged_by=by, clocks=clocks)
     fact = ComplaintAcknowledged(
         complaint_id=complaint.complaint_id,
@@ -215,11 +295,13 @@ def acknowledge(
 
 
 def resolve(
-    complaint: Complaint, *, by: str, resolution: str, at: datetime
+    complaint: Complaint, *, by: str, resolution: str, at: datetime, calendar: BusinessCalendar
 ) -> tuple[Complaint, ComplaintResolved]:
-    """Resolution stops every clock (it is also a response, if none was given before)."""
+    """Resolution stops every clock (it is also a response, if none was given before); a
+    pause ends with it, its time not counted."""
     if complaint.status == RESOLVED:
         raise Conflict(f"complaint {complaint.complaint_id} is already resolved")
+    complaint = end_pause(complaint, at, calendar)
     within_sla = at <= complaint.clocks[RESOLUTION].due_at
     changed = replace(
         complaint,
@@ -238,51 +320,6 @@ def resolve(
         resolved_at=at,
         within_sla=within_sla,
         severity=Severity(complaint.severity),
+        reopen_count=complaint.reopen_count or None,
     )
     return changed, fact
-
-
-@dataclass(frozen=True)
-class Survey:
-    """One answered survey; ``answered_event_id`` is the SurveyAnswered event behind it."""
-
-    survey_id: str
-    customer_id: str
-    trigger: str
-    answered_at: datetime
-    recorded_at: datetime
-    answered_event_id: str
-    csat: int | None = None
-    nps: int | None = None
-    comment: str | None = None
-    complaint_id: str | None = None
-
-
-@dataclass(frozen=True)
-class SurveyAnswer:
-    """Fact: a customer answered a survey (recorded here or by a survey tool)."""
-
-    event_id: str
-    survey_id: str
-    customer_id: str
-    trigger: str
-    answered_at: datetime
-    csat: int | None = None
-    nps: int | None = None
-    comment: str | None = None
-    complaint_id: str | None = None
-
-
-def record_survey(fact: SurveyAnswer, *, at: datetime) -> Survey:
-    return Survey(
-        survey_id=fact.survey_id,
-        customer_id=fact.customer_id,
-        trigger=fact.trigger,
-        answered_at=to_millis(fact.answered_at),
-        recorded_at=to_millis(at),
-        answered_event_id=fact.event_id,
-        csat=fact.csat,
-        nps=fact.nps,
-        comment=fact.comment,
-        complaint_id=fact.complaint_id,
-    )

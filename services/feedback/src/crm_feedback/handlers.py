@@ -4,26 +4,74 @@ routing happen in the runtime; a complaint fact touches its complaint, an answer
 from __future__ import annotations
 
 from crm_events import CloudEvent
-from crm_events.feedback import ComplaintRaised, SurveyAnswered
+from crm_events.contacts import CustomerRegistered
+from crm_events.feedback import (
+    ComplaintRaised,
+    ComplaintResolved,
+    FeedbackSubmitted,
+    SurveyAnswered,
+)
+from crm_events.inbound import CustomerReplied
+from crm_events.offboarding import ExitAgreed
 from crm_feedback import translate
 from crm_feedback.service import ComplaintService
+from crm_feedback.suggestion_service import FeedbackService
+from crm_feedback.survey_plan_service import SurveyPlanService
 from crm_feedback.surveys import SurveyService
 from crm_runtime.app import ServiceRuntime
 
 
 def register_handlers(
-    runtime: ServiceRuntime, complaints: ComplaintService, surveys: SurveyService
+    runtime: ServiceRuntime,
+    complaints: ComplaintService,
+    surveys: SurveyService,
+    feedback: FeedbackService,
+    plans: SurveyPlanService,
 ) -> None:
     async def complaint_raised(data: ComplaintRaised, event: CloudEvent) -> bool:
         return await complaints.filed(translate.complaint_filed(data, event))
 
     async def survey_answered(data: SurveyAnswered, event: CloudEvent) -> bool:
-        return await surveys.answered(translate.survey_answer(data, event))
+        answer = translate.survey_answer(data, event)
+        # Two aggregates, each guarded by the event id: a redelivery after a crash between
+        # the writes finds the first applied and completes the second.
+        recorded = await surveys.answered(answer)
+        matched = await plans.answered(answer)
+        return recorded or matched
+
+    async def customer_registered(data: CustomerRegistered, event: CloudEvent) -> bool:
+        return await plans.registered(data.customer_id, event.time, event.id)
+
+    async def exit_agreed(data: ExitAgreed, event: CloudEvent) -> bool:
+        return await plans.exited(data.customer_id, event.time, event.id)
+
+    by_customer = (plans.plans, lambda data: data.customer_id)
+    runtime.on(ComplaintResolved, plans.complaint_resolved, aggregate=by_customer)
+    runtime.on(CustomerRegistered, customer_registered, aggregate=by_customer)
+    runtime.on(ExitAgreed, exit_agreed, aggregate=by_customer)
 
     runtime.on(
         ComplaintRaised,
         complaint_raised,
         aggregate=(complaints.complaints, lambda data: data.complaint_id),
+    )
+
+    async def customer_replied(data: CustomerReplied, event: CloudEvent) -> bool:
+        return await complaints.replied(translate.customer_reply(data, event))
+
+    runtime.on(
+        CustomerReplied,
+        customer_replied,
+        aggregate=(complaints.complaints, lambda data: data.complaint_id),
+    )
+
+    async def feedback_submitted(data: FeedbackSubmitted, event: CloudEvent) -> bool:
+        return await feedback.given(translate.feedback_given(data, event))
+
+    runtime.on(
+        FeedbackSubmitted,
+        feedback_submitted,
+        aggregate=(feedback.items, lambda data: data.feedback_id),
     )
     runtime.on(
         SurveyAnswered, survey_answered, aggregate=(surveys.surveys, lambda data: data.survey_id)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from crm_events import CloudEvent
+from crm_events import CloudEvent, deterministic_event_id
 from crm_events.common import Channel, Severity
 from crm_events.feedback import ComplaintRaised
 from crm_feedback import codec, decisions, domain, translate
+from crm_feedback.decisions import Command
+from crm_feedback.desk import CustomerReply
 from crm_feedback.domain import Complaint, ComplaintFiled, to_millis
 from crm_feedback.sla import SlaPolicy
 from crm_runtime.clock import Clock
@@ -38,6 +40,7 @@ class NewComplaint:
     description: str
     owner_id: str
     raised_at: datetime | None = None
+    segment: str | None = None
 
 
 class ComplaintService:
@@ -66,7 +69,9 @@ class ComplaintService:
         now = self._now()
         raised_at = to_millis(request.raised_at or now)
         domain.check_not_future(raised_at, now, "raised_at")
-        first_response_due, resolution_due = self._policy.deadlines(request.severity, raised_at)
+        first_response_due, resolution_due = self._policy.deadlines(
+            request.severity, raised_at, request.segment
+        )
         data = ComplaintRaised(
             **{**asdict(request), "raised_at": raised_at},
             first_response_due_at=first_response_due,
@@ -78,9 +83,9 @@ class ComplaintService:
         return await self.complaint(data.complaint_id)
 
     async def acknowledge(self, complaint_id: str, *, by: str, event_id: str) -> Complaint:
-        now, source = self._now(), self._source
+        now, source, policy = self._now(), self._source, self._policy
         rule: Rule = lambda s: decisions.acknowledge(  # noqa: E731
-            s, complaint_id, by=by, event_id=event_id, now=now, source=source
+            s, complaint_id, by=by, event_id=event_id, now=now, source=source, policy=policy
         )
         await self._apply(complaint_id, event_id, rule)
         return await self.complaint(complaint_id)
@@ -88,12 +93,47 @@ class ComplaintService:
     async def resolve(
         self, complaint_id: str, *, by: str, resolution: str, event_id: str
     ) -> Complaint:
-        now, source = self._now(), self._source
+        now, source, policy = self._now(), self._source, self._policy
         rule: Rule = lambda s: decisions.resolve(  # noqa: E731
-            s, complaint_id, by=by, resolution=resolution, event_id=event_id, now=now, source=source
+            s,
+            complaint_id,
+            by=by,
+            resolution=resolution,
+            event_id=event_id,
+            now=now,
+            source=source,
+            policy=policy,
         )
         await self._apply(complaint_id, event_id, rule)
         return await self.complaint(complaint_id)
+
+    async def pause(self, complaint_id: str, *, reason: str, by: str, event_id: str) -> Complaint:
+        command = self._command(complaint_id, event_id)
+        rule: Rule = lambda s: decisions.pause(s, command, reason=reason, by=by)  # noqa: E731
+        if await self._apply(complaint_id, event_id, rule):
+            log.info("complaint_paused", complaint_id=complaint_id)
+        return await self.complaint(complaint_id)
+
+    async def resume(self, complaint_id: str, *, by: str, event_id: str) -> Complaint:
+        command, policy = self._command(complaint_id, event_id), self._policy
+        rule: Rule = lambda s: decisions.resume(s, command, by=by, policy=policy)  # noqa: E731
+        if await self._apply(complaint_id, event_id, rule):
+            log.info("complaint_resumed", complaint_id=complaint_id, trigger="agent")
+        return await self.complaint(complaint_id)
+
+    async def reopen(
+        self, complaint_id: str, *, reason: str, by: str | None, event_id: str
+    ) -> Complaint:
+        command, policy = self._command(complaint_id, event_id), self._policy
+        rule: Rule = lambda s: decisions.reopen(  # noqa: E731
+            s, command, reason=reason, by=by, policy=policy
+        )
+        if await self._apply(complaint_id, event_id, rule):
+            log.info("complaint_reopened", complaint_id=complaint_id)
+        return await self.complaint(complaint_id)
+
+    def _command(self, complaint_id: str, event_id: str, cause: str | None = None) -> Command:
+        return Command(complaint_id, event_id, self._now(), self._source, cause)
 
     # --- facts (consumed events, translated at the edge) ----------------------------------
     async def filed(self, fact: ComplaintFiled) -> bool:
@@ -101,11 +141,25 @@ class ComplaintService:
         return await self._file(fact, [])
 
     async def _file(self, fact: ComplaintFiled, announce: list[CloudEvent]) -> bool:
-        fraction = self._policy.warning_fraction
+        policy = self._policy
         rule: Rule = lambda s: decisions.file_complaint(  # noqa: E731
-            s, fact, warning_fraction=fraction, announce=announce
+            s, fact, policy=policy, announce=announce
         )
         return await self._apply(fact.complaint_id, fact.event_id, rule)
+
+    async def replied(self, reply: CustomerReply) -> bool:
+        """The customer's answer resumes a paused complaint; a dispute reopens a resolved one.
+        The derived event's id comes from the reply, so a redelivery publishes it once."""
+        event_id = deterministic_event_id(reply.event_id, "complaint-reply")
+        command = self._command(reply.complaint_id, event_id, cause=reply.event_id)
+        policy = self._policy
+        rule: Rule = lambda s: decisions.customer_replied(  # noqa: E731
+            s, reply, command, policy=policy
+        )
+        applied = await self._apply(reply.complaint_id, reply.event_id, rule)
+        if applied:
+            log.info("complaint_reply_seen", complaint_id=reply.complaint_id, kind=reply.kind)
+        return applied
 
     # --- timer (runtime sweeper) -----------------------------------------------------------
     async def on_due(self, complaint: Complaint, now: datetime) -> None:
@@ -130,6 +184,35 @@ class ComplaintService:
         if found is None:
             raise NotFound(f"complaint {complaint_id} not found")
         return found
+
+    def business_time_left(self, complaint: Complaint) -> dict[str, int]:
+        """Business seconds left on each running clock (frozen while paused; negative when
+        the deadline passed unswept)."""
+        calendar = self._policy.calendar_of(complaint)
+        now = complaint.paused_at or self._now()
+        left: dict[str, int] = {}
+        for name, clock in complaint.clocks.items():
+            if clock.running and complaint.status != domain.RESOLVED:
+                ahead = calendar.between(now, clock.due_at) - calendar.between(clock.due_at, now)
+                left[name] = int(ahead.total_seconds())
+        return left
+
+    async def desk_queue(
+        self, *, owner_id: str | None, severity: str | None, state: str | None, limit: int
+    ) -> list[Complaint]:
+        filters = (("owner_id", owner_id), ("severity", severity), ("desk_state", state))
+        equals = {name: value for name, value in filters if value is not None}
+        return await codec.desk_queue(self.complaints.backend, equals=equals, limit=limit)
+
+    async def near_breach(self, *, within: timedelta, limit: int) -> list[Complaint]:
+        """Running complaints with at most ``within`` *business* time left on a clock: one
+        query for the ``limit`` soonest deadlines, cut at the latest moment any calendar
+        could put the edge, then each complaint judged on its own calendar."""
+        now = self._now()
+        edge = max(calendar.add(now, within) for calendar in self._policy.calendars.values())
+        found = await codec.near_breach(self.complaints.backend, until=edge, limit=limit)
+        window = int(within.total_seconds())
+        return [c for c in found if min(self.business_time_left(c).values(), default=0) <= window]
 
     async def complaints_of_customer(
         self, customer_id: str, *, status: str | None, limit: int

@@ -9,7 +9,8 @@ from typing import Literal
 
 from crm_events.feedback import SurveyAnswered
 from crm_feedback import codec, decisions, domain, translate
-from crm_feedback.domain import Complaint, Survey, SurveyAnswer, to_millis
+from crm_feedback.answers import Survey, SurveyAnswer
+from crm_feedback.domain import Complaint, to_millis
 from crm_runtime.clock import Clock
 from crm_runtime.errors import DomainError, NotFound
 from crm_runtime.idempotency import command_event_id

@@ -4,8 +4,12 @@ feedback's own facts, once. A v2 of a wire event changes only this module."""
 from __future__ import annotations
 
 from crm_events import CloudEvent
-from crm_events.feedback import ComplaintRaised, SurveyAnswered
-from crm_feedback.domain import ComplaintFiled, SurveyAnswer
+from crm_events.feedback import ComplaintRaised, FeedbackSubmitted, SurveyAnswered
+from crm_events.inbound import CustomerReplied
+from crm_feedback.answers import SurveyAnswer
+from crm_feedback.desk import CustomerReply
+from crm_feedback.domain import ComplaintFiled
+from crm_feedback.suggestions import FeedbackGiven
 
 
 def complaint_filed(data: ComplaintRaised, event: CloudEvent) -> ComplaintFiled:
@@ -23,6 +27,19 @@ def complaint_filed(data: ComplaintRaised, event: CloudEvent) -> ComplaintFiled:
         raised_at=data.raised_at or event.time,
         first_response_due_at=data.first_response_due_at,
         resolution_due_at=data.resolution_due_at,
+        segment=data.segment,
+    )
+
+
+def customer_reply(data: CustomerReplied, event: CloudEvent) -> CustomerReply:
+    return CustomerReply(
+        event_id=event.id,
+        reply_id=data.reply_id,
+        customer_id=data.customer_id,
+        complaint_id=data.complaint_id,
+        kind=data.kind,
+        replied_at=data.replied_at,
+        reason=data.reason,
     )
 
 
@@ -37,4 +54,20 @@ def survey_answer(data: SurveyAnswered, event: CloudEvent) -> SurveyAnswer:
         nps=data.nps,
         comment=data.comment,
         complaint_id=data.complaint_id,
+    )
+
+
+def feedback_given(data: FeedbackSubmitted, event: CloudEvent) -> FeedbackGiven:
+    """Without ``submitted_at`` the feedback was given when the event was."""
+    return FeedbackGiven(
+        event_id=event.id,
+        correlation_id=event.correlationid,
+        feedback_id=data.feedback_id,
+        customer_id=data.customer_id,
+        kind=data.kind,
+        text=data.text,
+        channel=data.channel.value,
+        submitted_at=data.submitted_at or event.time,
+        product_area=data.product_area,
+        sentiment=data.sentiment,
     )

@@ -93,6 +93,10 @@ class EventData(BaseModel):
         if not self.business_key:
             return None
         values = [_canonical(getattr(self, name)) for name in self.business_key]
+        # An optional trailing key part that is absent is left out, so a part added to a
+        # published key (additively, optional) keeps the identity of every earlier fact.
+        while values and values[-1] is None:
+            values.pop()
         identity = "|".join([self.topic(), *map(str, values)])
         if len(identity) <= MAX_IDENTITY_CHARS:
             return identity

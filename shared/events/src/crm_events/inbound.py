@@ -5,13 +5,14 @@ Topics are ``crm.inbound.<fact>``; the CRM services only consume them.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from crm_events.base import EventData
 from crm_events.common import (
     AmountMinor,
+    Channel,
     Count,
     CurrencyCode,
     CustomerId,
@@ -100,10 +101,29 @@ class ContractBreached(_Inbound):
     detected_at: Timestamp = Field(description="When the breach was detected.")
 
 
+class CustomerReplied(_Inbound):
+    """The messaging system or call centre received the customer's answer about a complaint:
+    the information the company waited for, or a dispute of the complaint's resolution."""
+
+    business_key = ("reply_id",)
+
+    reply_id: EntityId = Field(description="Id of the message or call in the sending system.")
+    customer_id: CustomerId
+    complaint_id: EntityId = Field(description="The complaint the reply is about.")
+    kind: Literal["answer", "dispute"] = Field(
+        description="answer: resumes a paused complaint; dispute: reopens a resolved one "
+        "within the reopen window."
+    )
+    channel: Channel = Field(description="Channel through which the reply arrived.")
+    replied_at: Timestamp = Field(description="When the customer replied.")
+    reason: ShortText | None = Field(None, description="For a dispute: why, in a few words.")
+
+
 INBOUND_EVENTS: tuple[type[EventData], ...] = (
     PurchaseRecorded,
     PurchaseReturned,
     EmployeeDeparted,
     PaymentOverdue,
     ContractBreached,
+    CustomerReplied,
 )

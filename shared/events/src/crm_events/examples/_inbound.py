@@ -6,6 +6,7 @@ from crm_events.base import EventData
 from crm_events.examples._spec import COLLEAGUE, CUSTOMER, OWNER, Example
 from crm_events.inbound import (
     ContractBreached,
+    CustomerReplied,
     EmployeeDeparted,
     PaymentOverdue,
     PurchaseRecorded,
@@ -67,6 +68,18 @@ EXAMPLES: dict[type[EventData], Example] = {
             "clause": "7.2 payment terms",
             "description": "Second invoice in a row unpaid beyond the agreed 30 days.",
             "detected_at": "2025-05-06T08:00:00Z",
+        },
+    ),
+    CustomerReplied: Example(
+        time="2025-03-04T11:05:00Z",
+        source="/messaging/inbox",
+        data={
+            "reply_id": "msg-88120",
+            "customer_id": CUSTOMER,
+            "complaint_id": "cmp-3001",
+            "kind": "answer",
+            "channel": "email",
+            "replied_at": "2025-03-04T11:04:40Z",
         },
     ),
 }
