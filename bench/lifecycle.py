@@ -431,6 +431,8 @@ class CaseDesk:
         self.http = httpx.AsyncClient(base_url=url, timeout=60, headers=MANAGER)
         self.limit = asyncio.Semaphore(concurrency)
         self.concluded: set[str] = set()
+        self.expected = 0  # cases to conclude before all_concluded is set
+        self.all_concluded = asyncio.Event()
         self.failures: list[str] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
@@ -490,6 +492,8 @@ class CaseDesk:
                     self.failures.append(f"{case_id} {action}: {response.status_code}")
                     return
         self.concluded.add(case_id)
+        if len(self.concluded) >= self.expected:
+            self.all_concluded.set()
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -540,12 +544,24 @@ class Effects:
         return found
 
     async def wait_complete(
-        self, expected: dict[tuple[str, str, str], int], timeout: float, poll_s: float = 1.0
+        self,
+        expected: dict[tuple[str, str, str], int],
+        timeout: float,
+        *,
+        ready: asyncio.Event | None = None,
+        poll_s: float = 1.0,
     ) -> float:
-        """Poll the last effects, then all of them; returns the moment (perf_counter) the
-        check that found everything completed. Raises with what is missing on timeout."""
+        """Once ``ready`` is set (the case desk concluded every case: no MongoDB load before),
+        poll the last effects, then all of them; returns the moment (perf_counter) the
+        check that found everything completed. Raises with what is missing on timeout.
+
+        Count queries with these filters are full scans on nx-27017 (~0.1 s each at 10k
+        documents, in the server every service waits on), so they wait for the desk."""
         deadline = time.perf_counter() + timeout
-        last: dict[str, str] = {}
+        last: dict[str, str] = {"case desk": "not done"}
+        if ready is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ready.wait(), timeout)
         while time.perf_counter() < deadline:
             last = {}
             for key in LAST_EFFECTS:
@@ -783,6 +799,8 @@ class Platform:
         ids = customer_ids(self.session, self.customers, customers)
         events = plan(ids, self.prefix, order)
         self.customers += customers
+        self.desk.expected = self.customers
+        self.desk.all_concluded.clear()
         expected = expected_counts(self.customers)
         pids = self.pids()
         metrics_before = await scrape(self.services, "crm_mongo_commands_total")
@@ -794,7 +812,7 @@ class Platform:
         t0 = time.perf_counter()
         profiles = start_py_spy(python_pids(pids), py_spy, self.session) if py_spy else {}
         published = await publish(self.producer, events, rate)
-        done = await self.effects.wait_complete(expected, timeout)
+        done = await self.effects.wait_complete(expected, timeout, ready=self.desk.all_concluded)
         cpu_after = cpu_of(pids)
         stop.set()
         if watcher is not None:
