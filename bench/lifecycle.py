@@ -886,7 +886,7 @@ async def run_benchmark(
     """Both phases against running servers; raises if any expected effect is missing or
     anything was dead-lettered. Returns the report's measurements."""
     n = options.customers
-    timeout = options.timeout_s or max(300.0, n * EVENTS_PER_CUSTOMER / 20)
+    timeout = options.timeout_s or max(600.0, n * EVENTS_PER_CUSTOMER / 5)
     platform_ = Platform(kafka, mongo_uri, server_pids=server_pids or {}, on_tansu=on_tansu)
     try:
         async with platform_ as crm:
