@@ -485,9 +485,13 @@ class CaseDesk:
         async with self.limit:
             for action, body in steps:
                 headers = {"Idempotency-Key": f"bench-{action}-{case_id}"}
-                response = await self.http.post(
-                    f"/cases/{case_id}/{action}", json=body, headers=headers
-                )
+                try:
+                    response = await self.http.post(
+                        f"/cases/{case_id}/{action}", json=body, headers=headers
+                    )
+                except httpx.HTTPError as exc:
+                    self.failures.append(f"{case_id} {action}: {type(exc).__name__}")
+                    return
                 if response.status_code not in (200, 201):
                     self.failures.append(f"{case_id} {action}: {response.status_code}")
                     return
@@ -812,7 +816,13 @@ class Platform:
         t0 = time.perf_counter()
         profiles = start_py_spy(python_pids(pids), py_spy, self.session) if py_spy else {}
         published = await publish(self.producer, events, rate)
-        done = await self.effects.wait_complete(expected, timeout, ready=self.desk.all_concluded)
+        try:
+            done = await self.effects.wait_complete(
+                expected, timeout, ready=self.desk.all_concluded
+            )
+        except RuntimeError as exc:
+            failed = self.desk.failures[:5]
+            raise RuntimeError(f"{exc}; case desk failures: {failed or 'none'}") from None
         cpu_after = cpu_of(pids)
         stop.set()
         if watcher is not None:
