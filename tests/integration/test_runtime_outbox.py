@@ -16,7 +16,14 @@ from crm_events.examples import load_golden
 from crm_runtime.dlq import OutgoingRecord
 from crm_runtime.health import Health
 from crm_runtime.metrics import Metrics
-from crm_runtime.mongo import OUTBOX, OUTBOX_PENDING, Mutation, outbox_document
+from crm_runtime.mongo import (
+    OUTBOX,
+    OUTBOX_PENDING,
+    CommandCounter,
+    Mutation,
+    connect,
+    outbox_document,
+)
 from crm_runtime.outbox import OutboxRelay
 
 pytestmark = pytest.mark.integration
@@ -86,3 +93,35 @@ async def test_an_event_added_while_publishing_is_not_stranded(docs: Any) -> Non
     assert after_first[OUTBOX_PENDING] == 1
     assert publisher.sent == ["evt-1", "evt-2"]
     assert after_second == {"_id": "doc-1", OUTBOX: {}, "outbox_rev": 2}
+
+
+async def test_a_round_is_acknowledged_with_one_write_whatever_its_size(
+    infra: Any, ns: str
+) -> None:
+    metrics = Metrics("t")
+    client = connect(
+        infra.mongo_uri,
+        timeout_ms=5000,
+        app_name="t",
+        listeners=[CommandCounter(metrics.mongo_commands)],
+    )
+    docs = client[f"outbox_{ns.strip('.')}"]["docs"]
+    try:
+        await docs.insert_many(
+            [outbox_document({"_id": f"doc-{n}"}, [event(f"evt-{n}")]) for n in range(20)]
+        )
+        publisher = RecordingPublisher()
+
+        published = await relay(docs, publisher).flush()
+        left = await docs.count_documents({OUTBOX_PENDING: {"$exists": True}})
+    finally:
+        await client.drop_database(docs.database.name)
+        await client.close()
+
+    assert published == 20
+    assert sorted(publisher.sent) == sorted(f"evt-{n}" for n in range(20))
+    assert left == 0
+    writes = metrics.registry.get_sample_value(
+        "crm_mongo_commands_total", {"command": "update", "collection": "docs"}
+    )
+    assert writes == 1  # one bulk write for the 20 documents, not one each

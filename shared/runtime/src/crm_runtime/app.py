@@ -25,7 +25,7 @@ from crm_runtime.http import document_errors, domain_error, unavailable, validat
 from crm_runtime.kafka import BrokerPublisher, make_broker, subscribe
 from crm_runtime.logging import configure_logging, get_logger
 from crm_runtime.metrics import Metrics
-from crm_runtime.mongo import TRANSIENT_ERRORS, connect
+from crm_runtime.mongo import TRANSIENT_ERRORS, CommandCounter, connect
 from crm_runtime.mongo_store import MongoBackend
 from crm_runtime.ops import ops_router
 from crm_runtime.outbox import OutboxRelay
@@ -62,6 +62,7 @@ class ServiceRuntime:
             settings.mongo_uri.get_secret_value(),
             timeout_ms=settings.mongo_timeout_ms,
             app_name=f"crm-{settings.service_name}",
+            listeners=[CommandCounter(self.metrics.mongo_commands)],
         )
         self.db = self.mongo[settings.mongo_database]
         self.broker = make_broker(settings)

@@ -45,6 +45,12 @@ class Metrics:
             ["sweeper", "error"],
             registry=self.registry,
         ).labels
+        self.mongo_commands = Counter(
+            "crm_mongo_commands_total",
+            "MongoDB commands (round trips) sent by this process, by command and collection.",
+            ["command", "collection"],
+            registry=self.registry,
+        ).labels
         self.consumer_lag = Gauge(
             "crm_consumer_lag",
             "Records not yet applied and committed, per assigned partition (at scrape time).",

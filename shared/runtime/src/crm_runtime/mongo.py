@@ -6,11 +6,11 @@ sub-documents, ``$exists`` guards on map paths, ``$set``/``$unset``/``$inc``, un
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.errors import (
     AutoReconnect,
     ConnectionFailure,
@@ -119,7 +119,38 @@ def _expand(flat: dict[str, Any]) -> dict[str, Any]:
     return nested
 
 
-def connect(uri: str, *, timeout_ms: int, app_name: str) -> AsyncMongoClient[dict[str, Any]]:
+class CommandCounter(monitoring.CommandListener):
+    """Counts the commands a client sends, by command and collection: the round trips the
+    service pays per event (``crm_mongo_commands_total``). Kept cheap: one dict lookup and
+    one increment per command; the labelled child is created once per pair."""
+
+    def __init__(self, counter: Callable[..., Any]) -> None:
+        self._labels = counter
+        self._children: dict[tuple[str, str], Any] = {}
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        name = event.command_name
+        target = event.command.get(name)
+        key = (name, target if isinstance(target, str) else "")
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = self._labels(command=key[0], collection=key[1])
+        child.inc()
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        return None
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        return None
+
+
+def connect(
+    uri: str,
+    *,
+    timeout_ms: int,
+    app_name: str,
+    listeners: Sequence[monitoring.CommandListener] = (),
+) -> AsyncMongoClient[dict[str, Any]]:
     """A client that connects lazily (no I/O here) and fails fast when the server is gone."""
     return AsyncMongoClient(
         uri,
@@ -129,4 +160,5 @@ def connect(uri: str, *, timeout_ms: int, app_name: str) -> AsyncMongoClient[dic
         socketTimeoutMS=max(timeout_ms * 2, 10_000),
         tz_aware=True,
         uuidRepresentation="standard",
+        event_listeners=list(listeners),
     )

@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import Sequence
 from typing import Any
 
+from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from crm_runtime.dlq import BatchPublisher, OutgoingRecord
@@ -85,8 +86,7 @@ class OutboxRelay:
             for record in records:
                 topic = record.topic.removeprefix(self._prefix)
                 self._metrics.outbox_published(topic=topic).inc()
-            for doc in docs:
-                await self._acknowledge(collection, doc)
+            await self._acknowledge(collection, docs)
             published += len(records)
         return published
 
@@ -108,13 +108,35 @@ class OutboxRelay:
 
     @staticmethod
     async def _acknowledge(
-        collection: AsyncCollection[dict[str, Any]], doc: dict[str, Any]
+        collection: AsyncCollection[dict[str, Any]], docs: list[dict[str, Any]]
     ) -> None:
-        """Remove what was published; keep the marker if a writer added entries meanwhile."""
-        unset = {f"{OUTBOX}.{key}": "" for key in doc.get(OUTBOX) or {}}
-        guarded = await collection.update_one(
-            {"_id": doc["_id"], OUTBOX_REV: doc.get(OUTBOX_REV)},
-            {"$unset": {**unset, OUTBOX_PENDING: ""}},
+        """Remove what was published, one round trip for the whole round; keep the marker
+        of a document a writer added entries to meanwhile (its guard no longer matches).
+
+        A bulk result does not say which guard missed, so then every document's published
+        entries are unset again without the guard: a no-op where they are already gone,
+        and where a writer added entries, theirs and the marker stay."""
+        unsets = {
+            doc["_id"]: {f"{OUTBOX}.{key}": "" for key in doc.get(OUTBOX) or {}} for doc in docs
+        }
+        if not unsets:
+            return
+        guarded = await collection.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": doc["_id"], OUTBOX_REV: doc.get(OUTBOX_REV)},
+                    {"$unset": {**unsets[doc["_id"]], OUTBOX_PENDING: ""}},
+                )
+                for doc in docs
+            ],
+            ordered=False,
         )
-        if guarded.matched_count == 0 and unset:
-            await collection.update_one({"_id": doc["_id"]}, {"$unset": unset})
+        if guarded.matched_count < len(docs):
+            await collection.bulk_write(
+                [
+                    UpdateOne({"_id": _id}, {"$unset": unset})
+                    for _id, unset in unsets.items()
+                    if unset
+                ],
+                ordered=False,
+            )
