@@ -91,6 +91,14 @@ TOPICS=(
   crm.offboarding.personal-data-erased.dlq
   crm.offboarding.offboarding-case-closed
   crm.offboarding.offboarding-case-closed.dlq
+  crm.offboarding.personal-data-erasure-requested
+  crm.offboarding.personal-data-erasure-requested.dlq
+  crm.offboarding.retention-offer-expired
+  crm.offboarding.retention-offer-expired.dlq
+  crm.offboarding.legal-hold-placed
+  crm.offboarding.legal-hold-placed.dlq
+  crm.offboarding.legal-hold-released
+  crm.offboarding.legal-hold-released.dlq
   crm.inbound.purchase-recorded
   crm.inbound.purchase-recorded.dlq
   crm.inbound.purchase-returned

@@ -8,8 +8,15 @@ from crm_events import EventData
 from crm_events.offboarding import (
     CustomerRetained,
     ExitAgreed,
+    LegalHoldPlaced,
+    LegalHoldReleased,
     NegotiationRoundHeld,
+    OffboardingCaseClosed,
     OffboardingCaseOpened,
+    PersonalDataErased,
+    PersonalDataErasureRequested,
+    RelationshipEnded,
+    RetentionOfferExpired,
     RetentionOfferMade,
 )
 from crm_offboarding import codec
@@ -27,6 +34,13 @@ PUBLISHED: list[type[EventData]] = [
     NegotiationRoundHeld,
     ExitAgreed,
     CustomerRetained,
+    RetentionOfferExpired,
+    RelationshipEnded,
+    PersonalDataErasureRequested,
+    PersonalDataErased,
+    LegalHoldPlaced,
+    LegalHoldReleased,
+    OffboardingCaseClosed,
 ]
 
 
@@ -37,10 +51,12 @@ def create_app(
     store: Backend | None = None,
 ) -> FastAPI:
     """``store``: where aggregates live (default MongoDB; the unit tests pass in-memory)."""
-    runtime = ServiceRuntime(settings or OffboardingSettings(), clock=clock, backend=store)
+    settings = settings or OffboardingSettings()
+    runtime = ServiceRuntime(settings, clock=clock, backend=store)
     cases = runtime.aggregates(codec.CaseCodec())
     markers = runtime.aggregates(codec.MarkerCodec())
-    service = OffboardingService(cases, markers, runtime.clock, source=runtime.source)
+    rules = settings.aftercare_rules()
+    service = OffboardingService(cases, markers, runtime.clock, source=runtime.source, rules=rules)
     register_handlers(runtime, service)
     runtime.publishes(PUBLISHED, outboxes=[runtime.db[codec.CASES]])
     if store is None:

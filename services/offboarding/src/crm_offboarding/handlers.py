@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from crm_events import CloudEvent
 from crm_events.loyalty import RiskDetected
+from crm_events.offboarding import PersonalDataErased
 from crm_offboarding import translate
 from crm_offboarding.service import OffboardingService
 from crm_runtime.app import ServiceRuntime
@@ -17,6 +18,16 @@ def register_handlers(runtime: ServiceRuntime, service: OffboardingService) -> N
     # A risk is routed on the customer's marker first: the poll loads those in one query.
     runtime.on(RiskDetected, risk_detected, aggregate=(service.markers, _customer_of))
 
+    async def erased(data: PersonalDataErased, event: CloudEvent) -> bool:
+        return await service.attested(data.case_id, translate.attestation(data, event))
+
+    runtime.on(PersonalDataErased, erased, aggregate=(service.cases, _case_of))
+    runtime.sweep_aggregates("case-due", service.cases, service.on_due)
+
 
 def _customer_of(data: RiskDetected) -> str:
     return data.customer_id
+
+
+def _case_of(data: PersonalDataErased) -> str:
+    return data.case_id

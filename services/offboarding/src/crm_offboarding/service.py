@@ -5,17 +5,21 @@ then taken by its case)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from crm_events import deterministic_event_id
-from crm_offboarding import codec, decisions
+from crm_offboarding import closing, codec, decisions
+from crm_offboarding.aftercare import AftercareRules, Attestation, FollowUpTask, LegalHold, Review
 from crm_offboarding.decisions import Step
 from crm_offboarding.domain import (
     Case,
     ExitAgreement,
+    ManualRisk,
     NegotiationRound,
     OpenCaseMarker,
     RetentionOffer,
     RetentionOutcome,
+    Risk,
     RiskNoticed,
     TerminationPlan,
 )
@@ -37,11 +41,16 @@ class OffboardingService:
         clock: Clock,
         *,
         source: str,
+        rules: AftercareRules | None = None,
     ) -> None:
         self.cases = cases
         self.markers = markers
         self._clock = clock
         self._source = source
+        self.rules = rules or AftercareRules()
+
+    def now(self) -> datetime:
+        return self._clock.now()
 
     def event_id(self, action: str, case_id: str, idempotency_key: str | None) -> str:
         return command_event_id(self._source, action, case_id, idempotency_key)
@@ -77,7 +86,9 @@ class OffboardingService:
             taken = await self.cases.apply(
                 case_id,
                 fact.event_id,
-                lambda c: decisions.take_risk(c, fact, seed, now, source=self._source),
+                lambda c: decisions.take_risk(
+                    c, fact, seed, now, source=self._source, rules=self.rules
+                ),
             )
         except decisions.CaseConcluded:
             return None
@@ -88,6 +99,45 @@ class OffboardingService:
             log.info("offboarding_risk_taken", case_id=case_id, risk_id=fact.risk_id)
             return True
         return False
+
+    # --- a case opened by hand (HTTP) ------------------------------------------------------
+    async def open_manually(self, raised: ManualRisk, event_id: str) -> Case:
+        """A manager's risk: opens a case, or joins the customer's open case like any risk."""
+        risk = Risk(
+            risk_id="manual-" + event_id,
+            category=raised.category,
+            reasons=raised.reasons,
+            detected_at=self._clock.now(),
+            event_id=event_id,
+            evidence=raised.evidence,
+            raised_by=raised.opened_by,
+        )
+        owner = raised.owner_id or raised.opened_by
+        await self.risk_noticed(RiskNoticed(raised.customer_id, event_id, risk, owner))
+        marker = await self.markers.get(raised.customer_id)
+        assert marker is not None  # routing the risk wrote it
+        return await self.case(marker.risks[risk.risk_id])
+
+    # --- the clock and the other services' attestations ---------------------------------
+    async def on_due(self, case: Case, now: datetime) -> None:
+        """Sweeper: the effective date, follow-up end, retention period, attestation deadline
+        or offer expiry of this case has come (applied once per due moment)."""
+        due = case.next_due(self.rules)
+        marker = closing.sweep_event_id(case, due.isoformat() if due else now.isoformat())
+        rule = lambda c: closing.on_due(c, now, self.rules, source=self._source)  # noqa: E731
+        moved = await self.cases.apply(case.case_id, marker, rule)
+        if moved.applied and moved.state is not None:
+            log.info("offboarding_case_due", case_id=case.case_id, state=moved.state.state.value)
+
+    async def attested(self, case_id: str, attestation: Attestation) -> bool:
+        now = self._clock.now()
+        rule = lambda c: closing.attest(  # noqa: E731
+            c, attestation, now, self.rules, source=self._source
+        )
+        done = await self.cases.apply(case_id, attestation.event_id, rule)
+        if done.applied:
+            log.info("offboarding_erasure_attested", case_id=case_id, service=attestation.service)
+        return done.applied
 
     # --- commands (HTTP) ----------------------------------------------------------------
     async def choose_retention(self, case_id: str, offer: RetentionOffer, event_id: str) -> Case:
@@ -112,13 +162,29 @@ class OffboardingService:
         await self.markers.apply(case.customer_id, event_id, release)
         return case
 
+    async def record_review(self, case_id: str, review: Review, event_id: str) -> Case:
+        return await self._command(case_id, event_id, closing.record_review(review))
+
+    async def log_follow_up(self, case_id: str, task: FollowUpTask, event_id: str) -> Case:
+        return await self._command(case_id, event_id, closing.log_follow_up(task))
+
+    async def place_hold(self, case_id: str, hold: LegalHold, event_id: str) -> Case:
+        return await self._command(case_id, event_id, closing.place_hold(hold))
+
+    async def release_hold(
+        self, case_id: str, hold_id: str, released_by: str, event_id: str
+    ) -> Case:
+        return await self._command(case_id, event_id, closing.release_hold(hold_id, released_by))
+
     async def _command(self, case_id: str, event_id: str, step: Step) -> Case:
         """One decision on the case; a repeated ``event_id`` answers with the case as is."""
         now = self._clock.now()
         moved = await self.cases.apply(
             case_id,
             event_id,
-            lambda c: decisions.command(c, case_id, step, event_id, now, source=self._source),
+            lambda c: decisions.command(
+                c, case_id, step, event_id, now, source=self._source, rules=self.rules
+            ),
         )
         if moved.state is None:
             raise NotFound(f"case {case_id} not found")
@@ -135,3 +201,6 @@ class OffboardingService:
 
     async def cases_of(self, customer_id: str) -> list[Case]:
         return await codec.cases_of(self.cases.backend, customer_id)
+
+    async def queue(self, query: codec.QueueQuery) -> list[Case]:
+        return await codec.queue(self.cases.backend, query)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from crm_events import CloudEvent
 from crm_events.loyalty import RiskDetected
+from crm_events.offboarding import PersonalDataErased
+from crm_offboarding.aftercare import Attestation
 from crm_offboarding.domain import Risk, RiskNoticed
 
 
@@ -24,3 +26,16 @@ def risk_noticed(data: RiskDetected, event: CloudEvent) -> RiskNoticed:
 def risk_noticed_in(event: CloudEvent) -> RiskNoticed:
     """The fact of a stored ``RiskDetected`` envelope (markers written before issue 7)."""
     return risk_noticed(RiskDetected.model_validate(event.data), event)
+
+
+def attestation(data: PersonalDataErased, event: CloudEvent) -> Attestation:
+    """A service's attestation that it disposed of the customer's personal data."""
+    return Attestation(
+        service=data.service,
+        method=data.method,
+        legal_hold=data.legal_hold,
+        attested_at=data.attested_at,
+        event_id=event.id,
+        erased_fields=list(data.erased_fields or []),
+        records=data.records,
+    )

@@ -1,0 +1,231 @@
+"""Decisions after the signed exit: the clock (effective date, follow-up period, retention
+period, attestation deadline, offer expiry), the services' attestations, legal holds, the
+follow-up log and the lessons-learned review. Pure, like ``decisions``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from crm_events import CloudEvent, EventData, deterministic_event_id
+from crm_events.common import RiskCategory
+from crm_events.offboarding import (
+    LegalHoldPlaced,
+    LegalHoldReleased,
+    OffboardingCaseClosed,
+    PersonalDataErased,
+    PersonalDataErasureRequested,
+    RelationshipEnded,
+    RetentionOfferExpired,
+)
+from crm_offboarding.aftercare import AftercareRules, Attestation, FollowUpTask, LegalHold, Review
+from crm_offboarding.decisions import Step, emit
+from crm_offboarding.domain import Case
+from crm_offboarding.lifecycle import CaseState
+from crm_runtime.errors import NotFound
+from crm_runtime.store import Decision
+
+
+# --- the clock -------------------------------------------------------------------------------
+def on_due(
+    case: Case | None, now: datetime, rules: AftercareRules, *, source: str
+) -> Decision[Case]:
+    """Everything the clock owes the case by ``now``, in order; each published event's id
+    derives from the case and what happened, so two sweepers publish it once."""
+    if case is None:
+        return Decision()
+    publish: list[CloudEvent] = []
+    for _ in range(8):  # each move is taken once; a bound instead of a proof
+        moved = _one_move(case, now, rules)
+        if moved is None:
+            break
+        case, emitted = moved
+        for data, name in emitted:
+            event_id = deterministic_event_id(case.case_id, name)
+            case, event = emit(case, data, event_id, now, source=source)
+            publish.append(event)
+    case = replace(case, updated_at=now) if publish else case
+    return Decision(case, publish=publish, due=case.next_due(rules))
+
+
+Move = tuple[Case, list[tuple[EventData, str]]]
+
+
+def _one_move(case: Case, now: datetime, rules: AftercareRules) -> Move | None:
+    state_due = case.state_due(rules)
+    if state_due is not None and state_due <= now:
+        return _state_move(case, now)
+    disposal_due = case.disposal_due(rules)
+    if disposal_due is not None and disposal_due <= now and not case.on_hold(now):
+        return _request_disposal(case, now, rules)
+    attest_by = case.attestations_due(rules)
+    if attest_by is not None and attest_by <= now:
+        return case.mark_attestations_overdue(now), []
+    return None
+
+
+def _state_move(case: Case, now: datetime) -> Move:
+    ids = {"case_id": case.case_id, "customer_id": case.customer_id}
+    if case.state is CaseState.EXIT_AGREED:
+        return case.end_relationship(now), [(RelationshipEnded(**ids, ended_at=now), "ended")]
+    if case.state is CaseState.ENDED:
+        return case.end_follow_up(), []
+    assert case.offer is not None  # an open offer is the only other state timer
+    lapsed = RetentionOfferExpired(**ids, valid_until=case.offer.valid_until)
+    name = "offer-expired:" + case.offer.valid_until.isoformat()
+    return case.expire_offer(now), [(lapsed, name)]
+
+
+def _request_disposal(case: Case, now: datetime, rules: AftercareRules) -> Move:
+    event_id = deterministic_event_id(case.case_id, "erasure-requested")
+    requested = case.request_disposal(rules, event_id, now)
+    data = PersonalDataErasureRequested(
+        case_id=case.case_id,
+        customer_id=case.customer_id,
+        requested_at=now,
+        services=list(rules.services),
+        attest_by=now + rules.attestation_deadline,
+    )
+    erased, attestation = erase_own(requested, now)
+    attested = erased.attest(attestation, now)
+    own = PersonalDataErased(
+        case_id=case.case_id,
+        customer_id=case.customer_id,
+        service=OWN_SERVICE,
+        method=attestation.method,
+        legal_hold=False,
+        attested_at=now,
+        erased_fields=attestation.erased_fields,
+        records=attestation.records,
+    )
+    return attested, [(data, "erasure-requested"), (own, "erased:" + OWN_SERVICE)]
+
+
+ERASED = "[erased]"
+OWN_SERVICE = "offboarding"
+
+
+def erase_own(case: Case, now: datetime) -> tuple[Case, Attestation]:
+    """Offboarding's own part: the free text a case holds about the customer (manual
+    reasons and evidence, offer, rounds' minutes, terms, follow-up notes) is overwritten;
+    amounts, dates, categories and counts stay for the KPIs."""
+    risks = {
+        key: replace(r, evidence=[], reasons=[ERASED] if r.raised_by else r.reasons)
+        for key, r in case.risks.items()
+    }
+    rounds = {n: replace(r, notes=None) for n, r in case.rounds.items()}
+    offer = None if case.offer is None else replace(case.offer, offer=ERASED)
+    agreement = case.exit_agreement
+    terms = None if agreement is None else replace(agreement, terms=ERASED)
+    tasks = {n: replace(t, description=ERASED) for n, t in case.follow_ups.items()}
+    erased = replace(
+        case, risks=risks, rounds=rounds, offer=offer, exit_agreement=terms, follow_ups=tasks
+    )
+    fields = [
+        "risk.evidence",
+        "risk.reasons(manual)",
+        "offer",
+        "rounds.notes",
+        "terms",
+        "follow_ups.description",
+    ]
+    records = len(risks) + len(rounds) + len(tasks) + 2
+    attestation = Attestation(
+        service=OWN_SERVICE,
+        method="anonymised",
+        legal_hold=False,
+        attested_at=now,
+        event_id=deterministic_event_id(case.case_id, "erased:" + OWN_SERVICE),
+        erased_fields=fields,
+        records=records,
+    )
+    return erased, attestation
+
+
+def sweep_event_id(case: Case, due: str) -> str:
+    """The applied marker of one sweep: the same due moment is applied once."""
+    return deterministic_event_id(case.case_id, "sweep", due)
+
+
+# --- attestations (consumed PersonalDataErased) ------------------------------------------------
+def attest(
+    case: Case | None,
+    attestation: Attestation,
+    now: datetime,
+    rules: AftercareRules,
+    *,
+    source: str,
+) -> Decision[Case]:
+    if case is None:
+        raise NotFound("no such case")
+    if case.disposal is not None and attestation.service in case.disposal.attestations:
+        return Decision()
+    attested = replace(case.attest(attestation, now), updated_at=now)
+    publish: list[CloudEvent] = []
+    if attested.state is CaseState.CLOSED and case.state is not CaseState.CLOSED:
+        attested, closed = emit(
+            attested,
+            closed_data(attested),
+            deterministic_event_id(case.case_id, "closed"),
+            now,
+            source=source,
+        )
+        publish.append(closed)
+    return Decision(attested, publish=publish, due=attested.next_due(rules))
+
+
+def closed_data(case: Case) -> OffboardingCaseClosed:
+    review = case.review
+    assert review is not None
+    assert case.closed_at is not None
+    return OffboardingCaseClosed(
+        case_id=case.case_id,
+        customer_id=case.customer_id,
+        outcome="exited" if case.exit_agreement is not None else "retained",
+        lessons_learned=review.summary,
+        closed_at=case.closed_at,
+        root_causes=[RiskCategory(c) for c in review.root_causes],
+        preventable=review.preventable,
+        late_signals=review.late_signals,
+        changes=review.changes,
+    )
+
+
+# --- commands -------------------------------------------------------------------------------
+def record_review(review: Review) -> Step:
+    def step(case: Case, now: datetime) -> tuple[Case, EventData | None]:
+        reviewed = case.record_review(review, now)
+        closed = reviewed.state is CaseState.CLOSED
+        return reviewed, closed_data(reviewed) if closed else None
+
+    return step
+
+
+def log_follow_up(task: FollowUpTask) -> Step:
+    return lambda case, now: (case.log_follow_up(task)[0], None)
+
+
+def place_hold(hold: LegalHold) -> Step:
+    def step(case: Case, now: datetime) -> tuple[Case, EventData | None]:
+        return case.place_hold(hold), LegalHoldPlaced(
+            case_id=case.case_id,
+            customer_id=case.customer_id,
+            hold_id=hold.hold_id,
+            reason=hold.reason,
+            placed_by=hold.placed_by,
+            until=hold.until,
+        )
+
+    return step
+
+
+def release_hold(hold_id: str, released_by: str) -> Step:
+    def step(case: Case, now: datetime) -> tuple[Case, EventData | None]:
+        return case.release_hold(hold_id, released_by, now), LegalHoldReleased(
+            case_id=case.case_id,
+            customer_id=case.customer_id,
+            hold_id=hold_id,
+            released_by=released_by,
+        )
+
+    return step
