@@ -22,7 +22,7 @@ from crm_offboarding.aftercare import AftercareRules, Attestation, FollowUpTask,
 from crm_offboarding.decisions import Step, emit
 from crm_offboarding.domain import Case
 from crm_offboarding.lifecycle import CaseState
-from crm_runtime.errors import NotFound
+from crm_runtime.errors import MissingPrerequisite
 from crm_runtime.store import Decision
 
 
@@ -157,7 +157,9 @@ def attest(
     source: str,
 ) -> Decision[Case]:
     if case is None:
-        raise NotFound("no such case")
+        # Not seen yet (a case restored late, or a misrouted attestation): wait for it,
+        # and dead-letter after the grace period.
+        raise MissingPrerequisite("the attested case is not known here")
     if case.disposal is not None and attestation.service in case.disposal.attestations:
         return Decision()
     attested = replace(case.attest(attestation, now), updated_at=now)
