@@ -16,8 +16,10 @@ from crm_events.feedback import (
     ComplaintSlaWarning,
     SurveyAnswered,
 )
+from crm_events.offboarding import PersonalDataErased
 from crm_feedback import codec
 from crm_feedback.api import build_router
+from crm_feedback.disposal_service import DisposalService
 from crm_feedback.handlers import register_handlers
 from crm_feedback.service import ComplaintService
 from crm_feedback.settings import FeedbackSettings
@@ -35,6 +37,7 @@ PUBLISHED: list[type[EventData]] = [
     ComplaintEscalated,
     ComplaintResolved,
     SurveyAnswered,
+    PersonalDataErased,
 ]
 
 
@@ -67,9 +70,15 @@ def create_app(
         complaint_store, runtime.clock, policy=sla_policy(settings), source=runtime.source
     )
     surveys = SurveyService(survey_store, complaint_store, runtime.clock, source=runtime.source)
-    register_handlers(runtime, complaints, surveys)
+    tombstones = runtime.aggregates(codec.TombstoneCodec())
+    disposals = DisposalService(
+        tombstones, complaint_store, survey_store, runtime.clock, source=runtime.source
+    )
+    register_handlers(runtime, complaints, surveys, disposals)
     runtime.sweep_aggregates("complaint-sla", complaint_store, complaints.on_due)
-    runtime.publishes(PUBLISHED, outboxes=[runtime.db[codec.COMPLAINTS], runtime.db[codec.SURVEYS]])
+    runtime.sweep_aggregates("erasures", tombstones, disposals.on_due)
+    outboxes = [codec.COMPLAINTS, codec.SURVEYS, codec.ERASED_CUSTOMERS]
+    runtime.publishes(PUBLISHED, outboxes=[runtime.db[name] for name in outboxes])
     if store is None:
         runtime.on_startup(lambda: codec.ensure_indexes(runtime.db))
     app = runtime.build_app(
@@ -77,4 +86,5 @@ def create_app(
     )
     app.state.complaints = complaints
     app.state.surveys = surveys
+    app.state.disposals = disposals
     return app

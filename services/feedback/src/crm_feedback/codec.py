@@ -14,13 +14,14 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
+from crm_feedback.disposal import ErasedCustomer
 from crm_feedback.domain import Complaint, SlaClock, Survey
 from crm_runtime.mongo import OUTBOX_PENDING
 from crm_runtime.scheduler import NEXT_DUE_AT
 from crm_runtime.store import Backend
 from crm_runtime.timestamps import stamp_tree, unstamp, unstamp_optional
 
-COMPLAINTS, SURVEYS = "complaints", "surveys"
+COMPLAINTS, SURVEYS, ERASED_CUSTOMERS = "complaints", "surveys", "erased_customers"
 _COMPLAINT_FIELDS = tuple(Complaint.__dataclass_fields__)
 _SURVEY_FIELDS = tuple(Survey.__dataclass_fields__)
 _OPTIONAL_TIMES = ("raised_at", "acknowledged_at", "resolved_at", "updated_at")
@@ -72,6 +73,53 @@ class SurveyCodec:
 
     def entry(self, entry: object) -> tuple[str, dict[str, Any]]:
         raise TypeError(f"survey decisions append no entries, got {type(entry).__name__}")
+
+
+class TombstoneCodec:
+    """``erased_customers``: one per erased customer (``_id`` = customer id)."""
+
+    collection = ERASED_CUSTOMERS
+
+    def encode(self, erased: ErasedCustomer) -> dict[str, Any]:
+        doc = asdict(erased)
+        del doc["customer_id"], doc["version"]
+        return dict(stamp_tree(doc))
+
+    def decode(self, doc: dict[str, Any]) -> ErasedCustomer:
+        return ErasedCustomer(
+            customer_id=doc["_id"],
+            case_id=doc["case_id"],
+            request_id=doc["request_id"],
+            erased_at=unstamp(doc["erased_at"]),
+            attested_at=unstamp_optional(doc.get("attested_at")),
+            records=int(doc.get("records") or 0),
+            version=int(doc.get("version") or 1),
+        )
+
+    def entry(self, entry: object) -> tuple[str, dict[str, Any]]:
+        raise TypeError(f"tombstones append no entries, got {type(entry).__name__}")
+
+
+_NEWEST_BY = {COMPLAINTS: "raised_at", SURVEYS: "answered_at"}
+_PAGE = 200
+
+
+async def ids_of_customer(backend: Backend, collection: str, erased: ErasedCustomer) -> list[str]:
+    """Every complaint or survey id of the customer, page by page (newest first)."""
+    newest_by, ids = _NEWEST_BY[collection], list[str]()
+    before: tuple[str, str] | None = None
+    while True:
+        docs = await backend.page(
+            collection,
+            equals={"customer_id": erased.customer_id},
+            newest_by=newest_by,
+            before=before,
+            limit=_PAGE,
+        )
+        ids.extend(doc["_id"] for doc in docs)
+        if len(docs) < _PAGE:
+            return ids
+        before = (docs[-1][newest_by], docs[-1]["_id"])
 
 
 def _clock(raw: dict[str, Any]) -> SlaClock:
@@ -127,6 +175,12 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
                 [("owner_id", ASCENDING), ("status", ASCENDING), ("raised_at", DESCENDING)],
                 name="by_owner",
             ),
+            IndexModel([(NEXT_DUE_AT, ASCENDING)], name="next_due_at", sparse=True),
+            IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True),
+        ]
+    )
+    await db[ERASED_CUSTOMERS].create_indexes(
+        [
             IndexModel([(NEXT_DUE_AT, ASCENDING)], name="next_due_at", sparse=True),
             IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True),
         ]

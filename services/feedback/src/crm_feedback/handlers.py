@@ -5,20 +5,39 @@ from __future__ import annotations
 
 from crm_events import CloudEvent
 from crm_events.feedback import ComplaintRaised, SurveyAnswered
-from crm_feedback import translate
+from crm_events.offboarding import PersonalDataErasureRequested
+from crm_feedback import disposal, translate
+from crm_feedback.disposal_service import DisposalService
 from crm_feedback.service import ComplaintService
 from crm_feedback.surveys import SurveyService
 from crm_runtime.app import ServiceRuntime
 
 
 def register_handlers(
-    runtime: ServiceRuntime, complaints: ComplaintService, surveys: SurveyService
+    runtime: ServiceRuntime,
+    complaints: ComplaintService,
+    surveys: SurveyService,
+    disposals: DisposalService,
 ) -> None:
+    # A fact about an erased customer (late, or replayed) is stored without its free text.
     async def complaint_raised(data: ComplaintRaised, event: CloudEvent) -> bool:
-        return await complaints.filed(translate.complaint_filed(data, event))
+        erased = await disposals.erased(data.customer_id)
+        fact = disposal.filed_after_erasure(translate.complaint_filed(data, event), erased)
+        return await complaints.filed(fact)
 
     async def survey_answered(data: SurveyAnswered, event: CloudEvent) -> bool:
-        return await surveys.answered(translate.survey_answer(data, event))
+        erased = await disposals.erased(data.customer_id)
+        fact = disposal.answered_after_erasure(translate.survey_answer(data, event), erased)
+        return await surveys.answered(fact)
+
+    async def erasure_requested(data: PersonalDataErasureRequested, event: CloudEvent) -> bool:
+        return await disposals.erasure_requested(translate.erasure_request(data, event))
+
+    runtime.on(
+        PersonalDataErasureRequested,
+        erasure_requested,
+        aggregate=(disposals.tombstones, lambda data: data.customer_id),
+    )
 
     runtime.on(
         ComplaintRaised,

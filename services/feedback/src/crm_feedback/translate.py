@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from crm_events import CloudEvent
 from crm_events.feedback import ComplaintRaised, SurveyAnswered
+from crm_events.offboarding import PersonalDataErasureRequested
+from crm_feedback.disposal import ErasureRequest
 from crm_feedback.domain import ComplaintFiled, SurveyAnswer
 
 
@@ -38,3 +40,7 @@ def survey_answer(data: SurveyAnswered, event: CloudEvent) -> SurveyAnswer:
         comment=data.comment,
         complaint_id=data.complaint_id,
     )
+
+
+def erasure_request(data: PersonalDataErasureRequested, event: CloudEvent) -> ErasureRequest:
+    return ErasureRequest(event.id, data.customer_id, data.case_id)

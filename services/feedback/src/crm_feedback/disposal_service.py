@@ -1,0 +1,67 @@
+"""Use cases of data disposal in feedback (rules in ``disposal``): the consumed erasure
+request writes the customer's tombstone; the sweeper anonymises their complaints and
+survey answers and attests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from crm_feedback import codec, disposal
+from crm_feedback.disposal import ErasedCustomer, ErasureRequest
+from crm_feedback.domain import Complaint, Survey
+from crm_runtime.clock import Clock
+from crm_runtime.logging import get_logger
+from crm_runtime.store import AggregateStore
+
+log = get_logger(__name__)
+
+
+class DisposalService:
+    def __init__(
+        self,
+        tombstones: AggregateStore[ErasedCustomer],
+        complaints: AggregateStore[Complaint],
+        surveys: AggregateStore[Survey],
+        clock: Clock,
+        *,
+        source: str,
+    ) -> None:
+        self.tombstones = tombstones
+        self._complaints = complaints
+        self._surveys = surveys
+        self._clock = clock
+        self._source = source
+
+    async def erasure_requested(self, request: ErasureRequest) -> bool:
+        now = self._clock.now()
+        written = await self.tombstones.apply(
+            request.customer_id, request.event_id, lambda s: disposal.tombstone(s, request, now)
+        )
+        if written.applied:
+            log.info("feedback_erasure_started", case_id=request.case_id)
+        return written.applied
+
+    async def erased(self, customer_id: str) -> ErasedCustomer | None:
+        return await self.tombstones.get(customer_id)
+
+    async def on_due(self, erased: ErasedCustomer, now: datetime) -> None:
+        """Sweeper: anonymise everything of the customer, then attest (each step once)."""
+        records = await self._anonymise_complaints(erased) + await self._anonymise_surveys(erased)
+        rule = lambda s: disposal.attest(s, records, now, source=self._source)  # noqa: E731
+        step = disposal.step_id(erased, "attested", erased.customer_id)
+        if (await self.tombstones.apply(erased.customer_id, step, rule)).applied:
+            log.info("feedback_erased", case_id=erased.case_id, records=records)
+
+    async def _anonymise_complaints(self, erased: ErasedCustomer) -> int:
+        ids = await codec.ids_of_customer(self._complaints.backend, codec.COMPLAINTS, erased)
+        for complaint_id in ids:
+            step = disposal.step_id(erased, "complaint", complaint_id)
+            await self._complaints.apply(complaint_id, step, disposal.anonymise_complaint)
+        return len(ids)
+
+    async def _anonymise_surveys(self, erased: ErasedCustomer) -> int:
+        ids = await codec.ids_of_customer(self._surveys.backend, codec.SURVEYS, erased)
+        for survey_id in ids:
+            step = disposal.step_id(erased, "survey", survey_id)
+            await self._surveys.apply(survey_id, step, disposal.anonymise_survey)
+        return len(ids)
