@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from crm_events.contacts import ContactLogged
 from crm_events.examples import load_golden
 from crm_events.offboarding import (
     LegalHoldPlaced,
@@ -199,3 +200,45 @@ async def test_a_legal_hold_blocks_the_erasure_until_released(
     assert unstamp(request.data["attest_by"]) - unstamp(request.data["requested_at"]) == timedelta(
         days=7
     )
+
+
+async def test_assessment_and_a_held_communication_reach_kafka_for_the_timeline(
+    aftercare: tuple[Any, ManualClock], kafka: Kafka, ns: str
+) -> None:
+    client, clock = aftercare
+    case_id = (await client.post("/cases", json=OPEN, headers=MANAGER)).json()["case_id"]
+    assessment = {
+        "customer_value_minor": 500_000,
+        "currency": "EUR",
+        "contract_obligations": ["data return on exit"],
+        "reasons": ["rule leaves no room"],
+        "recommended_strategy": "terminate",
+        "assessed_by": "emp-301",
+    }
+    plan = {
+        "goal": "explain the regulatory exit",
+        "audience": "customer's legal counsel",
+        "channel": "meeting",
+        "scheduled_at": "2026-03-02T10:00:00Z",
+        "planned_by": "emp-301",
+    }
+    assessed = await client.post(f"/cases/{case_id}/assessment", json=assessment, headers=MANAGER)
+    planned = await client.post(f"/cases/{case_id}/communications", json=plan, headers=AGENT)
+    clock.set(unstamp("2026-03-02T11:00:00Z"))
+    overdue = await eventually(
+        lambda: client.get("/cases", params={"state": "assessment"}, headers=AGENT),
+        lambda r: r.json()["items"][0]["overdue"],
+    )
+    held = await client.post(
+        f"/cases/{case_id}/communications-held",
+        json={"number": 1, "outcome": "understood, asks for data return", "held_by": "emp-301"},
+        headers=AGENT,
+    )
+    [[logged]] = await published(kafka, ns, ContactLogged)
+
+    assert assessed.status_code == 200, assessed.text
+    assert planned.status_code == 201, planned.text
+    assert overdue.json()["items"][0]["next_action"].startswith("hold the overdue communication")
+    assert held.status_code == 200, held.text
+    assert held.json()["communications"][0]["held_by"] == "emp-301"
+    assert (logged.subject, logged.data["channel"]) == (CUSTOMER, "meeting")

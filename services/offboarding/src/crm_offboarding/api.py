@@ -35,6 +35,7 @@ from crm_offboarding.domain import (
     TerminationPlan,
 )
 from crm_offboarding.lifecycle import Action, CaseState
+from crm_offboarding.plan import Assessment, PlannedCommunication
 from crm_offboarding.service import OffboardingService
 from crm_offboarding.views import CaseList, CaseView, WorkQueue, case_view, queue_item
 from crm_runtime.http import CustomerIdPath, EntityIdPath, error_responses
@@ -111,6 +112,30 @@ class OpenCase(_Request):
     owner_id: EmployeeId | None = Field(None, description="Case manager; default opened_by.")
 
 
+class RecordAssessment(_Request):
+    customer_value_minor: AmountMinor = Field(description="Yearly revenue at stake.")
+    currency: CurrencyCode
+    contract_obligations: list[ShortText] = Field(default_factory=list, max_length=20)
+    reasons: list[ShortText] = Field(min_length=1, max_length=20)
+    recommended_strategy: Literal["retain", "terminate"]
+    assessed_by: EmployeeId
+
+
+class PlanCommunication(_Request):
+    goal: ShortText = Field(description="What the communication should achieve.")
+    audience: ShortText = Field(description="Who is addressed (e.g. the customer's CFO).")
+    channel: Channel
+    scheduled_at: Timestamp
+    planned_by: EmployeeId
+
+
+class HoldCommunication(_Request):
+    number: Annotated[int, Field(ge=1, le=10_000)]
+    outcome: ShortText
+    held_by: EmployeeId
+    held_at: Timestamp | None = Field(None, description="Defaults to now.")
+
+
 class RecordReview(_Request):
     root_causes: list[RiskCategory] = Field(min_length=1, max_length=4)
     preventable: bool
@@ -184,6 +209,42 @@ def build_router(service: OffboardingService) -> APIRouter:
     @router.get("/customers/{customer_id}/cases", dependencies=[_readers])
     async def cases_of(customer_id: CustomerIdPath) -> CaseList:
         return CaseList(items=[view(c) for c in await service.cases_of(customer_id)])
+
+    @router.post("/cases/{case_id}/assessment", dependencies=[_managers], responses=_STEP)
+    async def record_assessment(
+        case_id: EntityIdPath, body: RecordAssessment, idempotency_key: IdempotencyKey = None
+    ) -> CaseView:
+        """Customer value, contract obligations, reasons and the recommended strategy."""
+        event_id = service.event_id("assess", case_id, idempotency_key)
+        assessment = Assessment(**body.model_dump(), assessed_at=service.now())
+        return view(await service.assess(case_id, assessment, event_id))
+
+    @router.post(
+        "/cases/{case_id}/communications",
+        status_code=201,
+        dependencies=[_negotiators],
+        responses=_STEP,
+    )
+    async def plan_communication(
+        case_id: EntityIdPath, body: PlanCommunication, idempotency_key: IdempotencyKey = None
+    ) -> CaseView:
+        """Add a communication to the plan; its schedule is a durable due date."""
+        event_id = service.event_id("plan-communication", case_id, idempotency_key)
+        planned = PlannedCommunication(number=0, **body.model_dump(mode="python"))
+        return view(await service.plan_communication(case_id, planned, event_id))
+
+    @router.post(
+        "/cases/{case_id}/communications-held", dependencies=[_negotiators], responses=_STEP
+    )
+    async def hold_communication(
+        case_id: EntityIdPath, body: HoldCommunication, idempotency_key: IdempotencyKey = None
+    ) -> CaseView:
+        """A planned communication took place (published as ContactLogged)."""
+        event_id = service.event_id(f"hold-communication:{body.number}", case_id, idempotency_key)
+        held = await service.hold_communication(
+            case_id, body.number, body.held_by, body.outcome, body.held_at, event_id
+        )
+        return view(held)
 
     @router.post("/cases/{case_id}/review", dependencies=[_managers], responses=_STEP)
     async def record_review(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from crm_events import EventData
+from crm_events.contacts import ContactLogged
 from crm_events.offboarding import (
     CustomerRetained,
     ExitAgreed,
@@ -29,6 +30,7 @@ from crm_runtime.clock import Clock
 from crm_runtime.store import Backend
 
 PUBLISHED: list[type[EventData]] = [
+    ContactLogged,  # a held communication, for the customer's timeline in contacts
     OffboardingCaseOpened,
     RetentionOfferMade,
     NegotiationRoundHeld,

@@ -8,7 +8,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from crm_events import CloudEvent, EventData, deterministic_event_id
-from crm_events.common import RiskCategory
+from crm_events.common import Channel, Direction, RiskCategory
+from crm_events.contacts import ContactLogged
 from crm_events.offboarding import (
     LegalHoldPlaced,
     LegalHoldReleased,
@@ -20,9 +21,10 @@ from crm_events.offboarding import (
 )
 from crm_offboarding.aftercare import AftercareRules, Attestation, FollowUpTask, LegalHold, Review
 from crm_offboarding.decisions import Step, emit
-from crm_offboarding.domain import Case
+from crm_offboarding.domain import MAX_CLOCK_SKEW, Case
 from crm_offboarding.lifecycle import CaseState
-from crm_runtime.errors import MissingPrerequisite
+from crm_offboarding.plan import Assessment, PlannedCommunication
+from crm_runtime.errors import DomainError, MissingPrerequisite
 from crm_runtime.store import Decision
 
 
@@ -61,6 +63,9 @@ def _one_move(case: Case, now: datetime, rules: AftercareRules) -> Move | None:
     attest_by = case.attestations_due(rules)
     if attest_by is not None and attest_by <= now:
         return case.mark_attestations_overdue(now), []
+    planned = case.communications_due()
+    if planned is not None and planned <= now:
+        return case.mark_communications_overdue(now), []
     return None
 
 
@@ -118,8 +123,18 @@ def erase_own(case: Case, now: datetime) -> tuple[Case, Attestation]:
     agreement = case.exit_agreement
     terms = None if agreement is None else replace(agreement, terms=ERASED)
     tasks = {n: replace(t, description=ERASED) for n, t in case.follow_ups.items()}
+    talks = {
+        n: replace(c, outcome=None if c.outcome is None else ERASED)
+        for n, c in case.communications.items()
+    }
     erased = replace(
-        case, risks=risks, rounds=rounds, offer=offer, exit_agreement=terms, follow_ups=tasks
+        case,
+        risks=risks,
+        rounds=rounds,
+        offer=offer,
+        exit_agreement=terms,
+        follow_ups=tasks,
+        communications=talks,
     )
     fields = [
         "risk.evidence",
@@ -128,8 +143,9 @@ def erase_own(case: Case, now: datetime) -> tuple[Case, Attestation]:
         "rounds.notes",
         "terms",
         "follow_ups.description",
+        "communications.outcome",
     ]
-    records = len(risks) + len(rounds) + len(tasks) + 2
+    records = len(risks) + len(rounds) + len(tasks) + len(talks) + 2
     attestation = Attestation(
         service=OWN_SERVICE,
         method="anonymised",
@@ -228,6 +244,36 @@ def release_hold(hold_id: str, released_by: str) -> Step:
             customer_id=case.customer_id,
             hold_id=hold_id,
             released_by=released_by,
+        )
+
+    return step
+
+
+# --- assessment and communication plan ------------------------------------------------------
+def assess(assessment: Assessment) -> Step:
+    return lambda case, now: (case.assess(assessment), None)
+
+
+def plan_communication(planned: PlannedCommunication) -> Step:
+    return lambda case, now: (case.plan_communication(planned), None)
+
+
+def hold_communication(number: int, held_by: str, outcome: str, held_at: datetime | None) -> Step:
+    """A planned communication took place: logged on the case, and on the customer's
+    timeline in contacts through the ``ContactLogged`` it publishes."""
+
+    def step(case: Case, now: datetime) -> tuple[Case, EventData | None]:
+        at = held_at or now
+        if at > now + MAX_CLOCK_SKEW:
+            raise DomainError("held_at lies in the future")
+        changed, held = case.hold_communication(number, at, held_by, outcome)
+        return changed, ContactLogged(
+            customer_id=case.customer_id,
+            channel=Channel(held.channel),
+            direction=Direction.OUTBOUND,
+            employee_id=held_by,
+            summary=f"Offboarding case {case.case_id}: {held.goal} ({held.audience}): {outcome}",
+            occurred_at=at,
         )
 
     return step

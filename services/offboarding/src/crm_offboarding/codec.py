@@ -32,6 +32,7 @@ from crm_offboarding.domain import (
     TerminationPlan,
 )
 from crm_offboarding.lifecycle import OPEN_STATES, CaseState, Strategy
+from crm_offboarding.plan import Assessment, PlannedCommunication
 from crm_runtime.keys import map_key
 from crm_runtime.mongo import OUTBOX_PENDING
 from crm_runtime.store import Backend
@@ -79,6 +80,7 @@ class CaseCodec:
         doc["risks"] = {map_key(r.risk_id): asdict(r) for r in case.risks.values()}
         doc["rounds"] = {str(n): asdict(r) for n, r in case.rounds.items()}
         doc["follow_ups"] = {str(n): asdict(t) for n, t in case.follow_ups.items()}
+        doc["communications"] = {str(n): asdict(c) for n, c in case.communications.items()}
         doc["holds"] = {map_key(h.hold_id): asdict(h) for h in case.holds.values()}
         if case.disposal is not None:
             attested = case.disposal.attestations.values()
@@ -121,6 +123,11 @@ class CaseCodec:
             holds={h["hold_id"]: _from(LegalHold, h) for h in (doc.get("holds") or {}).values()},
             disposal=_disposal(doc.get("disposal")),
             review=_review(doc.get("review")),
+            assessment=_optional(Assessment, doc.get("assessment")),
+            communications={
+                int(n): _from(PlannedCommunication, c)
+                for n, c in (doc.get("communications") or {}).items()
+            },
             version=int(doc.get("version") or 1),
         )
 

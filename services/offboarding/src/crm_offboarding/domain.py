@@ -18,6 +18,13 @@ from crm_offboarding.aftercare import (
     hold_expiries,
 )
 from crm_offboarding.lifecycle import Action, CaseState, Strategy, next_state
+from crm_offboarding.plan import (
+    PLANNING_STATES,
+    Assessment,
+    PlannedCommunication,
+    mark_overdue,
+    next_planned,
+)
 from crm_runtime.errors import Conflict, DomainError, NotFound
 
 # A round may be reported a little ahead of our clock (skew) but not in the future.
@@ -155,6 +162,8 @@ class Case:
     disposal: Disposal | None = None
     review: Review | None = None
     closed_at: datetime | None = None
+    assessment: Assessment | None = None
+    communications: dict[int, PlannedCommunication] = field(default_factory=dict)
     version: int = 1
 
     @classmethod
@@ -224,6 +233,40 @@ class Case:
                 "it can no longer be accepted"
             )
         return replace(self, state=state, retention=outcome, concluded_at=now)
+
+    # --- assessment and communication plan (plan.py) --------------------------------------
+    def assess(self, assessment: Assessment) -> Case:
+        if self.state not in PLANNING_STATES:
+            raise DomainError(f"a case in {self.state.value} is no longer assessed")
+        return replace(self, assessment=assessment)
+
+    def plan_communication(self, planned: PlannedCommunication) -> Case:
+        self._planning()
+        number = max(self.communications, default=0) + 1
+        added = replace(planned, number=number)
+        return replace(self, communications={**self.communications, number: added})
+
+    def hold_communication(
+        self, number: int, held_at: datetime, held_by: str, outcome: str
+    ) -> tuple[Case, PlannedCommunication]:
+        self._planning()
+        planned = self.communications.get(number)
+        if planned is None:
+            raise NotFound(f"case {self.case_id} has no planned communication {number}")
+        if not planned.pending:
+            raise Conflict(f"communication {number} was held already")
+        held = replace(planned, held_at=held_at, held_by=held_by, outcome=outcome)
+        return replace(self, communications={**self.communications, number: held}), held
+
+    def mark_communications_overdue(self, now: datetime) -> Case:
+        return replace(self, communications=mark_overdue(self.communications, now))
+
+    def communications_due(self) -> datetime | None:
+        return next_planned(self.communications) if self.state in PLANNING_STATES else None
+
+    def _planning(self) -> None:
+        if self.state not in PLANNING_STATES:
+            raise DomainError(f"no communication is planned for a case in {self.state.value}")
 
     # --- after the exit (aftercare.py) -----------------------------------------------------
     def end_relationship(self, now: datetime) -> Case:
@@ -320,7 +363,12 @@ class Case:
 
     def next_due(self, rules: AftercareRules) -> datetime | None:
         """The next moment the clock moves this case (the store's durable due date)."""
-        candidates = [self.state_due(rules), self.disposal_due(rules), self.attestations_due(rules)]
+        candidates = [
+            self.state_due(rules),
+            self.disposal_due(rules),
+            self.attestations_due(rules),
+            self.communications_due(),
+        ]
         present = [c for c in candidates if c is not None]
         return min(present) if present else None
 

@@ -23,6 +23,7 @@ from crm_offboarding.domain import (
     RiskNoticed,
     TerminationPlan,
 )
+from crm_offboarding.plan import Assessment, PlannedCommunication
 from crm_runtime.clock import Clock
 from crm_runtime.errors import NotFound
 from crm_runtime.idempotency import command_event_id
@@ -161,6 +162,26 @@ class OffboardingService:
         release: MarkerRule = lambda m: decisions.release(m, case_id)  # noqa: E731
         await self.markers.apply(case.customer_id, event_id, release)
         return case
+
+    async def assess(self, case_id: str, assessment: Assessment, event_id: str) -> Case:
+        return await self._command(case_id, event_id, closing.assess(assessment))
+
+    async def plan_communication(
+        self, case_id: str, planned: PlannedCommunication, event_id: str
+    ) -> Case:
+        return await self._command(case_id, event_id, closing.plan_communication(planned))
+
+    async def hold_communication(
+        self,
+        case_id: str,
+        number: int,
+        held_by: str,
+        outcome: str,
+        held_at: datetime | None,
+        event_id: str,
+    ) -> Case:
+        step = closing.hold_communication(number, held_by, outcome, held_at)
+        return await self._command(case_id, event_id, step)
 
     async def record_review(self, case_id: str, review: Review, event_id: str) -> Case:
         return await self._command(case_id, event_id, closing.record_review(review))

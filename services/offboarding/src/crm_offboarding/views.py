@@ -109,6 +109,29 @@ class ReviewView(BaseModel):
     reviewed_at: datetime
 
 
+class AssessmentView(BaseModel):
+    customer_value_minor: int
+    currency: str
+    contract_obligations: list[str]
+    reasons: list[str]
+    recommended_strategy: str
+    assessed_by: str
+    assessed_at: datetime
+
+
+class CommunicationView(BaseModel):
+    number: int
+    goal: str
+    audience: str
+    channel: str
+    scheduled_at: datetime
+    planned_by: str
+    held_at: datetime | None
+    held_by: str | None
+    outcome: str | None
+    overdue_at: datetime | None
+
+
 class CaseView(BaseModel):
     case_id: str
     customer_id: str
@@ -136,6 +159,9 @@ class CaseView(BaseModel):
     disposal: DisposalView | None
     review: ReviewView | None
     closed_at: datetime | None
+    health_score: int | None = Field(description="Lowest health score among the risks.")
+    assessment: AssessmentView | None
+    communications: list[CommunicationView] = Field(description="The plan, 1..n.")
     version: int
 
 
@@ -207,6 +233,12 @@ def case_view(case: Case, now: datetime, rules: AftercareRules) -> CaseView:
         disposal=_disposal(case),
         review=_optional(ReviewView, case.review),
         closed_at=case.closed_at,
+        health_score=min((r.score for r in risks if r.score is not None), default=None),
+        assessment=_optional(AssessmentView, case.assessment),
+        communications=[
+            _optional_req(CommunicationView, case.communications[n])
+            for n in sorted(case.communications)
+        ],
         version=case.version,
     )
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from crm_offboarding.aftercare import AftercareRules
 from crm_offboarding.domain import Case
 from crm_offboarding.lifecycle import CaseState
+from crm_offboarding.plan import PLANNING_STATES, overdue
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,11 @@ def next_action(case: Case, now: datetime, rules: AftercareRules) -> NextAction:
     if disposal is not None and disposal.overdue_at is not None and disposal.missing:
         missing = ", ".join(disposal.missing)
         return NextAction(f"chase the missing erasure attestations: {missing}", None, True)
+    late = overdue(case.communications, now) if case.state in PLANNING_STATES else []
+    if late:
+        first = late[0]
+        what = f"hold the overdue communication #{first.number} ({first.channel})"
+        return NextAction(what, first.scheduled_at, True)
     due = case.state_due(rules)
     if case.state is CaseState.ENDED and case.on_hold(now):
         return NextAction(_BY_STATE[case.state] + " (disposal on legal hold)", due, False)
