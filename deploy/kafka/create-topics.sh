@@ -109,6 +109,10 @@ TOPICS=(
   crm.inbound.payment-overdue.dlq
   crm.inbound.contract-breached
   crm.inbound.contract-breached.dlq
+  crm.inbound.customer-deprioritised
+  crm.inbound.customer-deprioritised.dlq
+  crm.inbound.regulation-changed
+  crm.inbound.regulation-changed.dlq
 )
 
 if [[ -z "$COMMAND_CONFIG" && -n "${TOPICS_SECURITY_PROTOCOL:-}" \

@@ -5,7 +5,7 @@ Topics are ``crm.inbound.<fact>``; the CRM services only consume them.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -100,10 +100,40 @@ class ContractBreached(_Inbound):
     detected_at: Timestamp = Field(description="When the breach was detected.")
 
 
+class CustomerDeprioritised(_Inbound):
+    """Strategy (company strategy risk): a decision deprioritises a segment or product line
+    this customer belongs to. The strategy system sends one per affected customer."""
+
+    business_key = ("change_id", "customer_id")
+
+    change_id: EntityId = Field(description="The strategy decision (one risk episode).")
+    customer_id: CustomerId
+    scope: Literal["segment", "product_line"] = Field(description="What was deprioritised.")
+    target: ShortText = Field(description="The segment or product line, e.g. 'legacy hardware'.")
+    reason: ShortText = Field(description="Why, as the decision states it.")
+    effective_at: Timestamp = Field(description="When the change takes effect.")
+
+
+class RegulationChanged(_Inbound):
+    """Legal (law & regulation risk): a law or regulation changed for a jurisdiction or
+    segment affects this customer. The legal system sends one per affected customer."""
+
+    business_key = ("regulation_id", "customer_id")
+
+    regulation_id: EntityId = Field(description="The regulation change (one risk episode).")
+    customer_id: CustomerId
+    jurisdiction: ShortText = Field(description="Where it applies, e.g. EU, DE, CA-QC.")
+    segment: ShortText | None = Field(None, description="The segment it applies to, if any.")
+    summary: ShortText = Field(description="What changes for the relationship.")
+    effective_at: Timestamp = Field(description="When the rule applies.")
+
+
 INBOUND_EVENTS: tuple[type[EventData], ...] = (
     PurchaseRecorded,
     PurchaseReturned,
     EmployeeDeparted,
     PaymentOverdue,
     ContractBreached,
+    CustomerDeprioritised,
+    RegulationChanged,
 )

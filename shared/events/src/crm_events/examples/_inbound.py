@@ -6,6 +6,8 @@ from crm_events.base import EventData
 from crm_events.examples._spec import COLLEAGUE, CUSTOMER, OWNER, Example
 from crm_events.inbound import (
     ContractBreached,
+    RegulationChanged,
+    CustomerDeprioritised,
     EmployeeDeparted,
     PaymentOverdue,
     PurchaseRecorded,
@@ -67,6 +69,30 @@ EXAMPLES: dict[type[EventData], Example] = {
             "clause": "7.2 payment terms",
             "description": "Second invoice in a row unpaid beyond the agreed 30 days.",
             "detected_at": "2025-05-06T08:00:00Z",
+        },
+    ),
+    CustomerDeprioritised: Example(
+        time="2025-04-01T08:00:00Z",
+        source="/strategy/portfolio",
+        data={
+            "change_id": "chg-2025-07",
+            "customer_id": CUSTOMER,
+            "scope": "product_line",
+            "target": "legacy on-premise hardware",
+            "reason": "portfolio moves to cloud services",
+            "effective_at": "2025-10-01T00:00:00Z",
+        },
+    ),
+    RegulationChanged: Example(
+        time="2025-04-02T08:00:00Z",
+        source="/legal/register",
+        data={
+            "regulation_id": "reg-eu-2025-114",
+            "customer_id": CUSTOMER,
+            "jurisdiction": "EU",
+            "segment": "public sector",
+            "summary": "data must be hosted in the customer's member state",
+            "effective_at": "2026-01-01T00:00:00Z",
         },
     ),
 }
