@@ -6,12 +6,12 @@ from crm_events.base import EventData
 from crm_events.examples._spec import COLLEAGUE, CUSTOMER, OWNER, Example
 from crm_events.inbound import (
     ContractBreached,
-    RegulationChanged,
     CustomerDeprioritised,
     EmployeeDeparted,
     PaymentOverdue,
     PurchaseRecorded,
     PurchaseReturned,
+    RegulationChanged,
 )
 
 EXAMPLES: dict[type[EventData], Example] = {
