@@ -99,6 +99,12 @@ TOPICS=(
   crm.offboarding.legal-hold-placed.dlq
   crm.offboarding.legal-hold-released
   crm.offboarding.legal-hold-released.dlq
+  crm.offboarding.personal-data-export-requested
+  crm.offboarding.personal-data-export-requested.dlq
+  crm.offboarding.personal-data-exported
+  crm.offboarding.personal-data-exported.dlq
+  crm.offboarding.personal-data-export-delivered
+  crm.offboarding.personal-data-export-delivered.dlq
   crm.inbound.purchase-recorded
   crm.inbound.purchase-recorded.dlq
   crm.inbound.purchase-returned

@@ -5,6 +5,7 @@ the closure published to Kafka."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +21,9 @@ from crm_events.offboarding import (
     OffboardingCaseOpened,
     PersonalDataErased,
     PersonalDataErasureRequested,
+    PersonalDataExportDelivered,
+    PersonalDataExported,
+    PersonalDataExportRequested,
     RelationshipEnded,
 )
 from crm_offboarding.app import create_app
@@ -242,3 +246,47 @@ async def test_assessment_and_a_held_communication_reach_kafka_for_the_timeline(
     assert held.status_code == 200, held.text
     assert held.json()["communications"][0]["held_by"] == "emp-301"
     assert (logged.subject, logged.data["channel"]) == (CUSTOMER, "meeting")
+
+
+def section_record(case_id: str, export_id: str, service: str) -> bytes:
+    golden = load_golden(PersonalDataExported)
+    data = {
+        **golden.data,
+        "case_id": case_id,
+        "export_id": export_id,
+        "customer_id": CUSTOMER,
+        "service": service,
+        "section": json.dumps({"from": service}),
+    }
+    update = {"id": f"section-{service}", "subject": CUSTOMER, "data": data}
+    return golden.model_copy(update=update).to_bytes()
+
+
+async def test_an_export_bundle_holds_every_services_section_once_delivered(
+    aftercare: tuple[Any, ManualClock], kafka: Kafka, ns: str
+) -> None:
+    client, _ = aftercare
+    case_id = (await client.post("/cases", json=OPEN, headers=MANAGER)).json()["case_id"]
+    requested = await client.post(
+        f"/cases/{case_id}/exports", json={"requested_by": "emp-301"}, headers=MANAGER
+    )
+    export_id = requested.json()["exports"][0]["export_id"]
+    early = await client.get(f"/cases/{case_id}/exports/{export_id}", headers=MANAGER)
+    for service in ("contacts", "feedback", "loyalty"):
+        record = section_record(case_id, export_id, service)
+        await kafka.send(ns + PersonalDataExported.topic(), record, key=CUSTOMER.encode())
+    [[request], [delivered]] = await published(
+        kafka, ns, PersonalDataExportRequested, PersonalDataExportDelivered
+    )
+    bundle = await client.get(f"/cases/{case_id}/exports/{export_id}", headers=MANAGER)
+    by_agent = await client.get(f"/cases/{case_id}/exports/{export_id}", headers=AGENT)
+
+    assert requested.status_code == 201, requested.text
+    assert early.status_code == 409
+    assert request.data["export_id"] == delivered.data["export_id"] == export_id
+    assert bundle.status_code == 200, bundle.text
+    sections = bundle.json()["sections"]
+    assert sorted(sections) == ["contacts", "feedback", "loyalty", "offboarding"]
+    assert sections["feedback"]["data"] == {"from": "feedback"}
+    assert sections["offboarding"]["data"]["risks"]  # the case itself
+    assert by_agent.status_code == 403

@@ -4,12 +4,17 @@ attestation is published once, and the tombstone keeps replays from restoring an
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 
 from crm_events.contacts import CustomerProfileUpdated
-from crm_events.offboarding import PersonalDataErasureRequested, RelationshipEnded
+from crm_events.offboarding import (
+    PersonalDataErasureRequested,
+    PersonalDataExportRequested,
+    RelationshipEnded,
+)
 from tests.unit.contacts_plugin import CONTACTS_NOW as NOW
 from tests.unit.contacts_plugin import Contacts
 from tests.unit.test_contacts_service import contact, exit_agreed, registration
@@ -111,3 +116,26 @@ async def test_replayed_and_late_facts_bring_no_personal_data_back(contacts: Con
 
 async def test_an_erasure_for_an_unknown_customer_waits(contacts: Contacts) -> None:
     assert await contacts.deliver(contacts.external(erasure("cus-404"))) == "parked"
+
+
+async def test_an_export_request_publishes_the_record_and_timeline_once(
+    contacts: Contacts,
+) -> None:
+    await contacts.deliver(contacts.external(registration()))
+    await contacts.deliver(contacts.external(contact()))
+    request = PersonalDataExportRequested(
+        export_id="exp-1",
+        case_id="case-1",
+        customer_id="cus-1",
+        services=["contacts"],
+        requested_by="emp-mgr",
+    )
+    event = contacts.external(request)
+
+    assert await contacts.deliver(event) == "applied"
+    assert await contacts.deliver(event) == "duplicate"
+
+    (exported,) = [e for e in contacts.published() if e["type"].endswith("data-exported.v1")]
+    section = json.loads(exported["data"]["section"])
+    assert section["customer"]["email"] == "someone@example.com"
+    assert [e["kind"] for e in section["timeline"]] == ["registered", "contact"]  # newest first

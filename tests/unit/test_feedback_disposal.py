@@ -4,6 +4,7 @@ what the KPIs need, attests once, and the tombstone strips later or replayed fac
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from crm_events import CloudEvent
 from crm_events.common import Channel, Severity
 from crm_events.feedback import ComplaintRaised, SurveyAnswered
-from crm_events.offboarding import PersonalDataErasureRequested
+from crm_events.offboarding import PersonalDataErasureRequested, PersonalDataExportRequested
 from crm_feedback.service import NewComplaint
 from crm_feedback.surveys import NewSurveyAnswer
 from tests.unit.feedback_plugin import FEEDBACK_NOW as T0
@@ -130,3 +131,26 @@ async def test_a_customer_without_feedback_attests_with_no_records(
 
     (attestation,) = feedback_unit.published("erased_customers")
     assert (attestation.data["customer_id"], attestation.data["records"]) == ("cus-none", 0)
+
+
+async def test_an_export_request_is_answered_with_complaints_and_surveys_once(
+    feedback_unit: Feedback,
+) -> None:
+    await feedback_unit.complaints.raise_complaint(complaint("cmp-1"), "raise-1")
+    data = PersonalDataExportRequested(
+        export_id="exp-1",
+        case_id="obc-1",
+        customer_id="cus-1",
+        services=["feedback"],
+        requested_by="emp-mgr",
+    )
+    event = data.to_event(source="/crm/offboarding", event_id="evt-export", time=T0)
+
+    assert await feedback_unit.deliver(event) == "applied"
+    assert await feedback_unit.deliver(event) == "duplicate"
+
+    (exported,) = feedback_unit.published("export_answers")
+    section = json.loads(exported.data["section"])
+    assert [c["complaint_id"] for c in section["complaints"]] == ["cmp-1"]
+    assert section["complaints"][0]["description"].startswith("Charged twice")
+    assert section["surveys"] == []

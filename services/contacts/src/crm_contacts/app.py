@@ -15,7 +15,7 @@ from crm_events.contacts import (
     CustomerProfileUpdated,
     CustomerRegistered,
 )
-from crm_events.offboarding import PersonalDataErased
+from crm_events.offboarding import PersonalDataErased, PersonalDataExported
 from crm_runtime.app import ServiceRuntime
 from crm_runtime.clock import Clock
 from crm_runtime.store import Backend
@@ -40,6 +40,7 @@ def create_app(
             ContactLogged,
             CustomerClassified,
             PersonalDataErased,
+            PersonalDataExported,
         ],
         outboxes=[runtime.db[codec.CUSTOMERS], runtime.db[codec.TIMELINE]],
     )

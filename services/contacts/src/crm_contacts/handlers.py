@@ -13,6 +13,7 @@ from crm_events.offboarding import (
     CustomerRetained,
     ExitAgreed,
     PersonalDataErasureRequested,
+    PersonalDataExportRequested,
     RelationshipEnded,
 )
 from crm_runtime.app import ServiceRuntime
@@ -42,6 +43,9 @@ def register_handlers(runtime: ServiceRuntime, service: ContactsService) -> None
     async def erasure_requested(data: PersonalDataErasureRequested, event: CloudEvent) -> bool:
         return await service.erasure_requested(translate.erasure_request(data, event))
 
+    async def export_requested(data: PersonalDataExportRequested, event: CloudEvent) -> bool:
+        return await service.export_requested(translate.export_request(data, event))
+
     handlers: dict[Any, Any] = {
         CustomerRegistered: registered,
         CustomerProfileUpdated: profile_updated,
@@ -50,6 +54,7 @@ def register_handlers(runtime: ServiceRuntime, service: ContactsService) -> None
         CustomerRetained: retained,
         RelationshipEnded: relationship_ended,
         PersonalDataErasureRequested: erasure_requested,
+        PersonalDataExportRequested: export_requested,
     }
     for model, handler in handlers.items():
         runtime.on(model, handler, aggregate=customer)

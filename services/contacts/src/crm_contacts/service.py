@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from crm_contacts import codec, decisions, domain, erasure, translate
+from crm_contacts import codec, decisions, domain, erasure, portability, translate
 from crm_contacts.domain import (
     Customer,
     ExitAgreement,
@@ -116,6 +116,23 @@ class ContactsService:
         if applied:
             log.info("customer_erasure_started", case_id=request.case_id)
         return applied
+
+    async def export_requested(self, request: portability.ExportRequest) -> bool:
+        """Contribute the customer's record and timeline to an export (once)."""
+        known = await self.customers.get(request.customer_id)
+        timeline = []
+        if known is not None:
+            timeline = await codec.timeline(
+                self.customers.backend,
+                request.customer_id,
+                limit=portability.MAX_ENTRIES,
+                before=None,
+            )
+        now, source = self._clock.now(), self._source
+        rule: Rule = lambda s: portability.exported(  # noqa: E731
+            s, request, timeline, now, source=source
+        )
+        return await self._apply(request.customer_id, request.event_id, rule)
 
     # --- timers ------------------------------------------------------------------------------
     async def on_due(self, customer: Customer, now: datetime) -> None:

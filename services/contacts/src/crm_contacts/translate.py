@@ -13,12 +13,14 @@ from crm_contacts.domain import (
     Touchpoint,
 )
 from crm_contacts.erasure import ErasureRequest
+from crm_contacts.portability import ExportRequest
 from crm_events import CloudEvent
 from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
 from crm_events.offboarding import (
     CustomerRetained,
     ExitAgreed,
     PersonalDataErasureRequested,
+    PersonalDataExportRequested,
     RelationshipEnded,
 )
 
@@ -71,3 +73,7 @@ def relationship_end(data: RelationshipEnded, event: CloudEvent) -> Relationship
 
 def erasure_request(data: PersonalDataErasureRequested, event: CloudEvent) -> ErasureRequest:
     return ErasureRequest(event.id, data.customer_id, data.case_id, data.requested_at)
+
+
+def export_request(data: PersonalDataExportRequested, event: CloudEvent) -> ExportRequest:
+    return ExportRequest(event.id, data.export_id, data.case_id, data.customer_id)

@@ -16,10 +16,10 @@ from crm_events.feedback import (
     ComplaintSlaWarning,
     SurveyAnswered,
 )
-from crm_events.offboarding import PersonalDataErased
+from crm_events.offboarding import PersonalDataErased, PersonalDataExported
 from crm_feedback import codec
 from crm_feedback.api import build_router
-from crm_feedback.disposal_service import DisposalService
+from crm_feedback.disposal_service import DisposalService, PortabilityService
 from crm_feedback.handlers import register_handlers
 from crm_feedback.service import ComplaintService
 from crm_feedback.settings import FeedbackSettings
@@ -38,6 +38,7 @@ PUBLISHED: list[type[EventData]] = [
     ComplaintResolved,
     SurveyAnswered,
     PersonalDataErased,
+    PersonalDataExported,
 ]
 
 
@@ -74,10 +75,13 @@ def create_app(
     disposals = DisposalService(
         tombstones, complaint_store, survey_store, runtime.clock, source=runtime.source
     )
-    register_handlers(runtime, complaints, surveys, disposals)
+    exports = PortabilityService(
+        runtime.aggregates(codec.ExportAnswerCodec()), runtime.clock, source=runtime.source
+    )
+    register_handlers(runtime, complaints, surveys, disposals, exports)
     runtime.sweep_aggregates("complaint-sla", complaint_store, complaints.on_due)
     runtime.sweep_aggregates("erasures", tombstones, disposals.on_due)
-    outboxes = [codec.COMPLAINTS, codec.SURVEYS, codec.ERASED_CUSTOMERS]
+    outboxes = [codec.COMPLAINTS, codec.SURVEYS, codec.ERASED_CUSTOMERS, codec.EXPORT_ANSWERS]
     runtime.publishes(PUBLISHED, outboxes=[runtime.db[name] for name in outboxes])
     if store is None:
         runtime.on_startup(lambda: codec.ensure_indexes(runtime.db))

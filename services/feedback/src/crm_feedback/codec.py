@@ -16,12 +16,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from crm_feedback.disposal import ErasedCustomer
 from crm_feedback.domain import Complaint, SlaClock, Survey
+from crm_feedback.portability import ExportAnswer
 from crm_runtime.mongo import OUTBOX_PENDING
 from crm_runtime.scheduler import NEXT_DUE_AT
 from crm_runtime.store import Backend
 from crm_runtime.timestamps import stamp_tree, unstamp, unstamp_optional
 
 COMPLAINTS, SURVEYS, ERASED_CUSTOMERS = "complaints", "surveys", "erased_customers"
+EXPORT_ANSWERS = "export_answers"
 _COMPLAINT_FIELDS = tuple(Complaint.__dataclass_fields__)
 _SURVEY_FIELDS = tuple(Survey.__dataclass_fields__)
 _OPTIONAL_TIMES = ("raised_at", "acknowledged_at", "resolved_at", "updated_at")
@@ -100,26 +102,70 @@ class TombstoneCodec:
         raise TypeError(f"tombstones append no entries, got {type(entry).__name__}")
 
 
+class ExportAnswerCodec:
+    """``export_answers``: one per export this service answered (``_id`` = export id)."""
+
+    collection = EXPORT_ANSWERS
+
+    def encode(self, answer: ExportAnswer) -> dict[str, Any]:
+        doc = asdict(answer)
+        del doc["export_id"], doc["version"]
+        return dict(stamp_tree(doc))
+
+    def decode(self, doc: dict[str, Any]) -> ExportAnswer:
+        return ExportAnswer(
+            export_id=doc["_id"],
+            customer_id=doc["customer_id"],
+            case_id=doc["case_id"],
+            answered_at=unstamp(doc["answered_at"]),
+            complaints=int(doc.get("complaints") or 0),
+            surveys=int(doc.get("surveys") or 0),
+            version=int(doc.get("version") or 1),
+        )
+
+    def entry(self, entry: object) -> tuple[str, dict[str, Any]]:
+        raise TypeError(f"export answers append no entries, got {type(entry).__name__}")
+
+
 _NEWEST_BY = {COMPLAINTS: "raised_at", SURVEYS: "answered_at"}
 _PAGE = 200
 
 
 async def ids_of_customer(backend: Backend, collection: str, erased: ErasedCustomer) -> list[str]:
     """Every complaint or survey id of the customer, page by page (newest first)."""
-    newest_by, ids = _NEWEST_BY[collection], list[str]()
+    return [doc["_id"] for doc in await docs_of_customer(backend, collection, erased.customer_id)]
+
+
+async def docs_of_customer(
+    backend: Backend, collection: str, customer_id: str, *, at_most: int | None = None
+) -> list[dict[str, Any]]:
+    """The customer's complaint or survey documents, page by page (newest first)."""
+    newest_by, found = _NEWEST_BY[collection], list[dict[str, Any]]()
     before: tuple[str, str] | None = None
-    while True:
+    while at_most is None or len(found) < at_most:
         docs = await backend.page(
             collection,
-            equals={"customer_id": erased.customer_id},
+            equals={"customer_id": customer_id},
             newest_by=newest_by,
             before=before,
             limit=_PAGE,
         )
-        ids.extend(doc["_id"] for doc in docs)
+        found.extend(docs)
         if len(docs) < _PAGE:
-            return ids
+            break
         before = (docs[-1][newest_by], docs[-1]["_id"])
+    return found if at_most is None else found[:at_most]
+
+
+async def export_of_customer(
+    backend: Backend, customer_id: str, at_most: int
+) -> tuple[list[Complaint], list[Survey]]:
+    complaints = await docs_of_customer(backend, COMPLAINTS, customer_id, at_most=at_most)
+    surveys = await docs_of_customer(backend, SURVEYS, customer_id, at_most=at_most)
+    return (
+        [ComplaintCodec().decode(d) for d in complaints],
+        [SurveyCodec().decode(d) for d in surveys],
+    )
 
 
 def _clock(raw: dict[str, Any]) -> SlaClock:
@@ -178,6 +224,9 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
             IndexModel([(NEXT_DUE_AT, ASCENDING)], name="next_due_at", sparse=True),
             IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True),
         ]
+    )
+    await db[EXPORT_ANSWERS].create_indexes(
+        [IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True)]
     )
     await db[ERASED_CUSTOMERS].create_indexes(
         [

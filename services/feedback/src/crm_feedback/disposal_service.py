@@ -1,19 +1,44 @@
-"""Use cases of data disposal in feedback (rules in ``disposal``): the consumed erasure
-request writes the customer's tombstone; the sweeper anonymises their complaints and
-survey answers and attests."""
+"""Use cases of data disposal and portability in feedback (rules in ``disposal`` and
+``portability``): the consumed erasure request writes the customer's tombstone, the sweeper
+anonymises their complaints and survey answers and attests; an export request is answered
+with their section."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from crm_feedback import codec, disposal
+from crm_feedback import codec, disposal, portability
 from crm_feedback.disposal import ErasedCustomer, ErasureRequest
 from crm_feedback.domain import Complaint, Survey
+from crm_feedback.portability import ExportAnswer, ExportRequest
 from crm_runtime.clock import Clock
 from crm_runtime.logging import get_logger
 from crm_runtime.store import AggregateStore
 
 log = get_logger(__name__)
+
+
+class PortabilityService:
+    """Answers export requests with the customer's complaints and survey answers."""
+
+    def __init__(self, answers: AggregateStore[ExportAnswer], clock: Clock, *, source: str) -> None:
+        self.answers = answers
+        self._clock = clock
+        self._source = source
+
+    async def export_requested(self, request: ExportRequest) -> bool:
+        backend = self.answers.backend
+        complaints, surveys = await codec.export_of_customer(
+            backend, request.customer_id, portability.MAX_ITEMS
+        )
+        now, source = self._clock.now(), self._source
+        rule = lambda s: portability.answer(  # noqa: E731
+            s, request, complaints, surveys, now, source=source
+        )
+        answered = await self.answers.apply(request.export_id, request.event_id, rule)
+        if answered.applied:
+            log.info("feedback_export_answered", case_id=request.case_id)
+        return answered.applied
 
 
 class DisposalService:

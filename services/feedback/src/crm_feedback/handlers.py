@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from crm_events import CloudEvent
 from crm_events.feedback import ComplaintRaised, SurveyAnswered
-from crm_events.offboarding import PersonalDataErasureRequested
+from crm_events.offboarding import PersonalDataErasureRequested, PersonalDataExportRequested
 from crm_feedback import disposal, translate
-from crm_feedback.disposal_service import DisposalService
+from crm_feedback.disposal_service import DisposalService, PortabilityService
 from crm_feedback.service import ComplaintService
 from crm_feedback.surveys import SurveyService
 from crm_runtime.app import ServiceRuntime
@@ -18,6 +18,7 @@ def register_handlers(
     complaints: ComplaintService,
     surveys: SurveyService,
     disposals: DisposalService,
+    exports: PortabilityService,
 ) -> None:
     # A fact about an erased customer (late, or replayed) is stored without its free text.
     async def complaint_raised(data: ComplaintRaised, event: CloudEvent) -> bool:
@@ -33,6 +34,14 @@ def register_handlers(
     async def erasure_requested(data: PersonalDataErasureRequested, event: CloudEvent) -> bool:
         return await disposals.erasure_requested(translate.erasure_request(data, event))
 
+    async def export_requested(data: PersonalDataExportRequested, event: CloudEvent) -> bool:
+        return await exports.export_requested(translate.export_request(data, event))
+
+    runtime.on(
+        PersonalDataExportRequested,
+        export_requested,
+        aggregate=(exports.answers, lambda data: data.export_id),
+    )
     runtime.on(
         PersonalDataErasureRequested,
         erasure_requested,

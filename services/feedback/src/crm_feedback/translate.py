@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from crm_events import CloudEvent
 from crm_events.feedback import ComplaintRaised, SurveyAnswered
-from crm_events.offboarding import PersonalDataErasureRequested
+from crm_events.offboarding import PersonalDataErasureRequested, PersonalDataExportRequested
+from crm_feedback import portability
 from crm_feedback.disposal import ErasureRequest
 from crm_feedback.domain import ComplaintFiled, SurveyAnswer
 
@@ -44,3 +45,9 @@ def survey_answer(data: SurveyAnswered, event: CloudEvent) -> SurveyAnswer:
 
 def erasure_request(data: PersonalDataErasureRequested, event: CloudEvent) -> ErasureRequest:
     return ErasureRequest(event.id, data.customer_id, data.case_id)
+
+
+def export_request(
+    data: PersonalDataExportRequested, event: CloudEvent
+) -> portability.ExportRequest:
+    return portability.ExportRequest(event.id, data.export_id, data.case_id, data.customer_id)

@@ -92,3 +92,28 @@ def active_holds(holds: dict[str, LegalHold], now: datetime) -> list[LegalHold]:
 def hold_expiries(holds: dict[str, LegalHold]) -> list[datetime]:
     """When holds with an end date stop holding (a due date: disposal resumes then)."""
     return [h.until for h in holds.values() if h.released_at is None and h.until is not None]
+
+
+@dataclass(frozen=True)
+class ExportSection:
+    service: str
+    section_version: str
+    section: str  # JSON object as text, as the service sent it
+    exported_at: datetime
+    event_id: str
+
+
+@dataclass(frozen=True)
+class DataExport:
+    """A portability request: one section per expected service, then the bundle."""
+
+    export_id: str
+    requested_by: str
+    requested_at: datetime
+    expected: list[str]
+    sections: dict[str, ExportSection] = field(default_factory=dict)
+    delivered_at: datetime | None = None
+
+    @property
+    def missing(self) -> list[str]:
+        return [s for s in self.expected if s not in self.sections]

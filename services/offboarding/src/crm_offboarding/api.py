@@ -6,11 +6,12 @@ The acting employee is named in the body (``made_by``, ``decided_by``, ``agreed_
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from crm_events import deterministic_event_id
 from crm_events.common import (
     AmountMinor,
     Channel,
@@ -37,7 +38,15 @@ from crm_offboarding.domain import (
 from crm_offboarding.lifecycle import Action, CaseState
 from crm_offboarding.plan import Assessment, PlannedCommunication
 from crm_offboarding.service import OffboardingService
-from crm_offboarding.views import CaseList, CaseView, WorkQueue, case_view, queue_item
+from crm_offboarding.views import (
+    CaseList,
+    CaseView,
+    WorkQueue,
+    case_view,
+    export_bundle,
+    queue_item,
+)
+from crm_runtime.errors import Conflict, NotFound
 from crm_runtime.http import CustomerIdPath, EntityIdPath, error_responses
 from crm_runtime.security import IdempotencyKey, require
 from crm_runtime.settings import Role
@@ -134,6 +143,10 @@ class HoldCommunication(_Request):
     outcome: ShortText
     held_by: EmployeeId
     held_at: Timestamp | None = Field(None, description="Defaults to now.")
+
+
+class RequestExport(_Request):
+    requested_by: EmployeeId = Field(description="Manager who asks for the export.")
 
 
 class RecordReview(_Request):
@@ -245,6 +258,34 @@ def build_router(service: OffboardingService) -> APIRouter:
             case_id, body.number, body.held_by, body.outcome, body.held_at, event_id
         )
         return view(held)
+
+    @router.post(
+        "/cases/{case_id}/exports", status_code=201, dependencies=[_managers], responses=_STEP
+    )
+    async def request_export(
+        case_id: EntityIdPath, body: RequestExport, idempotency_key: IdempotencyKey = None
+    ) -> CaseView:
+        """Ask every service for the customer's data (portability); see `exports`."""
+        event_id = service.event_id("request-export", case_id, idempotency_key)
+        export_id = "exp-" + deterministic_event_id(event_id, "export")
+        return view(await service.request_export(case_id, export_id, body.requested_by, event_id))
+
+    @router.get(
+        "/cases/{case_id}/exports/{export_id}",
+        dependencies=[_managers],
+        responses=error_responses(
+            {404: "Unknown case or export.", 409: "Sections are still missing."}
+        ),
+    )
+    async def download_export(case_id: EntityIdPath, export_id: EntityIdPath) -> dict[str, Any]:
+        """The bundle: one JSON document, a section per service with its shape's version."""
+        case = await service.case(case_id)
+        export = case.exports.get(export_id)
+        if export is None:
+            raise NotFound(f"case {case_id} has no export {export_id}")
+        if export.missing:
+            raise Conflict(f"export {export_id} still misses: {', '.join(export.missing)}")
+        return export_bundle(case, export)
 
     @router.post("/cases/{case_id}/review", dependencies=[_managers], responses=_STEP)
     async def record_review(

@@ -16,6 +16,8 @@ from crm_events.offboarding import (
     OffboardingCaseOpened,
     PersonalDataErased,
     PersonalDataErasureRequested,
+    PersonalDataExportDelivered,
+    PersonalDataExportRequested,
     RelationshipEnded,
     RetentionOfferExpired,
     RetentionOfferMade,
@@ -43,6 +45,8 @@ PUBLISHED: list[type[EventData]] = [
     LegalHoldPlaced,
     LegalHoldReleased,
     OffboardingCaseClosed,
+    PersonalDataExportRequested,
+    PersonalDataExportDelivered,
 ]
 
 

@@ -4,7 +4,8 @@ follow-up log and the lessons-learned review. Pure, like ``decisions``."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
+from dataclasses import asdict, replace
 from datetime import datetime
 
 from crm_events import CloudEvent, EventData, deterministic_event_id
@@ -16,16 +17,27 @@ from crm_events.offboarding import (
     OffboardingCaseClosed,
     PersonalDataErased,
     PersonalDataErasureRequested,
+    PersonalDataExportDelivered,
+    PersonalDataExportRequested,
     RelationshipEnded,
     RetentionOfferExpired,
 )
-from crm_offboarding.aftercare import AftercareRules, Attestation, FollowUpTask, LegalHold, Review
+from crm_offboarding.aftercare import (
+    AftercareRules,
+    Attestation,
+    DataExport,
+    ExportSection,
+    FollowUpTask,
+    LegalHold,
+    Review,
+)
 from crm_offboarding.decisions import Step, emit
 from crm_offboarding.domain import MAX_CLOCK_SKEW, Case
 from crm_offboarding.lifecycle import CaseState
 from crm_offboarding.plan import Assessment, PlannedCommunication
 from crm_runtime.errors import DomainError, MissingPrerequisite
 from crm_runtime.store import Decision
+from crm_runtime.timestamps import stamp_tree
 
 
 # --- the clock -------------------------------------------------------------------------------
@@ -277,3 +289,64 @@ def hold_communication(number: int, held_by: str, outcome: str, held_at: datetim
         )
 
     return step
+
+
+# --- portability ---------------------------------------------------------------------------
+SECTION_VERSION = "offboarding.export.v1"
+
+
+def request_export(export_id: str, requested_by: str, rules: AftercareRules) -> Step:
+    """Ask every service for its section; offboarding's own (the case) is added at once."""
+
+    def step(case: Case, now: datetime) -> tuple[Case, EventData | None]:
+        export = DataExport(export_id, requested_by, now, list(rules.services))
+        requested = case.request_export(export)
+        if OWN_SERVICE in export.expected:
+            requested = requested.add_export_section(export_id, own_section(case, now), now)
+        return requested, PersonalDataExportRequested(
+            export_id=export_id,
+            case_id=case.case_id,
+            customer_id=case.customer_id,
+            services=export.expected,
+            requested_by=requested_by,
+        )
+
+    return step
+
+
+def own_section(case: Case, now: datetime) -> ExportSection:
+    body = {k: v for k, v in asdict(case).items() if k not in ("exports", "version")}
+    text = json.dumps(stamp_tree(body), sort_keys=True, default=str)
+    event_id = deterministic_event_id(case.case_id, "export-section", OWN_SERVICE, str(now))
+    return ExportSection(OWN_SERVICE, SECTION_VERSION, text, now, event_id)
+
+
+def export_section(
+    case: Case | None,
+    export_id: str,
+    section: ExportSection,
+    now: datetime,
+    *,
+    source: str,
+    rules: AftercareRules,
+) -> Decision[Case]:
+    """A service's section arrived; the last expected one completes the bundle."""
+    if case is None:
+        raise MissingPrerequisite("the case of the export is not known here")
+    export = case.exports.get(export_id)
+    if export is not None and section.service in export.sections:
+        return Decision()
+    added = replace(case.add_export_section(export_id, section, now), updated_at=now)
+    done = added.exports[export_id]
+    if done.delivered_at is None:
+        return Decision(added, due=added.next_due(rules))
+    delivered = PersonalDataExportDelivered(
+        export_id=export_id,
+        case_id=case.case_id,
+        customer_id=case.customer_id,
+        services=done.expected,
+        delivered_at=now,
+    )
+    event_id = deterministic_event_id(case.case_id, "export-delivered", export_id)
+    added, event = emit(added, delivered, event_id, now, source=source)
+    return Decision(added, publish=[event], due=added.next_due(rules))

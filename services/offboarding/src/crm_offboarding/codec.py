@@ -19,7 +19,15 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from crm_events import decode
 from crm_offboarding import translate
-from crm_offboarding.aftercare import Attestation, Disposal, FollowUpTask, LegalHold, Review
+from crm_offboarding.aftercare import (
+    Attestation,
+    DataExport,
+    Disposal,
+    ExportSection,
+    FollowUpTask,
+    LegalHold,
+    Review,
+)
 from crm_offboarding.domain import (
     Case,
     ExitAgreement,
@@ -81,6 +89,7 @@ class CaseCodec:
         doc["rounds"] = {str(n): asdict(r) for n, r in case.rounds.items()}
         doc["follow_ups"] = {str(n): asdict(t) for n, t in case.follow_ups.items()}
         doc["communications"] = {str(n): asdict(c) for n, c in case.communications.items()}
+        doc["exports"] = {map_key(e.export_id): _export_doc(e) for e in case.exports.values()}
         doc["holds"] = {map_key(h.hold_id): asdict(h) for h in case.holds.values()}
         if case.disposal is not None:
             attested = case.disposal.attestations.values()
@@ -124,6 +133,7 @@ class CaseCodec:
             disposal=_disposal(doc.get("disposal")),
             review=_review(doc.get("review")),
             assessment=_optional(Assessment, doc.get("assessment")),
+            exports={e["export_id"]: _export(e) for e in (doc.get("exports") or {}).values()},
             communications={
                 int(n): _from(PlannedCommunication, c)
                 for n, c in (doc.get("communications") or {}).items()
@@ -198,6 +208,17 @@ def _disposal(doc: dict[str, Any] | None) -> Disposal | None:
         for a in (doc.get("attestations") or {}).values()
     }
     return replace(_from(Disposal, doc), attestations=attested)
+
+
+def _export_doc(export: DataExport) -> dict[str, Any]:
+    doc = asdict(export)
+    doc["sections"] = {s.service: asdict(s) for s in export.sections.values()}
+    return doc
+
+
+def _export(doc: dict[str, Any]) -> DataExport:
+    sections = {s["service"]: _from(ExportSection, s) for s in (doc.get("sections") or {}).values()}
+    return replace(_from(DataExport, doc), sections=sections)
 
 
 def _review(doc: dict[str, Any] | None) -> Review | None:

@@ -10,7 +10,9 @@ from crm_events import deterministic_event_id
 from crm_offboarding.aftercare import (
     AftercareRules,
     Attestation,
+    DataExport,
     Disposal,
+    ExportSection,
     FollowUpTask,
     LegalHold,
     Review,
@@ -164,6 +166,7 @@ class Case:
     closed_at: datetime | None = None
     assessment: Assessment | None = None
     communications: dict[int, PlannedCommunication] = field(default_factory=dict)
+    exports: dict[str, DataExport] = field(default_factory=dict)
     version: int = 1
 
     @classmethod
@@ -267,6 +270,23 @@ class Case:
     def _planning(self) -> None:
         if self.state not in PLANNING_STATES:
             raise DomainError(f"no communication is planned for a case in {self.state.value}")
+
+    # --- portability (aftercare.DataExport) ------------------------------------------------
+    def request_export(self, export: DataExport) -> Case:
+        if self.disposal is not None:
+            raise DomainError("the customer's personal data was erased; nothing to export")
+        if export.export_id in self.exports:
+            raise Conflict(f"export {export.export_id} exists already")
+        return replace(self, exports={**self.exports, export.export_id: export})
+
+    def add_export_section(self, export_id: str, section: ExportSection, now: datetime) -> Case:
+        export = self.exports.get(export_id)
+        if export is None:
+            raise DomainError(f"case {self.case_id} has no export {export_id}")
+        added = replace(export, sections={**export.sections, section.service: section})
+        if not added.missing and added.delivered_at is None:
+            added = replace(added, delivered_at=now)
+        return replace(self, exports={**self.exports, export_id: added})
 
     # --- after the exit (aftercare.py) -----------------------------------------------------
     def end_relationship(self, now: datetime) -> Case:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from crm_events import CloudEvent
 from crm_events.loyalty import RiskDetected
-from crm_events.offboarding import PersonalDataErased
+from crm_events.offboarding import PersonalDataErased, PersonalDataExported
 from crm_offboarding import translate
 from crm_offboarding.service import OffboardingService
 from crm_runtime.app import ServiceRuntime
@@ -22,6 +22,12 @@ def register_handlers(runtime: ServiceRuntime, service: OffboardingService) -> N
         return await service.attested(data.case_id, translate.attestation(data, event))
 
     runtime.on(PersonalDataErased, erased, aggregate=(service.cases, _case_of))
+
+    async def exported(data: PersonalDataExported, event: CloudEvent) -> bool:
+        section = translate.export_section(data, event)
+        return await service.export_section(data.case_id, data.export_id, section)
+
+    runtime.on(PersonalDataExported, exported, aggregate=(service.cases, _case_of))
     runtime.sweep_aggregates("case-due", service.cases, service.on_due)
 
 
@@ -29,5 +35,5 @@ def _customer_of(data: RiskDetected) -> str:
     return data.customer_id
 
 
-def _case_of(data: PersonalDataErased) -> str:
+def _case_of(data: PersonalDataErased | PersonalDataExported) -> str:
     return data.case_id

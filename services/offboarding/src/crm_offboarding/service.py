@@ -9,7 +9,14 @@ from datetime import datetime
 
 from crm_events import deterministic_event_id
 from crm_offboarding import closing, codec, decisions
-from crm_offboarding.aftercare import AftercareRules, Attestation, FollowUpTask, LegalHold, Review
+from crm_offboarding.aftercare import (
+    AftercareRules,
+    Attestation,
+    ExportSection,
+    FollowUpTask,
+    LegalHold,
+    Review,
+)
 from crm_offboarding.decisions import Step
 from crm_offboarding.domain import (
     Case,
@@ -140,7 +147,23 @@ class OffboardingService:
             log.info("offboarding_erasure_attested", case_id=case_id, service=attestation.service)
         return done.applied
 
+    async def export_section(self, case_id: str, export_id: str, section: ExportSection) -> bool:
+        now = self._clock.now()
+        rule = lambda c: closing.export_section(  # noqa: E731
+            c, export_id, section, now, source=self._source, rules=self.rules
+        )
+        added = await self.cases.apply(case_id, section.event_id, rule)
+        if added.applied:
+            log.info("offboarding_export_section", case_id=case_id, service=section.service)
+        return added.applied
+
     # --- commands (HTTP) ----------------------------------------------------------------
+    async def request_export(
+        self, case_id: str, export_id: str, requested_by: str, event_id: str
+    ) -> Case:
+        step = closing.request_export(export_id, requested_by, self.rules)
+        return await self._command(case_id, event_id, step)
+
     async def choose_retention(self, case_id: str, offer: RetentionOffer, event_id: str) -> Case:
         return await self._command(case_id, event_id, decisions.choose_retention(offer))
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from crm_events import CloudEvent
 from crm_events.loyalty import RiskDetected
-from crm_events.offboarding import PersonalDataErased
-from crm_offboarding.aftercare import Attestation
+from crm_events.offboarding import PersonalDataErased, PersonalDataExported
+from crm_offboarding.aftercare import Attestation, ExportSection
 from crm_offboarding.domain import Risk, RiskNoticed
 
 
@@ -38,4 +38,14 @@ def attestation(data: PersonalDataErased, event: CloudEvent) -> Attestation:
         event_id=event.id,
         erased_fields=list(data.erased_fields or []),
         records=data.records,
+    )
+
+
+def export_section(data: PersonalDataExported, event: CloudEvent) -> ExportSection:
+    return ExportSection(
+        service=data.service,
+        section_version=data.section_version,
+        section=data.section,
+        exported_at=data.exported_at,
+        event_id=event.id,
     )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
-from crm_offboarding.aftercare import AftercareRules
+from crm_events.offboarding import PersonalDataExported
+from crm_offboarding.aftercare import AftercareRules, DataExport
 from crm_offboarding.domain import Case, NegotiationRound, Risk
 from crm_offboarding.lifecycle import allowed_actions
 from crm_offboarding.work import next_action
@@ -132,6 +134,16 @@ class CommunicationView(BaseModel):
     overdue_at: datetime | None
 
 
+class ExportSummary(BaseModel):
+    export_id: str
+    requested_by: str
+    requested_at: datetime
+    expected: list[str]
+    received: list[str]
+    missing: list[str]
+    delivered_at: datetime | None
+
+
 class CaseView(BaseModel):
     case_id: str
     customer_id: str
@@ -162,6 +174,7 @@ class CaseView(BaseModel):
     health_score: int | None = Field(description="Lowest health score among the risks.")
     assessment: AssessmentView | None
     communications: list[CommunicationView] = Field(description="The plan, 1..n.")
+    exports: list[ExportSummary] = Field(description="Portability requests, oldest first.")
     version: int
 
 
@@ -239,6 +252,9 @@ def case_view(case: Case, now: datetime, rules: AftercareRules) -> CaseView:
             _optional_req(CommunicationView, case.communications[n])
             for n in sorted(case.communications)
         ],
+        exports=[
+            export_summary(e) for e in sorted(case.exports.values(), key=lambda e: e.requested_at)
+        ],
         version=case.version,
     )
 
@@ -273,3 +289,35 @@ def _risk(risk: Risk) -> RiskView:
 
 def _round(held: NegotiationRound) -> RoundView:
     return RoundView(round=held.number, **{k: v for k, v in vars(held).items() if k != "number"})
+
+
+def export_summary(export: DataExport) -> ExportSummary:
+    return ExportSummary(
+        export_id=export.export_id,
+        requested_by=export.requested_by,
+        requested_at=export.requested_at,
+        expected=export.expected,
+        received=sorted(export.sections),
+        missing=export.missing,
+        delivered_at=export.delivered_at,
+    )
+
+
+def export_bundle(case: Case, export: DataExport) -> dict[str, Any]:
+    """The portability bundle: one section per service, each with its shape's version."""
+    return {
+        "export_id": export.export_id,
+        "case_id": case.case_id,
+        "customer_id": case.customer_id,
+        "contract": PersonalDataExported.event_type(),
+        "requested_at": export.requested_at.isoformat(),
+        "delivered_at": None if export.delivered_at is None else export.delivered_at.isoformat(),
+        "sections": {
+            service: {
+                "section_version": s.section_version,
+                "exported_at": s.exported_at.isoformat(),
+                "data": json.loads(s.section),
+            }
+            for service, s in sorted(export.sections.items())
+        },
+    }

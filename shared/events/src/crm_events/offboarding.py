@@ -221,6 +221,54 @@ class LegalHoldReleased(_Offboarding):
     released_by: EmployeeId = Field(description="Manager who released the hold.")
 
 
+class PersonalDataExportRequested(_Offboarding):
+    """A manager asked for the customer's data (portability): every service holding it
+    answers with ``PersonalDataExported`` for this export."""
+
+    business_key = ("export_id",)
+
+    export_id: EntityId = Field(description="Id of the export.")
+    case_id: EntityId = Field(description="Id of the offboarding case.")
+    customer_id: CustomerId
+    services: list[ServiceName] = Field(
+        min_length=1, max_length=20, description="Services expected to contribute a section."
+    )
+    requested_by: EmployeeId = Field(description="Manager who asked for the export.")
+
+
+class PersonalDataExported(_Offboarding):
+    """One service's section of an export: what it holds about the customer, as JSON."""
+
+    business_key = ("export_id", "service")
+
+    export_id: EntityId = Field(description="Id of the export.")
+    case_id: EntityId = Field(description="Id of the offboarding case.")
+    customer_id: CustomerId
+    service: ServiceName = Field(description="The contributing service.")
+    section_version: ShortText = Field(
+        description="Version of the section's shape, e.g. contacts.export.v1."
+    )
+    section: str = Field(
+        min_length=2,
+        max_length=500_000,
+        description="The service's data about the customer: a JSON object, as text (bounded; "
+        "may hold personal data, never logged).",
+    )
+    exported_at: Timestamp = Field(description="When the section was taken.")
+
+
+class PersonalDataExportDelivered(_Offboarding):
+    """Every expected section is in: the bundle is ready for download from the case."""
+
+    business_key = ("export_id",)
+
+    export_id: EntityId = Field(description="Id of the export.")
+    case_id: EntityId = Field(description="Id of the offboarding case.")
+    customer_id: CustomerId
+    services: list[ServiceName] = Field(min_length=1, description="Sections in the bundle.")
+    delivered_at: Timestamp = Field(description="When the bundle was complete.")
+
+
 OFFBOARDING_EVENTS: tuple[type[EventData], ...] = (
     OffboardingCaseOpened,
     RetentionOfferMade,
@@ -234,4 +282,7 @@ OFFBOARDING_EVENTS: tuple[type[EventData], ...] = (
     RetentionOfferExpired,
     LegalHoldPlaced,
     LegalHoldReleased,
+    PersonalDataExportRequested,
+    PersonalDataExported,
+    PersonalDataExportDelivered,
 )

@@ -15,6 +15,9 @@ from crm_events.offboarding import (
     OffboardingCaseOpened,
     PersonalDataErased,
     PersonalDataErasureRequested,
+    PersonalDataExportDelivered,
+    PersonalDataExported,
+    PersonalDataExportRequested,
     RelationshipEnded,
     RetentionOfferExpired,
     RetentionOfferMade,
@@ -155,6 +158,43 @@ EXAMPLES: dict[type[EventData], Example] = {
             "customer_id": CUSTOMER,
             "hold_id": "hold-1",
             "released_by": MANAGER,
+        },
+    ),
+    PersonalDataExportRequested: Example(
+        time="2025-06-05T09:00:00Z",
+        caused_by=ExitAgreed,
+        data={
+            "export_id": "exp-8001",
+            "case_id": CASE,
+            "customer_id": CUSTOMER,
+            "services": ["contacts", "feedback", "loyalty", "offboarding"],
+            "requested_by": MANAGER,
+        },
+    ),
+    PersonalDataExported: Example(
+        time="2025-06-05T09:00:02Z",
+        caused_by=PersonalDataExportRequested,
+        data={
+            "export_id": "exp-8001",
+            "case_id": CASE,
+            "customer_id": CUSTOMER,
+            "service": "contacts",
+            "section_version": "contacts.export.v1",
+            "section": '{"customer": {"display_name": "Example Customer", '
+            '"email": "buyer@example.com"}, "timeline": [{"kind": "contact", '
+            '"summary": "Asked about the final invoice"}]}',
+            "exported_at": "2025-06-05T09:00:02Z",
+        },
+    ),
+    PersonalDataExportDelivered: Example(
+        time="2025-06-05T09:00:05Z",
+        caused_by=PersonalDataExported,
+        data={
+            "export_id": "exp-8001",
+            "case_id": CASE,
+            "customer_id": CUSTOMER,
+            "services": ["contacts", "feedback", "loyalty", "offboarding"],
+            "delivered_at": "2025-06-05T09:00:05Z",
         },
     ),
 }
