@@ -224,3 +224,16 @@ async def test_a_lapsed_offer_sends_the_case_back_to_choosing_a_strategy(
     assert lapsed.offer_expired_at == case.offer.valid_until
     (event,) = offb.published("retention-offer-expired")
     assert event.data["valid_until"] == "2026-03-15T09:00:00Z"
+
+
+async def test_a_sweep_before_the_moment_leaves_the_moment_to_come(offb: Offboarding) -> None:
+    """A case found early (a coarse server comparison, or rules that moved the date) only
+    gets its due date rewritten; the effective date still ends the relationship."""
+    case = await offb.exited()
+
+    await offb.service.on_due(case, EFFECTIVE - timedelta(milliseconds=300))
+    await offb.service.on_due(case, EFFECTIVE - timedelta(milliseconds=100))
+    assert (await offb.service.case(case.case_id)).state is CaseState.EXIT_AGREED
+    await offb.sweep(EFFECTIVE)
+
+    assert (await offb.service.case(case.case_id)).state is CaseState.ENDED

@@ -170,6 +170,11 @@ def erase_own(case: Case, now: datetime) -> tuple[Case, Attestation]:
     return erased, attestation
 
 
+def refresh(case: Case | None, rules: AftercareRules) -> Decision[Case]:
+    """Nothing is due yet: only the stored due date is brought in line with the rules."""
+    return Decision() if case is None else Decision(case, due=case.next_due(rules))
+
+
 def sweep_event_id(case: Case, due: str) -> str:
     """The applied marker of one sweep: the same due moment is applied once."""
     return deterministic_event_id(case.case_id, "sweep", due)

@@ -39,6 +39,7 @@ from crm_runtime.store import AggregateConflict, AggregateStore, Decision
 
 log = get_logger(__name__)
 MarkerRule = Callable[[OpenCaseMarker | None], Decision[OpenCaseMarker]]
+CaseRule = Callable[[Case | None], Decision[Case]]
 
 
 class OffboardingService:
@@ -129,10 +130,19 @@ class OffboardingService:
     # --- the clock and the other services' attestations ---------------------------------
     async def on_due(self, case: Case, now: datetime) -> None:
         """Sweeper: the effective date, follow-up end, retention period, attestation deadline
-        or offer expiry of this case has come (applied once per due moment)."""
+        or offer expiry of this case has come (applied once per due moment).
+
+        Found before its moment (a stored due date the rules now put later, or a server
+        comparing timestamps coarsely), the case only gets its due date rewritten, under a
+        marker of its own: the due moment's marker stays free for when it comes."""
         due = case.next_due(self.rules)
-        marker = closing.sweep_event_id(case, due.isoformat() if due else now.isoformat())
-        rule = lambda c: closing.on_due(c, now, self.rules, source=self._source)  # noqa: E731
+        rule: CaseRule
+        if due is not None and due > now:
+            marker = closing.sweep_event_id(case, "refresh:" + due.isoformat())
+            rule = lambda c: closing.refresh(c, self.rules)  # noqa: E731
+        else:
+            marker = closing.sweep_event_id(case, (due or now).isoformat())
+            rule = lambda c: closing.on_due(c, now, self.rules, source=self._source)  # noqa: E731
         moved = await self.cases.apply(case.case_id, marker, rule)
         if moved.applied and moved.state is not None:
             log.info("offboarding_case_due", case_id=case.case_id, state=moved.state.state.value)
