@@ -12,7 +12,11 @@ import pytest
 from crm_events import CloudEvent
 from crm_events.common import Channel, Severity
 from crm_events.feedback import ComplaintRaised, SurveyAnswered
-from crm_events.offboarding import PersonalDataErasureRequested, PersonalDataExportRequested
+from crm_events.offboarding import (
+    PersonalDataErasureRequested,
+    PersonalDataExportRequested,
+    RelationshipEnded,
+)
 from crm_feedback.service import NewComplaint
 from crm_feedback.surveys import NewSurveyAnswer
 from tests.unit.feedback_plugin import FEEDBACK_NOW as T0
@@ -154,3 +158,26 @@ async def test_an_export_request_is_answered_with_complaints_and_surveys_once(
     assert [c["complaint_id"] for c in section["complaints"]] == ["cmp-1"]
     assert section["complaints"][0]["description"].startswith("Charged twice")
     assert section["surveys"] == []
+
+
+async def test_relationship_ended_closes_open_complaints_with_a_recorded_outcome(
+    feedback_unit: Feedback,
+) -> None:
+    for complaint_id in ("cmp-1", "cmp-2"):
+        await feedback_unit.complaints.raise_complaint(complaint(complaint_id), f"r-{complaint_id}")
+    await feedback_unit.complaints.resolve("cmp-1", by="emp-1", resolution="Refunded", event_id="x")
+    ended = RelationshipEnded(case_id="obc-1", customer_id="cus-1", ended_at=T0).to_event(
+        source="/crm/offboarding", event_id="evt-ended", time=T0
+    )
+
+    assert await feedback_unit.deliver(ended) == "applied"
+
+    first, second = [await feedback_unit.stored(c) for c in ("cmp-1", "cmp-2")]
+    assert first is not None
+    assert second is not None
+    assert first.resolution == "Refunded"  # resolved before: untouched
+    assert second.status == "resolved"
+    assert second.resolved_by == "crm-offboarding"
+    assert "obc-1" in (second.resolution or "")
+    resolved = [e for e in feedback_unit.published() if e.type.endswith("complaint-resolved.v1")]
+    assert [e.data["complaint_id"] for e in resolved] == ["cmp-1", "cmp-2"]

@@ -19,7 +19,7 @@ from crm_events.feedback import (
 from crm_events.offboarding import PersonalDataErased, PersonalDataExported
 from crm_feedback import codec
 from crm_feedback.api import build_router
-from crm_feedback.disposal_service import DisposalService, PortabilityService
+from crm_feedback.disposal_service import DisposalService, EndOfRelationship, PortabilityService
 from crm_feedback.handlers import register_handlers
 from crm_feedback.service import ComplaintService
 from crm_feedback.settings import FeedbackSettings
@@ -78,7 +78,8 @@ def create_app(
     exports = PortabilityService(
         runtime.aggregates(codec.ExportAnswerCodec()), runtime.clock, source=runtime.source
     )
-    register_handlers(runtime, complaints, surveys, disposals, exports)
+    ending = EndOfRelationship(complaint_store, runtime.clock, source=runtime.source)
+    register_handlers(runtime, complaints, surveys, disposals, exports, ending)
     runtime.sweep_aggregates("complaint-sla", complaint_store, complaints.on_due)
     runtime.sweep_aggregates("erasures", tombstones, disposals.on_due)
     outboxes = [codec.COMPLAINTS, codec.SURVEYS, codec.ERASED_CUSTOMERS, codec.EXPORT_ANSWERS]

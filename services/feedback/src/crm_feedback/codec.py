@@ -157,6 +157,11 @@ async def docs_of_customer(
     return found if at_most is None else found[:at_most]
 
 
+async def open_complaints_of(backend: Backend, customer_id: str) -> list[str]:
+    docs = await docs_of_customer(backend, COMPLAINTS, customer_id)
+    return [doc["_id"] for doc in docs if doc.get("status") == "open"]
+
+
 async def export_of_customer(
     backend: Backend, customer_id: str, at_most: int
 ) -> tuple[list[Complaint], list[Survey]]:

@@ -7,15 +7,46 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from crm_feedback import codec, disposal, portability
+from crm_events import deterministic_event_id
+from crm_feedback import codec, decisions, disposal, portability
 from crm_feedback.disposal import ErasedCustomer, ErasureRequest
-from crm_feedback.domain import Complaint, Survey
+from crm_feedback.domain import Complaint, Survey, to_millis
 from crm_feedback.portability import ExportAnswer, ExportRequest
 from crm_runtime.clock import Clock
 from crm_runtime.logging import get_logger
 from crm_runtime.store import AggregateStore
 
 log = get_logger(__name__)
+
+
+CLOSED_BY = "crm-offboarding"  # who closes complaints at the end: the process, not a person
+
+
+class EndOfRelationship:
+    """``RelationshipEnded``: every open complaint of the customer is closed with a
+    recorded outcome (a resolution naming the case), so no SLA clock keeps running — and
+    no escalation fires — for a customer who is gone."""
+
+    def __init__(self, complaints: AggregateStore[Complaint], clock: Clock, *, source: str) -> None:
+        self._complaints = complaints
+        self._clock = clock
+        self._source = source
+
+    async def ended(self, event_id: str, customer_id: str, case_id: str) -> bool:
+        open_ids = await codec.open_complaints_of(self._complaints.backend, customer_id)
+        now, source = to_millis(self._clock.now()), self._source
+        outcome = f"Closed at the end of the relationship (offboarding case {case_id})."
+        closed = 0
+        for complaint_id in open_ids:
+            close_id = deterministic_event_id(event_id, "closed-at-end", complaint_id)
+            rule = lambda s, c=complaint_id, e=close_id: decisions.resolve(  # noqa: E731
+                s, c, by=CLOSED_BY, resolution=outcome, event_id=e, now=now, source=source
+            )
+            if (await self._complaints.apply(complaint_id, close_id, rule)).applied:
+                closed += 1
+        log.info("complaints_closed_at_end", case_id=case_id, closed=closed)
+        # Handled: with nothing (left) open there is nothing to close, which is the outcome.
+        return True
 
 
 class PortabilityService:

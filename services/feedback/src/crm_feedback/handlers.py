@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from crm_events import CloudEvent
 from crm_events.feedback import ComplaintRaised, SurveyAnswered
-from crm_events.offboarding import PersonalDataErasureRequested, PersonalDataExportRequested
+from crm_events.offboarding import (
+    PersonalDataErasureRequested,
+    PersonalDataExportRequested,
+    RelationshipEnded,
+)
 from crm_feedback import disposal, translate
-from crm_feedback.disposal_service import DisposalService, PortabilityService
+from crm_feedback.disposal_service import (
+    DisposalService,
+    EndOfRelationship,
+    PortabilityService,
+)
 from crm_feedback.service import ComplaintService
 from crm_feedback.surveys import SurveyService
 from crm_runtime.app import ServiceRuntime
@@ -19,6 +27,7 @@ def register_handlers(
     surveys: SurveyService,
     disposals: DisposalService,
     exports: PortabilityService,
+    ending: EndOfRelationship,
 ) -> None:
     # A fact about an erased customer (late, or replayed) is stored without its free text.
     async def complaint_raised(data: ComplaintRaised, event: CloudEvent) -> bool:
@@ -37,6 +46,10 @@ def register_handlers(
     async def export_requested(data: PersonalDataExportRequested, event: CloudEvent) -> bool:
         return await exports.export_requested(translate.export_request(data, event))
 
+    async def relationship_ended(data: RelationshipEnded, event: CloudEvent) -> bool:
+        return await ending.ended(event.id, data.customer_id, data.case_id)
+
+    runtime.on(RelationshipEnded, relationship_ended)
     runtime.on(
         PersonalDataExportRequested,
         export_requested,
