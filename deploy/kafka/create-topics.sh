@@ -119,6 +119,10 @@ TOPICS=(
   crm.inbound.customer-deprioritised.dlq
   crm.inbound.regulation-changed
   crm.inbound.regulation-changed.dlq
+  crm.inbound.legal-hold-ordered
+  crm.inbound.legal-hold-ordered.dlq
+  crm.inbound.legal-hold-lifted
+  crm.inbound.legal-hold-lifted.dlq
 )
 
 if [[ -z "$COMMAND_CONFIG" && -n "${TOPICS_SECURITY_PROTOCOL:-}" \

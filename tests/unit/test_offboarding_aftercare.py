@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
+from crm_events.inbound import LegalHoldLifted, LegalHoldOrdered
 from crm_offboarding.aftercare import Attestation, FollowUpTask, LegalHold
 from crm_offboarding.domain import Case
 from crm_offboarding.lifecycle import CaseState
@@ -237,3 +239,36 @@ async def test_a_sweep_before_the_moment_leaves_the_moment_to_come(offb: Offboar
     await offb.sweep(EFFECTIVE)
 
     assert (await offb.service.case(case.case_id)).state is CaseState.ENDED
+
+
+def legal(model: type[LegalHoldOrdered] | type[LegalHoldLifted], event_id: str, **data: Any) -> Any:
+    return model(customer_id="cus-1", matter_id="matter-1", **data).to_event(
+        source="/legal/matters", event_id=event_id, time=NOW
+    )
+
+
+async def test_the_legal_system_orders_and_lifts_a_hold_on_the_customers_case(
+    offb: Offboarding,
+) -> None:
+    case = await ended(offb)
+    ordered = legal(LegalHoldOrdered, "legal-1", reason="audit", ordered_by="emp-counsel")
+
+    assert await offb.deliver(ordered) == "applied"
+    await offb.sweep(EFFECTIVE + offb.service.rules.retention + DAY)
+    held = await offb.service.case(case.case_id)
+    assert held.disposal is None
+    assert held.holds["matter-1"].placed_by == "emp-counsel"
+    assert (
+        await offb.deliver(legal(LegalHoldLifted, "legal-2", lifted_by="emp-counsel")) == "applied"
+    )
+    await offb.sweep()
+
+    assert (await offb.service.case(case.case_id)).disposal is not None
+    (placed,) = offb.published("legal-hold-placed")
+    assert placed.causationid is not None
+    assert placed.id != "legal-1"  # the published fact has an id of its own
+
+
+async def test_a_legal_hold_for_a_customer_without_a_case_waits(offb: Offboarding) -> None:
+    ordered = legal(LegalHoldOrdered, "legal-1", reason="audit", ordered_by="emp-counsel")
+    assert await offb.deliver(ordered) == "parked"

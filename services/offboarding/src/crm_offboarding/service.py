@@ -32,7 +32,7 @@ from crm_offboarding.domain import (
 )
 from crm_offboarding.plan import Assessment, PlannedCommunication
 from crm_runtime.clock import Clock
-from crm_runtime.errors import NotFound
+from crm_runtime.errors import MissingPrerequisite, NotFound
 from crm_runtime.idempotency import command_event_id
 from crm_runtime.logging import get_logger
 from crm_runtime.store import AggregateConflict, AggregateStore, Decision
@@ -166,6 +166,34 @@ class OffboardingService:
         if added.applied:
             log.info("offboarding_export_section", case_id=case_id, service=section.service)
         return added.applied
+
+    # --- consumed: legal holds ordered and lifted by the legal system --------------------
+    async def hold_ordered(self, event_id: str, customer_id: str, hold: LegalHold) -> bool:
+        case_id = await self._held_case(customer_id)
+        placed = deterministic_event_id(event_id, "legal-hold-placed")
+        return await self._consumed_step(case_id, event_id, placed, closing.place_hold(hold))
+
+    async def hold_lifted(
+        self, event_id: str, customer_id: str, hold_id: str, lifted_by: str
+    ) -> bool:
+        case_id = await self._held_case(customer_id)
+        released = deterministic_event_id(event_id, "legal-hold-released")
+        step = closing.release_hold(hold_id, lifted_by)
+        return await self._consumed_step(case_id, event_id, released, step)
+
+    async def _held_case(self, customer_id: str) -> str:
+        """The case a legal fact is about: the customer's open (or exited) case."""
+        marker = await self.markers.get(customer_id)
+        if marker is None or marker.case_id is None:
+            raise MissingPrerequisite(f"no offboarding case is open for customer {customer_id}")
+        return marker.case_id
+
+    async def _consumed_step(self, case_id: str, marker: str, published: str, step: Step) -> bool:
+        now = self._clock.now()
+        rule = lambda c: decisions.command(  # noqa: E731
+            c, case_id, step, published, now, source=self._source, rules=self.rules
+        )
+        return (await self.cases.apply(case_id, marker, rule)).applied
 
     # --- commands (HTTP) ----------------------------------------------------------------
     async def request_export(

@@ -4,9 +4,10 @@ v2 of ``RiskDetected`` changes only this module."""
 from __future__ import annotations
 
 from crm_events import CloudEvent
+from crm_events.inbound import LegalHoldOrdered
 from crm_events.loyalty import RiskDetected
 from crm_events.offboarding import PersonalDataErased, PersonalDataExported
-from crm_offboarding.aftercare import Attestation, ExportSection
+from crm_offboarding.aftercare import Attestation, ExportSection, LegalHold
 from crm_offboarding.domain import Risk, RiskNoticed
 
 
@@ -49,3 +50,8 @@ def export_section(data: PersonalDataExported, event: CloudEvent) -> ExportSecti
         exported_at=data.exported_at,
         event_id=event.id,
     )
+
+
+def legal_hold(data: LegalHoldOrdered, event: CloudEvent) -> LegalHold:
+    """The legal matter becomes the hold (its id), placed when Legal ordered it."""
+    return LegalHold(data.matter_id, data.reason, data.ordered_by, event.time, data.until)

@@ -128,6 +128,29 @@ class RegulationChanged(_Inbound):
     effective_at: Timestamp = Field(description="When the rule applies.")
 
 
+class LegalHoldOrdered(_Inbound):
+    """Legal ordered that the customer's data be kept (litigation, audit, authority
+    request): no service may erase it while the hold stands."""
+
+    business_key = ("matter_id", "customer_id")
+
+    matter_id: EntityId = Field(description="The legal matter (becomes the hold's id).")
+    customer_id: CustomerId
+    reason: ShortText = Field(description="Why the data must be kept.")
+    ordered_by: EmployeeId = Field(description="Counsel who ordered the hold.")
+    until: Timestamp | None = Field(None, description="When the hold ends by itself, if known.")
+
+
+class LegalHoldLifted(_Inbound):
+    """Legal lifted a hold it ordered; the disposal may resume."""
+
+    business_key = ("matter_id", "customer_id")
+
+    matter_id: EntityId = Field(description="The legal matter of the hold.")
+    customer_id: CustomerId
+    lifted_by: EmployeeId = Field(description="Counsel who lifted the hold.")
+
+
 INBOUND_EVENTS: tuple[type[EventData], ...] = (
     PurchaseRecorded,
     PurchaseReturned,
@@ -136,4 +159,6 @@ INBOUND_EVENTS: tuple[type[EventData], ...] = (
     ContractBreached,
     CustomerDeprioritised,
     RegulationChanged,
+    LegalHoldOrdered,
+    LegalHoldLifted,
 )

@@ -8,6 +8,8 @@ from crm_events.inbound import (
     ContractBreached,
     CustomerDeprioritised,
     EmployeeDeparted,
+    LegalHoldLifted,
+    LegalHoldOrdered,
     PaymentOverdue,
     PurchaseRecorded,
     PurchaseReturned,
@@ -94,5 +96,21 @@ EXAMPLES: dict[type[EventData], Example] = {
             "summary": "data must be hosted in the customer's member state",
             "effective_at": "2026-01-01T00:00:00Z",
         },
+    ),
+    LegalHoldOrdered: Example(
+        time="2025-06-10T08:00:00Z",
+        source="/legal/matters",
+        data={
+            "matter_id": "matter-2025-031",
+            "customer_id": CUSTOMER,
+            "reason": "dispute over the last delivery",
+            "ordered_by": COLLEAGUE,
+            "until": "2026-06-30T00:00:00Z",
+        },
+    ),
+    LegalHoldLifted: Example(
+        time="2025-09-01T08:00:00Z",
+        source="/legal/matters",
+        data={"matter_id": "matter-2025-031", "customer_id": CUSTOMER, "lifted_by": COLLEAGUE},
     ),
 }
