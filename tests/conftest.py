@@ -3,4 +3,5 @@ pytest_plugins = [
     "tests.unit.contacts_plugin",
     "tests.unit.feedback_plugin",
     "tests.unit.offboarding_plugin",
+    "tests.unit.loyalty_plugin",
 ]

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from crm_runtime.business_keys import Holder
-from crm_runtime.store import Write
+from crm_runtime.store import PENDING, PENDING_AT, Write
+from tests.unit.parking_fake import MemoryParking
 
 
 class SimulatedCrash(Exception):
@@ -53,6 +54,9 @@ class InMemoryBackend:
 
     def business_keys(self) -> InMemoryBusinessKeys:
         return self.keys
+
+    def parking(self, *, retry_every: timedelta, grace: timedelta) -> MemoryParking:
+        return MemoryParking(retry_every=retry_every, grace=grace)
 
     def crash_after(self, writes: int) -> None:
         self._crash_in = writes
@@ -125,6 +129,22 @@ class InMemoryBackend:
     async def due(self, collection: str, now: str, limit: int) -> list[dict[str, Any]]:
         docs = [d for d in self.docs(collection).values() if d.get("next_due_at", "~") <= now]
         return copy.deepcopy(sorted(docs, key=lambda d: d["next_due_at"])[:limit])
+
+    async def pending(self, collection: str, before: str, limit: int) -> list[dict[str, Any]]:
+        docs = [d for d in self.docs(collection).values() if d.get(PENDING_AT, "~") <= before]
+        return copy.deepcopy(sorted(docs, key=lambda d: d[PENDING_AT])[:limit])
+
+    async def clear_pending(self, collection: str, versions: dict[str, int]) -> None:
+        self._writing()
+        docs = self.docs(collection)
+        for doc_id, version in versions.items():
+            doc = docs.get(doc_id)
+            if doc is not None and int(doc.get("version") or 0) == version:
+                doc.pop(PENDING, None)
+                doc.pop(PENDING_AT, None)
+
+    async def prepare(self, collection: str) -> None:
+        return None
 
 
 def _put(doc: dict[str, Any], path: str, value: Any) -> None:

@@ -25,6 +25,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from crm_runtime.topics import TOPIC_ALREADY_EXISTS, ensure_topics
 from tests.stack_fixture import consumer_timeouts, kafka_engine
+from tests.support import eventually
 
 pytestmark = pytest.mark.conformance
 
@@ -103,7 +104,8 @@ async def test_create_topics_idempotently(bootstrap: str, ns: str) -> None:
     try:
         first = await admin.create_topics([NewTopic(t, 2, 1) for t in topics])
         assert sorted(code for _, code, *_ in first.topic_errors) == [0, 0]
-        assert set(topics) <= set(await admin.list_topics())
+        # Metadata reaches every broker's cache asynchronously (KRaft): wait for it.
+        await eventually(admin.list_topics, lambda listed: set(topics) <= set(listed))
         again = await admin.create_topics([NewTopic(t, 2, 1) for t in topics])
         assert sorted(code for _, code, *_ in again.topic_errors) == [TOPIC_ALREADY_EXISTS] * 2
         described = await admin.describe_topics(topics)

@@ -11,20 +11,11 @@ from pymongo import AsyncMongoClient
 from crm_contacts.app import create_app
 from crm_contacts.settings import ContactsSettings
 from crm_events.contacts import ContactLogged, CustomerRegistered
-from crm_events.examples import load_golden
+from tests.integration.records import contact
 from tests.support import SYSTEM, Kafka, consumed, eventually, serving
 
 pytestmark = pytest.mark.integration
 CUSTOMERS = [f"cus-{n}" for n in range(10)]
-
-
-def contact(customer_id: str, n: int) -> bytes:
-    golden = load_golden(ContactLogged)
-    data = {**golden.data, "customer_id": customer_id, "summary": f"call {n}"}
-    data["occurred_at"] = f"2026-03-01T{n // 60 % 24:02d}:{n % 60:02d}:00+00:00"
-    return golden.model_copy(
-        update={"id": f"evt-{customer_id}-{n}", "subject": customer_id, "data": data}
-    ).to_bytes()
 
 
 async def register_all(client: Any) -> None:

@@ -8,7 +8,7 @@ from crm_contacts.app import create_app
 from crm_contacts.settings import ContactsSettings
 from crm_events.contacts import ContactLogged
 from crm_runtime.dlq_cli import DlqSettings, list_records, replay_records
-from tests.integration.test_consumer_reliability import contact
+from tests.integration.records import contact
 from tests.stack_fixture import service_kafka_settings
 from tests.support import AGENT, SYSTEM, Kafka, eventually, serving
 

@@ -121,8 +121,8 @@ async def test_exit_settles_then_redemption_is_refused_and_purchases_earn_nothin
         page = await get(loyalty, "/accounts/cus-1001/ledger")
         return [(e["entry_id"], e["state"]) for e in page["items"]]
 
-    # An entry is written `pending` before the account and then settled to its state: wait
-    # for the last one to settle (the real broker delivers fast enough to catch it between).
+    # Entries are inserted right after the account write that carries them: wait for the
+    # last one (the real broker delivers fast enough to catch it between).
     entries = await eventually(
         ledger_kinds, lambda items: len(items) == 3 and all(s != "pending" for _, s in items)
     )

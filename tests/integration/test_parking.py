@@ -11,7 +11,7 @@ from crm_contacts.app import create_app
 from crm_contacts.settings import ContactsSettings
 from crm_events.contacts import ContactLogged
 from crm_runtime.clock import ManualClock
-from tests.integration.test_consumer_reliability import contact
+from tests.integration.records import contact
 from tests.support import AGENT, SYSTEM, Kafka, consumed, eventually, serving
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from crm_contacts.app import create_app
 from crm_contacts.settings import ContactsSettings
 from crm_events.contacts import ContactLogged
-from tests.integration.test_consumer_reliability import contact
+from tests.integration.records import contact
 from tests.proxy import CuttableProxy
 from tests.support import AGENT, SYSTEM, Kafka, consumed, eventually, metric_total, serving
 

@@ -40,6 +40,13 @@ class MemoryParking:
         for doc_id in doc_ids:
             self.docs.pop(doc_id, None)
 
+    async def ensure_indexes(self) -> None:
+        return None
+
+    async def due_documents(self, now: str, limit: int) -> list[dict[str, Any]]:
+        due = [d for d in self.docs.values() if d.get(NEXT_DUE_AT, "~") <= now]
+        return [copy.deepcopy(d) for d in sorted(due, key=lambda d: d[NEXT_DUE_AT])][:limit]
+
     def due_now(self, now: datetime) -> list[dict[str, Any]]:
         """What the sweep would hand over: heads whose due date has passed."""
         due = [d for d in self.docs.values() if d.get(NEXT_DUE_AT, "~") <= stamp(now)]

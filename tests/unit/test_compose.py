@@ -30,6 +30,7 @@ import jsonschema
 import pytest
 
 from crm_events import CATALOG
+from crm_runtime.container import container_defaults
 from crm_runtime.settings import Role, ServiceSettings
 from crm_runtime.topics import dlq_topic
 from crm_stack.kafka_broker import kafka_version
@@ -52,6 +53,7 @@ TOPICS_GENERATOR = ROOT / "deploy" / "kafka" / "generate_create_topics.py"
 INIT_ENV = ROOT / "deploy" / "init_env.py"
 MONGO_USERS_SCRIPT = ROOT / "deploy" / "mongo" / "initdb" / "10-service-users.js"
 DOCKERIGNORE = ROOT / ".dockerignore"
+DOCKERFILE = ROOT / "Dockerfile"
 
 APP_SERVICES = {"contacts": 8001, "feedback": 8002, "loyalty": 8003, "offboarding": 8004}
 ONE_SHOT = {"kafka-init"}
@@ -336,8 +338,11 @@ def test_every_service_has_a_healthcheck(compose: dict[str, Any]) -> None:
 def test_app_service(compose: dict[str, Any], name: str) -> None:
     service = compose["services"][name]
     port = APP_SERVICES[name]
-    assert service["build"] == {"context": ".", "dockerfile": f"services/{name}/Dockerfile"}
-    assert (ROOT / service["build"]["dockerfile"]).is_file()
+    assert service["build"] == {
+        "context": ".",
+        "dockerfile": "Dockerfile",
+        "args": {"SERVICE": name, "PORT": str(port)},
+    }
     assert service["image"].startswith(f"crm-{name}:")
     assert service["ports"] == [f"{port}:{port}"]
     assert service["restart"] == "unless-stopped"
@@ -373,11 +378,10 @@ def test_env_names_are_settings_fields(
             assert variable.startswith(prefix), f"{name}: {variable} lacks the {prefix} prefix"
             assert variable.removeprefix(prefix).lower() in fields, f"{name}: {variable}"
             assert isinstance(value, str), f"{name}: quote the value of {variable}"
-    for instruction, args in dockerfile_instructions(ROOT / "services" / name / "Dockerfile"):
-        if instruction == "ENV":
+    for instruction, args in dockerfile_instructions(DOCKERFILE):
+        if instruction == "ENV":  # the image's own variables, read by crm_runtime.container
             for variable in re.findall(r"(?:^|\s)(CRM_[A-Z0-9_]+)=", args):
-                assert variable.startswith(prefix), variable
-                assert variable.removeprefix(prefix).lower() in fields, variable
+                assert variable in {"CRM_SERVICE", "CRM_SERVICE_PORT"}, variable
 
 
 @pytest.mark.parametrize("with_sasl", [False, True], ids=["plaintext", "sasl"])
@@ -545,39 +549,58 @@ def dockerignore_allows(path: str) -> bool:
     return allowed
 
 
-@pytest.mark.parametrize("name", sorted(APP_SERVICES))
-def test_dockerfile(name: str) -> None:
-    port = APP_SERVICES[name]
-    path = ROOT / "services" / name / "Dockerfile"
-    instructions = dockerfile_instructions(path)
+def test_one_dockerfile_builds_every_service() -> None:
     by_kind: dict[str, list[str]] = {}
-    for instruction, args in instructions:
+    for instruction, args in dockerfile_instructions(DOCKERFILE):
         by_kind.setdefault(instruction, []).append(args)
 
     assert len(by_kind["FROM"]) == 2, "multi-stage: build + runtime"
-    assert by_kind["EXPOSE"] == [str(port)]
-    assert settings_class(name).model_fields["http_port"].default == port
-    assert json.loads(by_kind["CMD"][-1]) == ["python", "-m", f"crm_{name}"]
+    assert by_kind["ARG"].count("SERVICE") == 2  # both stages
+    assert by_kind["ARG"].count("PORT") == 2
+    assert by_kind["EXPOSE"] == ["${PORT}"]
+    assert json.loads(by_kind["CMD"][-1]) == ["python", "-m", "crm_runtime.container", "run"]
     user = by_kind["USER"][-1].split(":")[0]
     assert user not in {"root", "0"}
     healthcheck = by_kind["HEALTHCHECK"][-1]
     probe = json.loads(healthcheck[healthcheck.index("CMD") + 3 :].strip())
-    assert probe[:2] == ["python", "-c"]
-    compile(probe[2], "HEALTHCHECK", "exec")
-    assert "/healthz" in healthcheck
-    assert str(port) in healthcheck
+    assert probe == ["python", "-m", "crm_runtime.container", "probe"]
     runs = " ".join(by_kind["RUN"])
-    assert "uv==0.13.9" in runs or "UV_VERSION=0.13.9" in " ".join(by_kind.get("ARG", []))
-    assert f"uv sync --frozen --no-dev --no-editable --package crm-{name}" in runs
-    for args in by_kind["COPY"]:
-        if args.startswith("--from="):
-            continue
-        *sources, _ = shlex.split(args)
-        for source in sources:
-            assert (ROOT / source).exists(), f"COPY {source}: no such path"
-            if (ROOT / source).is_file():
-                assert dockerignore_allows(source), f"COPY {source} is excluded by .dockerignore"
-    assert f"COPY services/{name}/ services/{name}/" in [f"COPY {a}" for a in by_kind["COPY"]]
+    assert "uv==${UV_VERSION}" in runs
+    assert "UV_VERSION=0.13.9" in by_kind["ARG"]
+    assert 'uv sync --frozen --no-dev --no-editable --package "crm-${SERVICE}"' in runs
+    assert "COPY services/${SERVICE}/ services/${SERVICE}/" in [
+        f"COPY {a}" for a in by_kind["COPY"]
+    ]
+    for name in APP_SERVICES:
+        for args in by_kind["COPY"]:
+            if args.startswith("--from="):
+                continue
+            *sources, _ = shlex.split(args.replace("${SERVICE}", name))
+            for source in sources:
+                assert (ROOT / source).exists(), f"COPY {source}: no such path"
+                if (ROOT / source).is_file():
+                    assert dockerignore_allows(source), f"COPY {source} is excluded"
+
+
+@pytest.mark.parametrize("name", sorted(APP_SERVICES))
+def test_the_image_entry_point_serves_each_service(name: str) -> None:
+    """The image's CMD runs ``python -m crm_<name>`` on 0.0.0.0 and the service's port."""
+    port = APP_SERVICES[name]
+    assert settings_class(name).model_fields["http_port"].default == port
+    assert importlib.util.find_spec(f"crm_{name}.__main__") is not None
+    env = {"CRM_SERVICE": name, "CRM_SERVICE_PORT": str(port)}
+    assert container_defaults(env) == (name, port)
+    prefix = env_prefix(name)
+    assert (env[f"{prefix}HTTP_HOST"], env[f"{prefix}HTTP_PORT"]) == ("0.0.0.0", str(port))
+    explicit = {**env, f"{prefix}HTTP_HOST": "127.0.0.1", f"{prefix}HTTP_PORT": "9000"}
+    assert container_defaults(explicit) == (name, 9000)
+    assert explicit[f"{prefix}HTTP_HOST"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize("bad", ["", "Contacts", "../x", "crm-contacts"])
+def test_the_image_entry_point_refuses_a_bad_service_name(bad: str) -> None:
+    with pytest.raises(SystemExit, match="CRM_SERVICE"):
+        container_defaults({"CRM_SERVICE": bad, "CRM_SERVICE_PORT": "8001"})
 
 
 def test_dockerignore_keeps_secrets_and_state_out() -> None:

@@ -14,7 +14,7 @@ from crm_events.feedback import ComplaintRaised, ComplaintSlaBreached, SurveyAns
 from crm_events.inbound import ContractBreached, PaymentOverdue, PurchaseRecorded
 from crm_loyalty.handlers import register_handlers
 from tests.unit.guarded import GuardedRuntime, event_of
-from tests.unit.test_loyalty_points import Loyalty
+from tests.unit.loyalty_plugin import Loyalty
 
 pytestmark = pytest.mark.unit
 CUSTOMER = {"customer_id": "cus-1"}

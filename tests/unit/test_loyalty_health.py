@@ -14,9 +14,9 @@ from crm_events.contacts import ContactLogged
 from crm_events.feedback import ComplaintRaised, ComplaintSlaBreached, SurveyAnswered
 from crm_events.inbound import ContractBreached, PaymentOverdue
 from crm_events.loyalty import HealthScoreChanged, RiskDetected
-from crm_loyalty.rules import HealthRules, Rules
+from crm_loyalty.rules import CustomerHealthRules, Rules
 from crm_runtime.errors import MissingPrerequisite
-from tests.unit.test_loyalty_points import NOW, Loyalty, golden
+from tests.unit.loyalty_plugin import NOW, Loyalty, golden
 
 pytestmark = pytest.mark.unit
 
@@ -29,7 +29,7 @@ async def loyalty() -> Loyalty:
 
 
 def with_health(**changes: Any) -> Loyalty:
-    return Loyalty(rules=Rules(health=replace(HealthRules(), **changes)))
+    return Loyalty(rules=Rules(health=replace(CustomerHealthRules(), **changes)))
 
 
 async def contact(loyalty: Loyalty, n: int = 1) -> bool:
@@ -271,9 +271,9 @@ HANDLERS: dict[str, Apply] = {
 @pytest.mark.parametrize("name", sorted(HANDLERS))
 async def test_every_health_handler_applies_once(loyalty: Loyalty, name: str) -> None:
     first = await HANDLERS[name](loyalty)
-    published = list(loyalty.repo.outbox)
+    published = list(loyalty.outbox)
     second = await HANDLERS[name](loyalty)
 
     assert (first, second) == (True, False)
-    assert loyalty.repo.outbox == published
-    assert len((await loyalty.account()).applied) == 2  # registration + this fact
+    assert loyalty.outbox == published
+    assert len(loyalty.backend.docs("accounts")["cus-1"]["applied"]) == 2  # registration + this

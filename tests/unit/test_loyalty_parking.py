@@ -13,9 +13,8 @@ from crm_events.contacts import ContactLogged, CustomerRegistered
 from crm_events.examples import load_golden
 from crm_events.inbound import PurchaseRecorded
 from crm_events.loyalty import PointsAwarded
-from tests.unit.test_loyalty_points import Loyalty
-from tests.unit.test_runtime_consumer import FakeRecord
-from tests.unit.test_runtime_parking import Rig, rig
+from tests.unit.consumer_rig import FakeRecord, Rig, rig
+from tests.unit.loyalty_plugin import Loyalty
 
 pytestmark = pytest.mark.unit
 # 400, 400, 400 base points reach silver (1,000 qualifying) at the third purchase; from
@@ -61,7 +60,7 @@ async def test_purchases_before_the_registration_earn_as_if_consumed_in_order() 
     expected = await in_order.account()
     assert (expected.tier, expected.balance) == ("silver", 400 * 3 + 1000 + 375)
     assert await reversed_.account() == expected
-    assert reversed_.repo.entries == in_order.repo.entries
+    assert reversed_.entries == in_order.entries
     awarded = [
         (e["source_event_id"], e["multiplier_percent"]) for e in reversed_.published(PointsAwarded)
     ]

@@ -1,16 +1,10 @@
-"""Loyalty points with the in-memory repository: earn, reverse, redeem, settle — in ms."""
+"""Loyalty points over the in-memory aggregate store: earn, reverse, redeem, settle — in ms."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from typing import Any, TypeVar
-
 import pytest
 
-from crm_events import CloudEvent, EventData
 from crm_events.contacts import CustomerRegistered
-from crm_events.examples import load_golden
 from crm_events.inbound import PurchaseRecorded, PurchaseReturned
 from crm_events.loyalty import (
     PointsAwarded,
@@ -18,83 +12,12 @@ from crm_events.loyalty import (
     PointsReversed,
     TierChanged,
 )
-from crm_events.offboarding import ExitAgreed
-from crm_loyalty.domain import Account
-from crm_loyalty.health_service import HealthService
-from crm_loyalty.memory import InMemoryLoyaltyRepository
-from crm_loyalty.rules import Rules
-from crm_loyalty.service import LoyaltyService, Redemption
-from crm_loyalty.writer import AccountWriter
-from crm_runtime.clock import ManualClock
+from crm_loyalty.service import Redemption
 from crm_runtime.errors import Conflict, DomainError, MissingPrerequisite, NotFound, Unprocessable
+from tests.store_memory import SimulatedCrash
+from tests.unit.loyalty_plugin import Loyalty, golden
 
 pytestmark = pytest.mark.unit
-NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-M = TypeVar("M", bound=EventData)
-
-
-def golden(model: type[M], **changes: Any) -> M:
-    """The committed golden example's payload with some fields changed."""
-    return model.model_validate({**load_golden(model).data, "customer_id": "cus-1", **changes})
-
-
-@dataclass
-class Loyalty:
-    """The service layer wired to the in-memory repository and a manual clock."""
-
-    rules: Rules = field(default_factory=Rules)
-    repo: InMemoryLoyaltyRepository = field(default_factory=InMemoryLoyaltyRepository)
-    clock: ManualClock = field(default_factory=lambda: ManualClock(NOW))
-
-    def __post_init__(self) -> None:
-        writer = AccountWriter(
-            self.repo,
-            self.clock,
-            source="/crm/loyalty",
-            applied_retention=self.rules.applied_retention,
-            on_outbox=lambda: None,
-        )
-        self.points = LoyaltyService(
-            self.repo, writer, self.clock, rules=self.rules, source="/crm/loyalty"
-        )
-        self.health = HealthService(self.repo, writer, self.clock, rules=self.rules.health)
-
-    def event(self, data: EventData, event_id: str) -> CloudEvent:
-        return data.to_event(source="/test", event_id=event_id, time=self.clock.now())
-
-    def published(self, model: type[EventData]) -> list[dict[str, Any]]:
-        return [e.data for e in self.repo.outbox if e.type == model.event_type()]
-
-    async def account(self, customer_id: str = "cus-1") -> Account:
-        found = await self.repo.get_account(customer_id)
-        assert found is not None
-        return found
-
-    async def register(self, customer_id: str = "cus-1") -> None:
-        data = golden(CustomerRegistered, customer_id=customer_id)
-        await self.points.on_customer_registered(data, self.event(data, f"reg-{customer_id}"))
-
-    async def purchase(self, amount: int, order: str = "ord-1", **changes: Any) -> bool:
-        data = golden(PurchaseRecorded, amount_minor=amount, order_id=order, **changes)
-        return await self.points.on_purchase_recorded(data, self.event(data, f"buy-{order}"))
-
-    async def return_(self, amount: int, order: str = "ord-1", ret: str = "ret-1") -> bool:
-        data = golden(PurchaseReturned, amount_minor=amount, order_id=order, return_id=ret)
-        return await self.points.on_purchase_returned(data, self.event(data, f"return-{ret}"))
-
-    async def exit(self, case_id: str = "obc-1") -> bool:
-        data = golden(ExitAgreed, case_id=case_id)
-        return await self.points.on_exit_agreed(data, self.event(data, f"exit-{case_id}"))
-
-    async def redeem(self, points: int, key: str | None = "k-1", **extra: Any) -> Any:
-        request = Redemption(points=points, reward=extra.get("reward", "voucher"))
-        request_id = self.points.request_id("cus-1", key)
-        return await self.points.redeem("cus-1", request, request_id)
-
-
-@pytest.fixture
-def loyalty() -> Loyalty:
-    return Loyalty()
 
 
 # --- accounts ------------------------------------------------------------------------------
@@ -135,7 +58,7 @@ async def test_purchase_earns_one_point_per_currency_unit_once(loyalty: Loyalty)
     assert awarded["balance_after"] == 129
     assert awarded["multiplier_percent"] == 100
     assert awarded["entry_id"] == "earn:buy-ord-1"
-    assert loyalty.repo.entries["earn:buy-ord-1"].state == "posted"
+    assert loyalty.entries["earn:buy-ord-1"].state == "posted"
 
 
 async def test_qualifying_for_a_tier_changes_the_multiplier(loyalty: Loyalty) -> None:
@@ -174,7 +97,7 @@ async def test_purchase_in_another_currency_is_recorded_as_ignored(loyalty: Loya
 
     assert await loyalty.purchase(5000, currency="USD") is True
 
-    entry = loyalty.repo.entries["earn:buy-ord-1"]
+    entry = loyalty.entries["earn:buy-ord-1"]
     assert (entry.state, entry.points) == ("ignored", 0)
     assert "USD" in (entry.note or "")
     assert loyalty.published(PointsAwarded) == []
@@ -238,7 +161,7 @@ async def test_returns_that_can_never_apply_are_rejected(loyalty: Loyalty) -> No
         await loyalty.points.on_purchase_returned(dollars, loyalty.event(dollars, "usd-id"))
 
     assert (await loyalty.account()).balance == 80  # only the first return counted
-    assert sorted(loyalty.repo.entries) == ["earn:buy-ord-1", "reverse:return-ret-1"]
+    assert sorted(loyalty.entries) == ["earn:buy-ord-1", "reverse:return-ret-1"]
 
 
 async def test_return_before_its_purchase_waits(loyalty: Loyalty) -> None:
@@ -271,20 +194,41 @@ async def test_redemption_errors_are_clear(loyalty: Loyalty) -> None:
         await loyalty.redeem(11)
     with pytest.raises(NotFound, match="nobody"):
         await loyalty.points.redeem("nobody", Redemption(1, "mug"), "r-1")
-    assert [e.kind for e in loyalty.repo.entries.values()] == ["earn"]
+    assert [e.kind for e in loyalty.entries.values()] == ["earn"]
 
 
-async def test_a_crashed_redemption_that_no_longer_fits_is_discarded(loyalty: Loyalty) -> None:
+async def test_a_crashed_redemption_that_no_longer_fits_is_refused(loyalty: Loyalty) -> None:
+    """A request cut off before the account write left nothing; its retry is decided again
+    on the account as it is now, and refused without an entry."""
     await loyalty.register()
     await loyalty.purchase(1_000)
-    request_id = loyalty.points.request_id("cus-1", "k-1")
-    orphan = loyalty.points._redemption_entry(
-        await loyalty.account(), Redemption(10, "voucher"), request_id
-    )
-    await loyalty.repo.add_entry(replace(orphan, points=50, details={"reward": "voucher"}))
+    loyalty.backend.crash_after(0)
+    with pytest.raises(SimulatedCrash):
+        await loyalty.redeem(8, key="k-1")
+    assert [e.kind for e in loyalty.entries.values()] == ["earn"]
+    await loyalty.redeem(5, key="k-2")
 
     with pytest.raises(DomainError, match="insufficient"):
-        await loyalty.redeem(50)
+        await loyalty.redeem(8, key="k-1")
 
-    assert orphan.entry_id not in loyalty.repo.entries
-    assert (await loyalty.account()).balance == 10
+    assert (await loyalty.account()).balance == 5
+    assert [e.kind for e in loyalty.entries.values()] == ["earn", "redeem"]
+    assert len(loyalty.published(PointsRedeemed)) == 1
+
+
+# --- accounts stored before they kept their orders -----------------------------------------
+async def test_an_account_without_orders_reverses_from_the_ledger(loyalty: Loyalty) -> None:
+    """Accounts written by the pre-store service know their orders only from the ledger."""
+    await loyalty.register()
+    await loyalty.purchase(10_000)
+    await loyalty.return_(4_000)
+    del loyalty.backend.docs("accounts")["cus-1"]["orders"]
+
+    assert await loyalty.return_(6_000, ret="ret-2") is True
+
+    account = await loyalty.account()
+    assert (account.balance, account.qualifying_points) == (0, 0)
+    assert sorted(account.orders["ord-1"].returns) == ["ret-1", "ret-2"]
+    data = golden(PurchaseRecorded, amount_minor=10_000, order_id="ord-1")
+    with pytest.raises(Unprocessable, match="already recorded by event buy-ord-1"):
+        await loyalty.points.on_purchase_recorded(data, loyalty.event(data, "buy-again"))

@@ -12,7 +12,7 @@ from crm_events.loyalty import LoyaltyAccountSettled, PointsAwarded
 from crm_loyalty.rules import Rules, SettlementRules
 from crm_loyalty.settings import LoyaltySettings
 from crm_runtime.errors import Conflict, MissingPrerequisite
-from tests.unit.test_loyalty_points import Loyalty
+from tests.unit.loyalty_plugin import Loyalty
 
 pytestmark = pytest.mark.unit
 
@@ -37,7 +37,7 @@ async def test_exit_freezes_and_settles_the_account_once(loyalty: Loyalty) -> No
     assert settled["case_id"] == "obc-1"
     account = await loyalty.account()
     assert (account.status, account.balance, account.next_due_at) == ("settled", 0, None)
-    assert loyalty.repo.entries["settle:exit-obc-1"].points == 129
+    assert loyalty.entries["settle:exit-obc-1"].points == 129
 
 
 async def test_after_exit_purchases_earn_nothing_and_redemption_is_refused(
@@ -51,7 +51,7 @@ async def test_after_exit_purchases_earn_nothing_and_redemption_is_refused(
     with pytest.raises(Conflict, match="account frozen"):
         await loyalty.redeem(1)
 
-    ignored = loyalty.repo.entries["earn:buy-ord-2"]
+    ignored = loyalty.entries["earn:buy-ord-2"]
     assert ignored.state == "ignored"
     assert ignored.note == "account settled: purchases earn nothing"
     assert (ignored.points, ignored.delta) == (50, 0)  # what it would have earned; no effect
@@ -107,7 +107,9 @@ def test_settings_build_the_rules() -> None:
     assert rules.earning.tier_for(499).code == "basic"
     assert rules.earning.tier_for(500).multiplier_percent == 200
     assert rules.settlement.policy == "voucher"
-    assert rules.applied_retention == timedelta(days=90)
+    # Applied event ids live APPLIED_RETENTION_DAYS in the store, unless set there.
+    assert settings.applied_marker_lifetime_s == timedelta(days=90).total_seconds()
+    assert LoyaltySettings(applied_marker_lifetime_s=700_000).applied_marker_lifetime_s == 700_000
 
 
 @pytest.mark.parametrize(

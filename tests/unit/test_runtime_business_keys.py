@@ -16,8 +16,8 @@ from crm_events.inbound import PaymentOverdue
 from crm_runtime.business_keys import BusinessKeyConflict, BusinessKeyGuard
 from crm_runtime.clock import ManualClock
 from crm_runtime.errors import MissingPrerequisite, Unprocessable
+from tests.unit.consumer_rig import FakePublisher, FakeRecord, consumer
 from tests.unit.guarded import InMemoryBusinessKeys
-from tests.unit.test_runtime_consumer import FakePublisher, FakeRecord, consumer
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

@@ -4,64 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import random
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from crm_events import CloudEvent
 from crm_events.contacts import ContactLogged
-from crm_events.examples import load_golden
-from crm_runtime.clock import ManualClock
-from crm_runtime.consumer import EventConsumer
-from crm_runtime.dlq import DeadLetters
-from crm_runtime.health import Health
-from crm_runtime.metrics import Metrics
-from tests.unit.parking_fake import MemoryParking
+from tests.unit.consumer_rig import FakePublisher, FakeRecord, consumer, record
 
 pytestmark = pytest.mark.unit
-
-
-@dataclass
-class FakeRecord:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: tuple[tuple[str, bytes], ...] = ()
-
-
-class FakePublisher:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes, dict[str, str]]] = []
-
-    async def publish(
-        self, value: bytes, topic: str, *, key: bytes | None, headers: dict[str, str]
-    ) -> None:
-        self.sent.append((topic, value, headers))
-
-
-def consumer(publisher: FakePublisher, concurrency: int) -> EventConsumer:
-    clock = ManualClock(datetime(2026, 3, 1, tzinfo=UTC))
-    return EventConsumer(
-        dead_letters=DeadLetters(publisher, group_id="g", clock=clock),
-        parking=MemoryParking(retry_every=timedelta(1), grace=timedelta(1)),
-        clock=clock,
-        health=Health(),
-        metrics=Metrics("test"),
-        max_event_bytes=100_000,
-        max_attempts_unexpected=1,
-        backoff=(0.0, 0.0),
-        concurrency=concurrency,
-    )
-
-
-def record(customer: str, n: int) -> FakeRecord:
-    golden = load_golden(ContactLogged)
-    data = {**golden.data, "customer_id": customer, "summary": f"{n}"}
-    event = golden.model_copy(update={"id": f"{customer}-{n}", "subject": customer, "data": data})
-    return FakeRecord(ContactLogged.topic(), 0, n, customer.encode(), event.to_bytes())
 
 
 async def test_each_customer_keeps_its_order_while_customers_run_concurrently() -> None:

@@ -4,13 +4,13 @@ redelivery, and a database blip while parking is waited out, not a failed batch.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from pymongo.errors import AutoReconnect
 
-from crm_events import CloudEvent, EventData
+from crm_events import CloudEvent
 from crm_events.contacts import ContactLogged, CustomerRegistered
 from crm_events.examples import load_golden
 from crm_runtime.clock import ManualClock
@@ -19,11 +19,10 @@ from crm_runtime.dlq import DeadLetters
 from crm_runtime.errors import MissingPrerequisite
 from crm_runtime.health import Health
 from crm_runtime.metrics import Metrics
+from tests.unit.consumer_rig import T0, FakePublisher, FakeRecord, Rig, record, rig
 from tests.unit.parking_fake import MemoryParking
-from tests.unit.test_runtime_consumer import FakePublisher, FakeRecord, record
 
 pytestmark = pytest.mark.unit
-T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def registration(customer: str, offset: int) -> FakeRecord:
@@ -58,43 +57,6 @@ class Directory:
             raise MissingPrerequisite(f"contact {data.summary} waits for something else")
         self.applied.append((data.customer_id, data.summary))
         return True
-
-
-@dataclass
-class Rig:
-    parking: MemoryParking
-    consumer: EventConsumer
-    publisher: FakePublisher
-    metrics: Metrics
-    clock: ManualClock
-
-    def outcomes(self, outcome: str) -> float:
-        total = 0.0
-        for metric in self.metrics.registry.collect():
-            for sample in metric.samples:
-                if sample.name.endswith("_total") and sample.labels.get("outcome") == outcome:
-                    total += sample.value
-        return total
-
-
-def rig(*handlers: tuple[type[EventData], Any], concurrency: int = 4) -> Rig:
-    clock = ManualClock(T0)
-    parking = MemoryParking(retry_every=timedelta(seconds=10), grace=timedelta(hours=1))
-    publisher, metrics = FakePublisher(), Metrics("test")
-    consumer = EventConsumer(
-        dead_letters=DeadLetters(publisher, group_id="g", clock=clock),
-        parking=parking,
-        clock=clock,
-        health=Health(),
-        metrics=metrics,
-        max_event_bytes=100_000,
-        max_attempts_unexpected=1,
-        backoff=(0.0, 0.0),
-        concurrency=concurrency,
-    )
-    for model, handler in handlers:
-        consumer.on(model, handler)
-    return Rig(parking, consumer, publisher, metrics, clock)
 
 
 def directory_rig(directory: Directory) -> Rig:

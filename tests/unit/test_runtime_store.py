@@ -10,10 +10,17 @@ from typing import Any
 import pytest
 
 from crm_runtime.clock import ManualClock
+from crm_runtime.errors import DomainError
 from crm_runtime.health import Health
 from crm_runtime.metrics import Metrics
 from crm_runtime.retry import TransientRetry
-from crm_runtime.store import AggregateStore, Decision, check_marker_lifetime
+from crm_runtime.store import (
+    PENDING,
+    AggregateConflict,
+    AggregateStore,
+    Decision,
+    check_marker_lifetime,
+)
 from crm_runtime.store_batch import StoreBatch
 from tests.store_memory import InMemoryBackend, SimulatedCrash
 
@@ -98,8 +105,97 @@ async def test_a_batch_writes_once_per_collection_and_redoes_only_the_loser() ->
 
     assert backend.docs("counters")["a"]["total"] == 31
     assert backend.docs("counters")["b"]["total"] == 31
-    # one insert of entries + one bulk write; then b's re-decision: one write (entries known)
+    # one bulk write + one insert of what it carried; then b's re-decision: the same again
     assert backend.writes - writes_before == 4
+
+
+async def test_a_decision_that_never_lands_leaves_no_entry() -> None:
+    """Every attempt loses its race: the command is refused and no entry claims otherwise."""
+    backend = InMemoryBackend()
+    counters = store(backend)
+    await counters.apply("c-1", "seed", add("c-1", "seed", 1))
+    counters.max_attempts = 2
+    for _ in range(2):
+        backend.race("counters", "c-1")
+    real_write = backend.write
+
+    async def always_raced(collection: str, writes: Any) -> set[str]:
+        backend.race("counters", "c-1")
+        return await real_write(collection, writes)
+
+    backend.write = always_raced  # type: ignore[method-assign]
+    with pytest.raises(AggregateConflict):
+        await counters.apply("c-1", "e-1", add("c-1", "e-1", 5))
+
+    assert "e-1" not in backend.docs("ledger")
+
+
+async def test_a_re_decision_writes_the_re_decided_entry_only() -> None:
+    """The entry of a decision that lost its race is never written; the re-decision's is."""
+    backend = InMemoryBackend()
+    counters = store(backend)
+    await counters.apply("c-1", "seed", add("c-1", "seed", 7))
+    real_write = backend.write
+
+    async def another_writer_first(collection: str, writes: Any) -> set[str]:
+        backend.write = real_write  # type: ignore[method-assign]
+        doc = backend.docs("counters")["c-1"]
+        doc["total"], doc["version"] = 10, doc["version"] + 1
+        return await real_write(collection, writes)
+
+    def double(state: Counter | None) -> Decision[Counter]:
+        assert state is not None
+        return Decision(Counter("c-1", state.total * 2), entries=[("e-1", state.total)])
+
+    backend.write = another_writer_first  # type: ignore[method-assign]
+    await counters.apply("c-1", "e-1", double)
+
+    assert backend.docs("counters")["c-1"]["total"] == 20
+    assert backend.docs("ledger")["e-1"]["amount"] == 10  # not the 7 of the lost decision
+
+
+async def test_a_crash_after_the_write_keeps_the_entries_in_the_aggregate_until_inserted() -> None:
+    backend = InMemoryBackend()
+    counters = store(backend)
+    backend.crash_after(1)  # the write happens, the insert after it does not
+    with pytest.raises(SimulatedCrash):
+        await counters.apply("c-1", "e-1", add("c-1", "e-1", 5))
+    assert "e-1" not in backend.docs("ledger")
+    assert backend.docs("counters")["c-1"][PENDING]
+
+    restarted = store(backend)  # a new process: it has seen nothing inserted
+    await restarted.apply("c-1", "e-2", add("c-1", "e-2", 1))
+
+    assert sorted(backend.docs("ledger")) == ["e-1", "e-2"]
+    assert [e["doc"]["_id"] for e in backend.docs("counters")["c-1"][PENDING]] == ["e-2"]
+
+
+async def test_the_sweeper_finishes_entries_a_crash_left_behind() -> None:
+    backend = InMemoryBackend()
+    counters = store(backend)
+    backend.crash_after(1)
+    with pytest.raises(SimulatedCrash):
+        await counters.apply("c-1", "e-1", add("c-1", "e-1", 5))
+
+    restarted = store(backend)
+    assert await restarted.finish_entries(older_than=timedelta(0)) == 1
+
+    assert list(backend.docs("ledger")) == ["e-1"]
+    assert PENDING not in backend.docs("counters")["c-1"]
+    assert await restarted.finish_entries(older_than=timedelta(0)) == 0
+
+
+async def test_a_refused_decision_writes_nothing() -> None:
+    backend = InMemoryBackend()
+    counters = store(backend)
+
+    def refuse(state: Counter | None) -> Decision[Counter]:
+        raise DomainError("not enough")
+
+    with pytest.raises(DomainError):
+        await counters.apply("c-1", "e-1", refuse)
+    assert backend.docs("ledger") == {}
+    assert backend.docs("counters") == {}
 
 
 def test_markers_must_outlive_the_topics_retention() -> None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crm_events.common import EntityId, ShortText
 from crm_loyalty.domain import Account, LedgerEntry
-from crm_loyalty.rules import HealthRules
+from crm_loyalty.rules import CustomerHealthRules
 from crm_loyalty.service import LoyaltyService, Redeemed, Redemption
 from crm_runtime.http import CustomerIdPath, error_responses
 from crm_runtime.security import IdempotencyKey, require
@@ -114,7 +114,7 @@ class HealthView(BaseModel):
     next_inactivity_check_at: datetime | None
 
 
-def build_router(service: LoyaltyService, health_rules: HealthRules) -> APIRouter:
+def build_router(service: LoyaltyService, health_rules: CustomerHealthRules) -> APIRouter:
     router = APIRouter(prefix="/accounts", tags=["loyalty"], dependencies=[_staff])
 
     @router.get("/{customer_id}", responses=_UNKNOWN)
@@ -179,7 +179,7 @@ def _redemption_view(redeemed: Redeemed) -> RedemptionView:
     )
 
 
-def _health_view(account: Account, rules: HealthRules) -> HealthView:
+def _health_view(account: Account, rules: CustomerHealthRules) -> HealthView:
     ordered = sorted(account.contributions.items(), key=lambda kv: (kv[1].at, kv[0]), reverse=True)
     risk = account.risk
     return HealthView(

@@ -14,15 +14,15 @@ from crm_events.loyalty import (
     RiskDetected,
     TierChanged,
 )
+from crm_loyalty import codec
 from crm_loyalty.api import build_router
-from crm_loyalty.handlers import inactivity_sweep, register_handlers
-from crm_loyalty.health_service import HealthService
-from crm_loyalty.mongo_repository import MongoLoyaltyRepository
+from crm_loyalty.customer_health_service import CustomerHealthService
+from crm_loyalty.handlers import register_handlers
 from crm_loyalty.service import LoyaltyService
 from crm_loyalty.settings import LoyaltySettings
-from crm_loyalty.writer import AccountWriter
 from crm_runtime.app import ServiceRuntime
 from crm_runtime.clock import Clock
+from crm_runtime.store import Backend
 
 PUBLISHED: list[type[EventData]] = [
     PointsAwarded,
@@ -35,24 +35,29 @@ PUBLISHED: list[type[EventData]] = [
 ]
 
 
-def create_app(settings: LoyaltySettings | None = None, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    settings: LoyaltySettings | None = None,
+    clock: Clock | None = None,
+    *,
+    store: Backend | None = None,
+) -> FastAPI:
+    """``store``: where aggregates live (default MongoDB; the unit tests pass in-memory)."""
     settings = settings or LoyaltySettings()
-    runtime = ServiceRuntime(settings, clock=clock)
+    runtime = ServiceRuntime(settings, clock=clock, backend=store)
     rules = settings.rules()
-    repository = MongoLoyaltyRepository(runtime.db)
-    writer = AccountWriter(
-        repository,
-        runtime.clock,
-        source=runtime.source,
-        applied_retention=rules.applied_retention,
-        on_outbox=runtime.notify_outbox,
+    accounts = runtime.aggregates(codec.AccountCodec())
+    points = LoyaltyService(accounts, runtime.clock, rules=rules, source=runtime.source)
+    customer_health = CustomerHealthService(
+        accounts, runtime.clock, rules=rules.health, source=runtime.source
     )
-    points = LoyaltyService(repository, writer, runtime.clock, rules=rules, source=runtime.source)
-    health = HealthService(repository, writer, runtime.clock, rules=rules.health)
-    register_handlers(runtime, points, health)
-    runtime.publishes(PUBLISHED, outboxes=[repository.accounts])
-    runtime.sweep("inactivity", repository.accounts, inactivity_sweep(health))
-    runtime.on_startup(repository.ensure_indexes)
-    return runtime.build_app(
+    register_handlers(runtime, points, customer_health)
+    runtime.sweep_aggregates("inactivity", accounts, customer_health.on_due)
+    runtime.publishes(PUBLISHED, outboxes=[runtime.db[codec.ACCOUNTS]])
+    if store is None:
+        runtime.on_startup(lambda: codec.ensure_indexes(runtime.db))
+    app = runtime.build_app(
         title="CRM loyalty service", routers=[build_router(points, rules.health)]
     )
+    app.state.points = points
+    app.state.customer_health = customer_health
+    return app

@@ -1,7 +1,11 @@
-"""Accounts and ledger entries ↔ MongoDB documents.
+"""Loyalty's documents: accounts and ledger entries — the only module of this service that
+knows MongoDB (its indexes) and the stored shape.
 
-Sub-documents live in maps keyed by id (contributions, applied), arrays hold scalars only
-(risk reasons), and every timestamp is a ``stamp()`` string (see crm_runtime.timestamps).
+An account keeps its state at the top level; sub-documents live in maps keyed by id
+(contributions, orders), arrays hold scalars only (risk reasons), and every timestamp is a
+``stamp()`` string (see crm_runtime.timestamps). The store adds ``version``, ``applied``,
+``next_due_at`` and the outbox fields. Ledger entries are the store's append-only entries,
+one document each, keyed by their id (``earn:<event>``, ``reverse:<event>``, ...).
 """
 
 from __future__ import annotations
@@ -9,43 +13,79 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+
 from crm_loyalty.domain import (
     Account,
     Contribution,
     LedgerEntry,
+    OrderRecord,
+    ReturnRecord,
     RiskEpisode,
     Settlement,
 )
+from crm_runtime.mongo import OUTBOX_PENDING
+from crm_runtime.scheduler import NEXT_DUE_AT
+from crm_runtime.store import Backend
 from crm_runtime.timestamps import stamp_tree, unstamp, unstamp_optional
 
-
-def account_fields(account: Account) -> dict[str, Any]:
-    """Every stored field except ``_id`` and the outbox; None means "absent"."""
-    fields: dict[str, Any] = stamp_tree(asdict(account))
-    return fields
+ACCOUNTS, LEDGER = "accounts", "ledger"
 
 
-def account_from(doc: dict[str, Any]) -> Account:
-    risk, settlement = doc.get("risk"), doc.get("settlement")
-    return Account(
-        customer_id=doc["_id"],
-        opened_at=unstamp(doc["opened_at"]),
-        status=doc["status"],
-        tier=doc["tier"],
-        balance=int(doc["balance"]),
-        qualifying_points=int(doc["qualifying_points"]),
-        version=int(doc["version"]),
-        score=int(doc["score"]),
-        contributions={k: _contribution(v) for k, v in (doc.get("contributions") or {}).items()},
-        risk=_risk(risk) if risk else None,
-        risk_episodes=int(doc.get("risk_episodes") or 0),
-        last_hard_signal_at=unstamp_optional(doc.get("last_hard_signal_at")),
-        last_activity_at=unstamp_optional(doc.get("last_activity_at")),
-        next_due_at=unstamp_optional(doc.get("next_due_at")),
-        settlement=_settlement(settlement) if settlement else None,
-        applied={k: unstamp(v) for k, v in (doc.get("applied") or {}).items()},
-        ignored_entries={k: unstamp(v) for k, v in (doc.get("ignored_entries") or {}).items()},
+async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
+    await db[ACCOUNTS].create_indexes(
+        [
+            IndexModel([(NEXT_DUE_AT, ASCENDING)], name="due", sparse=True),
+            IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True),
+        ]
     )
+    await db[LEDGER].create_indexes(
+        [
+            # No "_id" in compound indexes: the MongoDB stand-in cannot index it.
+            IndexModel(
+                [("customer_id", ASCENDING), ("recorded_at", DESCENDING)],
+                name="ledger_newest_first",
+            ),
+            IndexModel([("customer_id", ASCENDING), ("order_id", ASCENDING)], name="by_order"),
+            IndexModel([("reverses", ASCENDING)], name="reversals", sparse=True),
+        ]
+    )
+
+
+class AccountCodec:
+    collection = ACCOUNTS
+
+    def encode(self, account: Account) -> dict[str, Any]:
+        doc = asdict(account)
+        # The _id, the store's own counter and due date.
+        del doc["customer_id"], doc["version"], doc["next_due_at"]
+        return dict(stamp_tree(doc))
+
+    def decode(self, doc: dict[str, Any]) -> Account:
+        risk, settlement = doc.get("risk"), doc.get("settlement")
+        contributions = doc.get("contributions") or {}
+        return Account(
+            customer_id=doc["_id"],
+            opened_at=unstamp(doc["opened_at"]),
+            status=doc["status"],
+            tier=doc["tier"],
+            balance=int(doc["balance"]),
+            qualifying_points=int(doc["qualifying_points"]),
+            version=int(doc.get("version") or 1),
+            score=int(doc["score"]),
+            contributions={k: _contribution(v) for k, v in contributions.items()},
+            risk=_risk(risk) if risk else None,
+            risk_episodes=int(doc.get("risk_episodes") or 0),
+            last_hard_signal_at=unstamp_optional(doc.get("last_hard_signal_at")),
+            last_activity_at=unstamp_optional(doc.get("last_activity_at")),
+            next_due_at=unstamp_optional(doc.get(NEXT_DUE_AT)),
+            settlement=_settlement(settlement) if settlement else None,
+            orders={k: _order(v) for k, v in (doc.get("orders") or {}).items()},
+        )
+
+    def entry(self, entry: LedgerEntry) -> tuple[str, dict[str, Any]]:
+        return LEDGER, entry_document(entry)
 
 
 def entry_document(entry: LedgerEntry) -> dict[str, Any]:
@@ -69,6 +109,35 @@ def entry_from(doc: dict[str, Any]) -> LedgerEntry:
         state=doc["state"],
         note=doc.get("note"),
     )
+
+
+async def entry(backend: Backend, entry_id: str) -> LedgerEntry | None:
+    found = (await backend.load(LEDGER, [entry_id])).get(entry_id)
+    return None if found is None else entry_from(found)
+
+
+async def ledger(backend: Backend, customer_id: str, *, limit: int) -> list[LedgerEntry]:
+    """Newest first."""
+    docs = await backend.page(
+        LEDGER,
+        equals={"customer_id": customer_id},
+        newest_by="recorded_at",
+        before=None,
+        limit=limit,
+    )
+    return [entry_from(doc) for doc in docs]
+
+
+async def order_entries(backend: Backend, customer_id: str, order_id: str) -> list[LedgerEntry]:
+    """The ledger lines of one order (its earn entry and reversals), newest first."""
+    docs = await backend.page(
+        LEDGER,
+        equals={"customer_id": customer_id, "order_id": order_id},
+        newest_by="recorded_at",
+        before=None,
+        limit=1000,
+    )
+    return [entry_from(doc) for doc in docs]
 
 
 def _contribution(doc: dict[str, Any]) -> Contribution:
@@ -103,4 +172,29 @@ def _settlement(doc: dict[str, Any]) -> Settlement:
         cause_event_id=doc["cause_event_id"],
         case_id=doc.get("case_id"),
         written_off=int(doc.get("written_off") or 0),
+    )
+
+
+def _order(doc: dict[str, Any]) -> OrderRecord:
+    # The stand-in may return booleans as 1/0.
+    return OrderRecord(
+        earn_entry_id=doc["earn_entry_id"],
+        source_event_id=doc["source_event_id"],
+        currency=doc["currency"],
+        amount_minor=int(doc["amount_minor"]),
+        points=int(doc["points"]),
+        base_points=int(doc["base_points"]),
+        posted=bool(doc["posted"]),
+        returns={k: _return(v) for k, v in (doc.get("returns") or {}).items()},
+    )
+
+
+def _return(doc: dict[str, Any]) -> ReturnRecord:
+    return ReturnRecord(
+        return_id=doc["return_id"],
+        event_id=doc["event_id"],
+        amount_minor=int(doc["amount_minor"]),
+        points=int(doc["points"]),
+        base_points=int(doc["base_points"]),
+        counted=bool(doc["counted"]),
     )

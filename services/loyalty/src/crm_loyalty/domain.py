@@ -15,7 +15,6 @@ from typing import Any
 from crm_events import EventData
 from crm_events.loyalty import TierChanged
 from crm_loyalty.rules import Rules
-from crm_runtime.keys import map_key
 
 OPEN, SETTLED = "open", "settled"
 PENDING, POSTED, IGNORED = "pending", "posted", "ignored"
@@ -71,6 +70,71 @@ class Settlement:
 
 
 @dataclass
+class ReturnRecord:
+    """A return of an order as the account took it (``counted``: posted, not ignored)."""
+
+    return_id: str
+    event_id: str
+    amount_minor: int
+    points: int
+    base_points: int
+    counted: bool
+
+
+@dataclass
+class OrderRecord:
+    """The earn entry of an order, summarised on the account, and the order's returns."""
+
+    earn_entry_id: str
+    source_event_id: str
+    currency: str
+    amount_minor: int
+    points: int
+    base_points: int
+    posted: bool
+    returns: dict[str, ReturnRecord] = field(default_factory=dict)
+
+    def earn(self, customer_id: str, at: datetime) -> LedgerEntry:
+        """The earn entry as far as reversals need it."""
+        return LedgerEntry(
+            entry_id=self.earn_entry_id,
+            customer_id=customer_id,
+            kind=EARN,
+            points=self.points,
+            source_event_id=self.source_event_id,
+            occurred_at=at,
+            recorded_at=at,
+            details={
+                "amount_minor": self.amount_minor,
+                "currency": self.currency,
+                "base_points": self.base_points,
+            },
+            state=POSTED if self.posted else IGNORED,
+        )
+
+    def reversals(self, customer_id: str, at: datetime) -> list[LedgerEntry]:
+        return [
+            LedgerEntry(
+                entry_id=entry_id(REVERSE, r.event_id),
+                customer_id=customer_id,
+                kind=REVERSE,
+                points=r.points,
+                source_event_id=r.event_id,
+                occurred_at=at,
+                recorded_at=at,
+                reverses=self.earn_entry_id,
+                details={
+                    "amount_minor": r.amount_minor,
+                    "return_id": r.return_id,
+                    "base_points": r.base_points,
+                },
+                state=POSTED if r.counted else IGNORED,
+            )
+            for r in self.returns.values()
+        ]
+
+
+@dataclass
 class Account:
     customer_id: str
     opened_at: datetime
@@ -87,8 +151,9 @@ class Account:
     last_activity_at: datetime | None = None
     next_due_at: datetime | None = None
     settlement: Settlement | None = None
-    applied: dict[str, datetime] = field(default_factory=dict)
-    ignored_entries: dict[str, datetime] = field(default_factory=dict)
+    # Per order (keyed by ``map_key(order_id)``): what it earned and what returns reversed,
+    # so that a return is decided on the account alone.
+    orders: dict[str, OrderRecord] = field(default_factory=dict)
 
     @classmethod
     def open(cls, customer_id: str, at: datetime, rules: Rules, now: datetime) -> Account:
@@ -107,9 +172,6 @@ class Account:
     def is_open(self) -> bool:
         return self.status == OPEN
 
-    def has_applied(self, cause_id: str) -> bool:
-        return map_key(cause_id) in self.applied
-
     def enrolment(self) -> Derived:
         return (
             "tier-changed",
@@ -127,8 +189,9 @@ class Account:
 class LedgerEntry:
     """``points`` is the magnitude; ``kind`` says whether it credits or debits the balance.
 
-    ``state`` is pending until the account has taken the entry into its balance (posted) or
-    refused it (ignored, with a note) — a pending entry never counts.
+    ``state`` says whether the account took the entry into its balance (posted) or refused
+    it (ignored, with a note); it is decided with the account change and never changes.
+    ``pending`` only appears on entries written by the service before issue 7.
     """
 
     entry_id: str

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from crm_events.contacts import ContactLogged, CustomerRegistered
 from crm_events.feedback import ComplaintRaised, ComplaintSlaBreached, SurveyAnswered
 from crm_events.inbound import ContractBreached, PaymentOverdue, PurchaseRecorded, PurchaseReturned
 from crm_events.offboarding import ExitAgreed
-from crm_loyalty.health_service import HealthService
+from crm_loyalty.customer_health_service import CustomerHealthService
 from crm_loyalty.service import LoyaltyService
 from crm_runtime.app import ServiceRuntime
-from crm_runtime.scheduler import DueHandler
 
 
 def register_handlers(
-    runtime: ServiceRuntime, points: LoyaltyService, health: HealthService
+    runtime: ServiceRuntime, points: LoyaltyService, health: CustomerHealthService
 ) -> None:
     runtime.on(CustomerRegistered, points.on_customer_registered)
     runtime.on(PurchaseRecorded, points.on_purchase_recorded)
@@ -28,12 +24,3 @@ def register_handlers(
     runtime.on(SurveyAnswered, health.on_survey_answered)
     runtime.on(PaymentOverdue, health.on_payment_overdue)
     runtime.on(ContractBreached, health.on_contract_breached)
-
-
-def inactivity_sweep(health: HealthService) -> DueHandler:
-    """The sweeper hands over account documents whose ``next_due_at`` has passed."""
-
-    async def handle(doc: dict[str, Any], now: datetime) -> None:
-        await health.on_inactivity_due(str(doc["_id"]), now)
-
-    return handle

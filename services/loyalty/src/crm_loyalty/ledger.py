@@ -1,7 +1,8 @@
 """Ledger rules: what a purchase earns, what a return reverses, what a redemption needs.
 
-Pure functions over the domain types; each ``post_*`` changes the account and returns the
-derived events (a ``Posting``) or says why the entry was ignored.
+Pure functions over the domain types; each ``post_*`` changes the account (a copy, see
+``decisions``) and returns the derived events (a ``Posting``) or says why the entry was
+ignored.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from crm_events.inbound import PurchaseRecorded, PurchaseReturned
 from crm_events.loyalty import PointsAwarded, PointsRedeemed, PointsReversed, TierChanged
 from crm_loyalty.domain import (
     EARN,
@@ -23,13 +23,14 @@ from crm_loyalty.domain import (
     entry_id,
 )
 from crm_loyalty.rules import EarningRules
+from crm_loyalty.translate import Purchase, Return
 from crm_runtime.errors import Conflict, DomainError, Unprocessable
 
 
 # --- earning ---------------------------------------------------------------------------
 def earn_entry(
     account: Account,
-    data: PurchaseRecorded,
+    data: Purchase,
     source_event_id: str,
     rules: EarningRules,
     now: datetime,
@@ -106,7 +107,7 @@ def retier(account: Account, rules: EarningRules) -> list[Derived]:
 def reversal_entry(
     earn: LedgerEntry,
     earlier: Sequence[LedgerEntry],
-    data: PurchaseReturned,
+    data: Return,
     source_event_id: str,
     now: datetime,
 ) -> LedgerEntry:
@@ -134,9 +135,7 @@ def reversal_entry(
     )
 
 
-def _check_return(
-    earn: LedgerEntry, earlier: Sequence[LedgerEntry], data: PurchaseReturned
-) -> None:
+def _check_return(earn: LedgerEntry, earlier: Sequence[LedgerEntry], data: Return) -> None:
     """Refuse a return that can never apply (it goes to the DLQ with this reason)."""
     paid_in = earn.details["currency"]
     if data.currency != paid_in:

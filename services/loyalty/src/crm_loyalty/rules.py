@@ -60,7 +60,7 @@ DEFAULT_RISK_CATEGORIES = {
 
 
 @dataclass(frozen=True)
-class HealthRules:
+class CustomerHealthRules:
     initial: int = 70
     contact: int = 2
     purchase: int = 3
@@ -120,8 +120,5 @@ class SettlementRules:
 @dataclass(frozen=True)
 class Rules:
     earning: EarningRules = field(default_factory=EarningRules)
-    health: HealthRules = field(default_factory=HealthRules)
+    health: CustomerHealthRules = field(default_factory=CustomerHealthRules)
     settlement: SettlementRules = field(default_factory=SettlementRules)
-    # How long an applied event id is remembered on the account (duplicate detection);
-    # far longer than Kafka retention plus the parking grace period.
-    applied_retention: timedelta = timedelta(days=90)

@@ -6,7 +6,6 @@ Maps are JSON, e.g. CRM_LOYALTY_TIER_THRESHOLDS='{"bronze": 0, "silver": 1000}'.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Self
 
 from pydantic import Field, NonNegativeInt, model_validator
@@ -16,8 +15,8 @@ from crm_events.common import RiskCategory, Severity
 from crm_loyalty.rules import (
     DEFAULT_COMPLAINT_DELTAS,
     DEFAULT_RISK_CATEGORIES,
+    CustomerHealthRules,
     EarningRules,
-    HealthRules,
     Rules,
     SettlementPolicy,
     SettlementRules,
@@ -80,7 +79,18 @@ class LoyaltySettings(ServiceSettings):
     settlement_policy: SettlementPolicy = "cash_out"
     cash_out_minor_per_point: int = Field(1, ge=0)
     voucher_minor_per_point: int = Field(1, ge=0)
-    applied_retention_days: int = Field(90, ge=1)
+    applied_retention_days: int = Field(
+        90,
+        ge=1,
+        description="How long the accounts remember applied event ids (the store's "
+        "APPLIED_MARKER_LIFETIME_S, unless that is set itself).",
+    )
+
+    @model_validator(mode="after")
+    def _markers_live_the_retention(self) -> Self:
+        if "applied_marker_lifetime_s" not in self.model_fields_set:
+            self.applied_marker_lifetime_s = self.applied_retention_days * 86_400
+        return self
 
     @model_validator(mode="after")
     def _tiers_are_consistent(self) -> Self:
@@ -119,11 +129,10 @@ class LoyaltySettings(ServiceSettings):
                 voucher_minor_per_point=self.voucher_minor_per_point,
                 currency=self.currency,
             ),
-            applied_retention=timedelta(days=self.applied_retention_days),
         )
 
-    def _health_rules(self) -> HealthRules:
-        return HealthRules(
+    def _health_rules(self) -> CustomerHealthRules:
+        return CustomerHealthRules(
             initial=self.health_initial,
             contact=self.health_contact,
             purchase=self.health_purchase,

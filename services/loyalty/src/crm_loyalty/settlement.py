@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from crm_events.loyalty import LoyaltyAccountSettled
-from crm_events.offboarding import ExitAgreed
 from crm_loyalty.domain import (
     POSTED,
     SETTLE,
@@ -17,10 +16,11 @@ from crm_loyalty.domain import (
     entry_id,
 )
 from crm_loyalty.rules import SettlementRules
+from crm_loyalty.translate import Exit
 
 
 def settle(
-    account: Account, data: ExitAgreed, cause_id: str, rules: SettlementRules, now: datetime
+    account: Account, data: Exit, cause_id: str, rules: SettlementRules, now: datetime
 ) -> list[Derived]:
     """Freeze and settle in one change; a second exit (another case) changes nothing."""
     if account.settlement is not None:
@@ -53,7 +53,7 @@ def settle(
 
 
 def settlement_entry(account: Account) -> LedgerEntry | None:
-    """The ledger line of a stored settlement (written after the account, derived from it)."""
+    """The ledger line of a settlement (appended with the account change)."""
     settlement = account.settlement
     if settlement is None:
         return None

@@ -10,13 +10,14 @@ from datetime import datetime
 from crm_events import CloudEvent
 from crm_events.contacts import ContactLogged
 from crm_events.feedback import ComplaintRaised, ComplaintSlaBreached, SurveyAnswered
-from crm_events.inbound import ContractBreached, PaymentOverdue, PurchaseRecorded
-from crm_loyalty.health import Signal
-from crm_loyalty.rules import HealthRules
+from crm_events.inbound import ContractBreached, PaymentOverdue
+from crm_loyalty.customer_health import Signal
+from crm_loyalty.rules import CustomerHealthRules
+from crm_loyalty.translate import Purchase
 from crm_runtime.keys import map_key
 
 
-def contact_logged(data: ContactLogged, event: CloudEvent, rules: HealthRules) -> Signal:
+def contact_logged(data: ContactLogged, event: CloudEvent, rules: CustomerHealthRules) -> Signal:
     return Signal(
         key=map_key(event.id),
         code="contact_logged",
@@ -27,7 +28,7 @@ def contact_logged(data: ContactLogged, event: CloudEvent, rules: HealthRules) -
     )
 
 
-def purchase_recorded(data: PurchaseRecorded, event: CloudEvent, rules: HealthRules) -> Signal:
+def purchase_recorded(data: Purchase, event: CloudEvent, rules: CustomerHealthRules) -> Signal:
     return Signal(
         key=map_key(event.id),
         code="purchase_recorded",
@@ -38,7 +39,9 @@ def purchase_recorded(data: PurchaseRecorded, event: CloudEvent, rules: HealthRu
     )
 
 
-def complaint_raised(data: ComplaintRaised, event: CloudEvent, rules: HealthRules) -> Signal:
+def complaint_raised(
+    data: ComplaintRaised, event: CloudEvent, rules: CustomerHealthRules
+) -> Signal:
     return Signal(
         key=map_key(event.id),
         code="complaint_raised",
@@ -49,7 +52,7 @@ def complaint_raised(data: ComplaintRaised, event: CloudEvent, rules: HealthRule
 
 
 def complaint_sla_breached(
-    data: ComplaintSlaBreached, event: CloudEvent, rules: HealthRules
+    data: ComplaintSlaBreached, event: CloudEvent, rules: CustomerHealthRules
 ) -> Signal:
     clock = data.clock.replace("_", " ")
     return Signal(
@@ -61,7 +64,7 @@ def complaint_sla_breached(
     )
 
 
-def survey_answered(data: SurveyAnswered, event: CloudEvent, rules: HealthRules) -> Signal:
+def survey_answered(data: SurveyAnswered, event: CloudEvent, rules: CustomerHealthRules) -> Signal:
     scores = ", ".join(
         f"{name} {value}"
         for name, value in (("CSAT", data.csat), ("NPS", data.nps))
@@ -88,7 +91,7 @@ def survey_answered(data: SurveyAnswered, event: CloudEvent, rules: HealthRules)
     )
 
 
-def payment_overdue(data: PaymentOverdue, event: CloudEvent, rules: HealthRules) -> Signal:
+def payment_overdue(data: PaymentOverdue, event: CloudEvent, rules: CustomerHealthRules) -> Signal:
     return Signal(
         key=map_key(event.id),
         code="payment_overdue",
@@ -99,7 +102,9 @@ def payment_overdue(data: PaymentOverdue, event: CloudEvent, rules: HealthRules)
     )
 
 
-def contract_breached(data: ContractBreached, event: CloudEvent, rules: HealthRules) -> Signal:
+def contract_breached(
+    data: ContractBreached, event: CloudEvent, rules: CustomerHealthRules
+) -> Signal:
     return Signal(
         key=map_key(event.id),
         code="contract_breached",
@@ -110,7 +115,7 @@ def contract_breached(data: ContractBreached, event: CloudEvent, rules: HealthRu
     )
 
 
-def inactivity(due: datetime, rules: HealthRules) -> Signal:
+def inactivity(due: datetime, rules: CustomerHealthRules) -> Signal:
     """One contribution per inactive period, keyed by the period's due date."""
     return Signal(
         key=f"inactivity-{due.strftime('%Y%m%dT%H%M%S')}",

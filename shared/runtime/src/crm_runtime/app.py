@@ -9,9 +9,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pymongo.asynchronous.collection import AsyncCollection
 
 from crm_events import EventData
@@ -22,7 +21,7 @@ from crm_runtime.consumer import EventConsumer, Handler
 from crm_runtime.dlq import DeadLetters
 from crm_runtime.errors import DomainError
 from crm_runtime.health import Health
-from crm_runtime.http import document_errors, validation_error
+from crm_runtime.http import document_errors, domain_error, unavailable, validation_error
 from crm_runtime.kafka import BrokerPublisher, make_broker, subscribe
 from crm_runtime.logging import configure_logging, get_logger
 from crm_runtime.metrics import Metrics
@@ -30,9 +29,10 @@ from crm_runtime.mongo import TRANSIENT_ERRORS, connect
 from crm_runtime.mongo_store import MongoBackend
 from crm_runtime.ops import ops_router
 from crm_runtime.outbox import OutboxRelay
-from crm_runtime.parking import ParkingLot
-from crm_runtime.scheduler import DueDateSweeper, DueFinder, DueHandler
+from crm_runtime.parking import ParkingStore
+from crm_runtime.scheduler import DueDateSweeper, DueFinder, DueHandler, PeriodicSweep
 from crm_runtime.settings import ServiceSettings
+from crm_runtime.shutdown import SHUTDOWN_BUDGET_S, drain_outbox, step
 from crm_runtime.startup import retry_until
 from crm_runtime.store import AggregateStore, Backend, Codec, S, check_marker_lifetime
 from crm_runtime.store_batch import StoreBatch
@@ -40,11 +40,6 @@ from crm_runtime.topics import TopicPolicy, dlq_topic, provision_topics
 
 Hook = Callable[[], Awaitable[Any]]
 log = get_logger(__name__)
-# ServiceRuntime.stop's budget: with uvicorn's HTTP drain (serve.HTTP_DRAIN_S) it stays
-# under the 30 s grace period orchestrators give before SIGKILL.
-SHUTDOWN_BUDGET_S = 20.0
-# Shutdown steps that overran, cancelled and no longer awaited (kept referenced).
-_ABANDONED: set[asyncio.Future[Any]] = set()
 
 
 AggregateOf = tuple[AggregateStore[Any], Callable[[Any], str]]
@@ -71,8 +66,9 @@ class ServiceRuntime:
         self.db = self.mongo[settings.mongo_database]
         self.broker = make_broker(settings)
         self.publisher = BrokerPublisher(self.broker)
-        self.parking = ParkingLot(
-            self.db["parked_events"],
+        # Where aggregates and parked records live: MongoDB, or the unit tests' memory.
+        self.backend: Any = backend or MongoBackend(self.db)
+        self.parking: ParkingStore = self.backend.parking(
             retry_every=timedelta(seconds=settings.park_retry_s),
             grace=timedelta(seconds=settings.park_grace_s),
         )
@@ -88,19 +84,17 @@ class ServiceRuntime:
             topic_prefix=settings.kafka_topic_prefix,
             concurrency=settings.consumer_concurrency,
         )
-        # Where aggregates live: MongoDB, or the in-memory backend of the unit tests.
-        self.backend: Any = backend or MongoBackend(self.db)
         self.business_keys = BusinessKeyGuard(self.backend.business_keys(), self.clock)
         self.consumer.preparers += [self.business_keys.prefetch, self._prefetch_aggregates]
         self._aggregate_of: dict[type[EventData], AggregateOf] = {}
         self.consumed: list[type[EventData]] = []
         self.published: list[type[EventData]] = []
         self.relay: OutboxRelay | None = None
-        self.sweepers: list[DueDateSweeper] = []
+        self.sweepers: list[DueDateSweeper | PeriodicSweep] = []
         self._startup_hooks: list[Hook] = [self.parking.ensure_indexes]
         self._tasks: list[asyncio.Task[None]] = []
         self.subscriber: Any = None
-        self.sweep("parking", self.parking.collection, self.consumer.sequences.release_due)
+        self.sweep("parking", self.parking.due_documents, self.consumer.sequences.release_due)
 
     # --- composition -------------------------------------------------------------------
     def on(
@@ -125,13 +119,24 @@ class ServiceRuntime:
         except ValueError as exc:
             log.error("applied_markers_outlived_by_topics", reason=str(exc))
             raise
-        return AggregateStore(
+        store = AggregateStore(
             self.backend,
             codec,
             clock=self.clock,
             marker_lifetime=marker_lifetime,
             on_outbox=self.notify_outbox,
         )
+        self._startup_hooks.append(lambda: self.backend.prepare(codec.collection))
+        grace = timedelta(seconds=self.settings.pending_entries_grace_s)
+        self.sweepers.append(
+            PeriodicSweep(
+                f"entries:{codec.collection}",
+                lambda: store.finish_entries(older_than=grace),
+                health=self.health,
+                interval_s=self.settings.sweep_interval_s,
+            )
+        )
+        return store
 
     async def _prefetch_aggregates(self, items: list[tuple[EventData, Any]]) -> None:
         batch = StoreBatch.current()
@@ -249,19 +254,19 @@ class ServiceRuntime:
             return max(0.0, min(step_s, deadline - loop.time()))
 
         if self.subscriber is not None:
-            await _step("stop consuming", self.subscriber.stop(), left(10))
+            await step("stop consuming", self.subscriber.stop(), left(10))
         for task in self._tasks:
             task.cancel()
-        await _step("stop timers", asyncio.gather(*self._tasks, return_exceptions=True), left(2))
+        await step("stop timers", asyncio.gather(*self._tasks, return_exceptions=True), left(2))
         if self.relay is not None:
             if await self.broker.ping(timeout=left(1) or 0.01):
-                await _step("flush outbox", _drain_outbox(self.relay), left(5))
+                await step("flush outbox", drain_outbox(self.relay), left(5))
             else:
                 log.warning(
                     "shutdown_step_skipped", step="flush outbox", reason="kafka unreachable"
                 )
-        await _step("disconnect kafka", self.broker.stop(), left(3))
-        await _step("disconnect mongo", self.mongo.close(), left(2))
+        await step("disconnect kafka", self.broker.stop(), left(3))
+        await step("disconnect mongo", self.mongo.close(), left(2))
         log.info("service_stopped")
 
     async def readiness(self) -> dict[str, str]:
@@ -295,9 +300,9 @@ class ServiceRuntime:
             app.include_router(router)
         app.include_router(ops_router(self))
         app.add_exception_handler(RequestValidationError, validation_error)
-        app.add_exception_handler(DomainError, _domain_error)
+        app.add_exception_handler(DomainError, domain_error)
         for exc_type in TRANSIENT_ERRORS:
-            app.add_exception_handler(exc_type, _unavailable)
+            app.add_exception_handler(exc_type, unavailable)
         return app
 
     def asyncapi(self) -> dict[str, Any]:
@@ -307,44 +312,7 @@ class ServiceRuntime:
         )
 
 
-async def _step(what: str, action: Awaitable[Any], timeout: float) -> None:
-    """Run one shutdown step for at most ``timeout`` seconds.
-
-    Unlike ``asyncio.wait_for``, an overrunning step is cancelled and then left behind, not
-    awaited: a client that swallows the cancellation or shields its own clean-up (a Kafka
-    client closing connections to a broker that no longer answers) cannot hold shutdown up.
-    """
-    task = asyncio.ensure_future(action)
-    done, _ = await asyncio.wait({task}, timeout=timeout)
-    if not done:
-        task.cancel()
-        _ABANDONED.add(task)
-        task.add_done_callback(_ABANDONED.discard)
-        log.warning("shutdown_step_failed", step=what, error="TimeoutError", timeout_s=timeout)
-        return
-    if not task.cancelled() and (exc := task.exception()) is not None:
-        log.warning("shutdown_step_failed", step=what, error=type(exc).__name__)
-
-
-async def _drain_outbox(relay: OutboxRelay) -> None:
-    while await relay.flush():
-        pass
-
-
 def _consuming(subscriber: Any) -> bool:
     """FastStream runs (and restarts) the consume loop as a task of the subscriber."""
     tasks = getattr(subscriber, "tasks", [])
     return bool(getattr(subscriber, "running", False)) and any(not t.done() for t in tasks)
-
-
-async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DomainError)
-    return JSONResponse({**exc.details, "detail": exc.reason}, status_code=exc.http_status)
-
-
-async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse(
-        {"detail": f"database unavailable ({type(exc).__name__}); retry later"},
-        status_code=503,
-        headers={"Retry-After": "2"},
-    )

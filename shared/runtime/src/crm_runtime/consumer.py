@@ -34,7 +34,7 @@ from crm_runtime.logging import get_logger
 from crm_runtime.metrics import Metrics
 from crm_runtime.mongo import TRANSIENT_ERRORS
 from crm_runtime.parking import ParkingStore, sequence_name
-from crm_runtime.retry import Backoff, TransientRetry
+from crm_runtime.retry import RetriesExhausted, TransientRetry
 from crm_runtime.sequences import ParkedSequences
 from crm_runtime.store import CURRENT_BATCH
 from crm_runtime.store_batch import StoreBatch
@@ -246,48 +246,27 @@ class EventConsumer:
     async def _apply(
         self, handler: Handler, data: EventData, envelope: CloudEvent, record: Any
     ) -> str:
-        backoff = Backoff(*self._backoff)
-        failures = 0
-        while True:
-            try:
-                applied = await handler(data, envelope)
-            except DomainError as exc:
-                return await self._dead_letter(record, exc.dlq_kind, exc.reason)
-            except MissingPrerequisite:
-                raise
-            except TRANSIENT_ERRORS as exc:
-                # Database unreachable: hold the partition, report not-ready, try again.
-                self._health.fail("mongo", type(exc).__name__)
-                self._metrics.retries(kind="transient").inc()
-                log.warning("handler_transient_failure", error=type(exc).__name__)
-                await backoff.wait()
-                continue
-            except Exception as exc:
-                failures += 1
-                self._metrics.retries(kind="unexpected").inc()
-                log.exception("handler_failed", attempt=failures)
-                if failures >= self._max_attempts:
-                    reason = f"handler failed {failures} times: {type(exc).__name__}: {exc}"
-                    return await self._dead_letter(record, "handler-error", reason)
-                await backoff.wait()
-                continue
-            self._health.recover("mongo")
-            outcome = "applied" if applied else "duplicate"
-            log.debug("event_consumed", outcome=outcome)
-            return outcome
+        try:
+            applied = await self._durably.retry.run(
+                "handle",
+                partial(handler, data, envelope),
+                component="mongo",  # database unreachable: hold the partition, not ready
+                outage=TRANSIENT_ERRORS,
+                passthrough=(DomainError, MissingPrerequisite),
+                attempts=self._max_attempts,
+            )
+        except DomainError as exc:
+            return await self._dead_letter(record, exc.dlq_kind, exc.reason)
+        except RetriesExhausted as exc:
+            return await self._dead_letter(record, "handler-error", f"handler {exc}")
+        outcome = "applied" if applied else "duplicate"
+        log.debug("event_consumed", outcome=outcome)
+        return outcome
 
     async def _dead_letter(self, record: Any, kind: str, reason: str) -> str:
-        backoff = Backoff(*self._backoff)
-        while True:
-            try:
-                await self._dead_letters.send(record, kind=kind, reason=reason)
-            except Exception:
-                # The DLQ is Kafka: if it is down we must not move past this record.
-                self._health.fail("kafka", "dlq publish failed")
-                log.exception("dlq_publish_failed")
-                await backoff.wait()
-                continue
-            self._health.recover("kafka")
-            self._metrics.dead_lettered(topic=record.topic, kind=kind).inc()
-            log.warning("event_dead_lettered", kind=kind, reason=reason)
-            return "dead_lettered"
+        # The DLQ is Kafka: while it is down we must not move past this record.
+        send = partial(self._dead_letters.send, record, kind=kind, reason=reason)
+        await self._durably.retry.run("dead-letter", send, component="kafka", outage=(Exception,))
+        self._metrics.dead_lettered(topic=record.topic, kind=kind).inc()
+        log.warning("event_dead_lettered", kind=kind, reason=reason)
+        return "dead_lettered"

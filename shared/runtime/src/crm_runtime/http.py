@@ -22,6 +22,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_events.common import CustomerId, EmployeeId, EntityId
+from crm_runtime.errors import DomainError
 from crm_runtime.settings import Role
 
 CustomerIdPath = Annotated[CustomerId, Path(description="Company-wide customer id.")]
@@ -110,3 +111,16 @@ async def validation_error(_: Request, exc: Exception) -> JSONResponse:
     more = f" (+{len(errors) - 5} more)" if len(errors) > 5 else ""
     body = ErrorBody(detail=f"invalid request: {reasons}{more}", errors=errors)
     return JSONResponse(body.model_dump(mode="json"), status_code=422)
+
+
+async def domain_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return JSONResponse({**exc.details, "detail": exc.reason}, status_code=exc.http_status)
+
+
+async def unavailable(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        {"detail": f"database unavailable ({type(exc).__name__}); retry later"},
+        status_code=503,
+        headers={"Retry-After": "2"},
+    )

@@ -5,21 +5,25 @@
   per collection, where the guard is ``{_id, version: v}`` (``version`` absent for a new
   aggregate): a guard that no longer matches makes the upsert insert a second document
   with the same ``_id``, which fails with E11000 — that, per write, is the lost race;
-- insert: one ``insert_many(ordered=False)``; E11000 per document = already there.
+- insert: one ``insert_many(ordered=False)``; E11000 per document = already there;
+- pending / clear_pending: the entries a crash left in their aggregates (sparse index on
+  ``entries_pending_at``), cleared only where the version has not moved since they were read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import timedelta
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from crm_runtime.business_keys import COLLECTION, MongoBusinessKeys
 from crm_runtime.mongo import OUTBOX_REV
-from crm_runtime.store import VERSION, Write
+from crm_runtime.parking import ParkingLot
+from crm_runtime.store import PENDING, PENDING_AT, VERSION, Write
 
 DUPLICATE_KEY = 11000
 
@@ -30,6 +34,9 @@ class MongoBackend:
 
     def business_keys(self) -> MongoBusinessKeys:
         return MongoBusinessKeys(self.db[COLLECTION])
+
+    def parking(self, *, retry_every: timedelta, grace: timedelta) -> ParkingLot:
+        return ParkingLot(self.db["parked_events"], retry_every=retry_every, grace=grace)
 
     async def load(self, collection: str, ids: Collection[str]) -> dict[str, dict[str, Any]]:
         if not ids:
@@ -79,6 +86,25 @@ class MongoBackend:
             {"next_due_at": {"$lte": now}}, sort=[("next_due_at", ASCENDING)], limit=limit
         )
         return [doc async for doc in cursor]
+
+    async def pending(self, collection: str, before: str, limit: int) -> list[dict[str, Any]]:
+        cursor = self.db[collection].find(
+            {PENDING_AT: {"$lte": before}}, sort=[(PENDING_AT, ASCENDING)], limit=limit
+        )
+        return [doc async for doc in cursor]
+
+    async def clear_pending(self, collection: str, versions: dict[str, int]) -> None:
+        if versions:
+            clear = {"$unset": {PENDING: "", PENDING_AT: ""}}
+            await self.db[collection].bulk_write(
+                [UpdateOne({"_id": i, VERSION: v}, clear) for i, v in versions.items()],
+                ordered=False,
+            )
+
+    async def prepare(self, collection: str) -> None:
+        await self.db[collection].create_indexes(
+            [IndexModel([(PENDING_AT, ASCENDING)], name=PENDING_AT, sparse=True)]
+        )
 
 
 def _operation(write: Write) -> UpdateOne:

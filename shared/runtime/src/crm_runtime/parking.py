@@ -118,6 +118,12 @@ class ParkingStore(Protocol):
         """Remove applied or dead-lettered records (one delete)."""
         ...
 
+    async def ensure_indexes(self) -> None: ...
+
+    async def due_documents(self, now: str, limit: int) -> list[dict[str, Any]]:
+        """Heads whose safety-net retry is due at ``now`` (a stamp), earliest first."""
+        ...
+
 
 class ParkingLot:
     def __init__(
@@ -167,3 +173,8 @@ class ParkingLot:
 
     async def release(self, doc_ids: list[str]) -> None:
         await self.collection.delete_many({"_id": {"$in": doc_ids}})
+
+    async def due_documents(self, now: str, limit: int) -> list[dict[str, Any]]:
+        return await self.collection.find(
+            {NEXT_DUE_AT: {"$lte": now}}, sort=[(NEXT_DUE_AT, ASCENDING)], limit=limit
+        ).to_list()

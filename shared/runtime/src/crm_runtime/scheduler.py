@@ -77,14 +77,35 @@ class DueDateSweeper:
         return handled
 
     async def run(self) -> None:
-        component = f"sweeper:{self.name}"
-        while True:
-            try:
-                await self.sweep()
-                self._health.recover(component)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self._health.fail(component, type(exc).__name__)
-                log.warning("sweep_failed", sweeper=self.name, error=type(exc).__name__)
-            await asyncio.sleep(self._interval)
+        await run_periodically(self.name, self.sweep, self._health, self._interval)
+
+
+class PeriodicSweep:
+    """Work done in bulk every interval (``work`` returns how much it did)."""
+
+    def __init__(
+        self, name: str, work: Callable[[], Awaitable[int]], *, health: Health, interval_s: float
+    ) -> None:
+        self.name = name
+        self.sweep = work
+        self._health = health
+        self._interval = interval_s
+
+    async def run(self) -> None:
+        await run_periodically(self.name, self.sweep, self._health, self._interval)
+
+
+async def run_periodically(
+    name: str, sweep: Callable[[], Awaitable[int]], health: Health, interval_s: float
+) -> None:
+    component = f"sweeper:{name}"
+    while True:
+        try:
+            await sweep()
+            health.recover(component)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            health.fail(component, type(exc).__name__)
+            log.warning("sweep_failed", sweeper=name, error=type(exc).__name__)
+        await asyncio.sleep(interval_s)

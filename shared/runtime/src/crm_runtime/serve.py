@@ -11,7 +11,7 @@ from crm_runtime.settings import ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
 # Open HTTP requests get this long after SIGTERM; then ServiceRuntime.stop has its own
-# budget (app.SHUTDOWN_BUDGET_S). Together they stay under the 30 s grace period.
+# budget (shutdown.SHUTDOWN_BUDGET_S). Together they stay under the 30 s grace period.
 HTTP_DRAIN_S = 5
 
 

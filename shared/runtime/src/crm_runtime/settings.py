@@ -102,6 +102,9 @@ class ServiceSettings(BaseSettings):
 
     outbox_poll_interval_s: float = 1.0
     sweep_interval_s: float = 1.0
+    # Entries stay in their aggregate's document until the next write of it clears them;
+    # after this long a sweeper inserts any still there (a crash) and clears them.
+    pending_entries_grace_s: float = Field(default=30.0, ge=0)
     park_retry_s: float = Field(
         10.0,
         description="Safety net: how often the head of a parked sequence is retried when no "

@@ -16,9 +16,15 @@ Two modes, one set of rules:
   batch commits with one insert per entry collection and one bulk write per aggregate
   collection; only the aggregates that lost a race are re-read and re-decided.
 
-Entries are written before aggregates: a crash between the two leaves the aggregate
-without the event's marker, so the redelivered event is decided again and its entries
-answer "already there" — never the other way round (a marker without its entries).
+Entries follow their aggregate: a decision that changes an aggregate carries its entries
+in the aggregate's own guarded write (``entries_pending``), and they are inserted into their
+collections right after it. So an entry exists only for a decision that was stored — a
+refused, re-decided or abandoned decision (a lost race, a client that gives up) never
+leaves an entry behind — and a crash between the two writes loses nothing: the entries
+are still in the aggregate, inserted by the next unit of work that loads it (before it
+clears them) or by the store's sweeper (``finish_entries``). Decisions that append
+entries without changing an aggregate insert them directly, their ids being their
+markers.
 """
 
 from __future__ import annotations
@@ -38,6 +44,12 @@ from crm_runtime.timestamps import stamp, unstamp
 
 S = TypeVar("S")
 APPLIED, VERSION, NEXT_DUE = "applied", "version", "next_due_at"
+# Entries stored with their aggregate, not yet known to be in their collections.
+PENDING, PENDING_AT = "entries_pending", "entries_pending_at"
+# How many entry ids a store remembers as inserted by this process (so the next write of
+# the same aggregate clears them without inserting them again).
+CONFIRMED_MEMORY = 50_000
+EntryDoc = tuple[str, dict[str, Any]]  # (collection, document with _id)
 
 
 class BatchApply(Protocol):
@@ -122,6 +134,22 @@ class Backend(Protocol):
 
     async def due(self, collection: str, now: str, limit: int) -> list[dict[str, Any]]: ...
 
+    async def pending(self, collection: str, before: str, limit: int) -> list[dict[str, Any]]:
+        """Aggregates whose entries have been pending since ``before`` or earlier."""
+        ...
+
+    async def clear_pending(self, collection: str, versions: dict[str, int]) -> None:
+        """Drop the pending entries of each aggregate still at that version."""
+        ...
+
+    async def prepare(self, collection: str) -> None:
+        """Create what the store's own queries need (the pending-entries index)."""
+        ...
+
+    def parking(self, *, retry_every: timedelta, grace: timedelta) -> Any:
+        """Where parked records wait (``crm_runtime.parking.ParkingStore``)."""
+        ...
+
     def business_keys(self) -> Any:
         """The business-key reservations (``crm_runtime.business_keys.BusinessKeyStore``)."""
         ...
@@ -138,6 +166,9 @@ class Loaded(Generic[S]):
     due: str | None
     fresh_markers: dict[str, str] = field(default_factory=dict)
     outbox: list[CloudEvent] = field(default_factory=list)
+    # Entries the stored document carries (an earlier write's) and this unit of work's own.
+    carried: list[EntryDoc] = field(default_factory=list)
+    pending: list[EntryDoc] = field(default_factory=list)
 
     @property
     def dirty(self) -> bool:
@@ -182,6 +213,7 @@ class AggregateStore(Generic[S]):
         self._lifetime = marker_lifetime
         self._on_outbox = on_outbox
         self.max_attempts = max_attempts
+        self._confirmed: dict[str, None] = {}
 
     # --- reading ---------------------------------------------------------------------------
     async def get(self, aggregate_id: str) -> S | None:
@@ -205,6 +237,7 @@ class AggregateStore(Generic[S]):
             self.codec.decode(doc),
             dict(doc.get(APPLIED) or {}),
             doc.get(NEXT_DUE),
+            carried=carried_entries(doc),
         )
 
     # --- deciding ----------------------------------------------------------------------------
@@ -224,7 +257,8 @@ class AggregateStore(Generic[S]):
             loaded.due = None if decision.due is None else stamp(decision.due)
         loaded.fresh_markers[marker] = stamp(self._clock.now())
         loaded.outbox.extend(decision.publish)
-        return Step(True, entries)
+        loaded.pending.extend(entries)
+        return Step(True, [])
 
     def write_of(self, loaded: Loaded[S]) -> Write:
         assert loaded.state is not None
@@ -241,18 +275,62 @@ class AggregateStore(Generic[S]):
             fields[f"outbox.{map_key(event.id)}"] = outbox_entry(event, position)
         if loaded.outbox:
             fields["outbox_pending"] = 1
+        # The carried entries are in their collections by now (``unconfirmed`` went first).
+        if loaded.pending:
+            fields[PENDING] = [{"collection": c, "doc": d} for c, d in loaded.pending]
+            fields[PENDING_AT] = stamp(now)
+        elif loaded.carried:
+            unset += [PENDING, PENDING_AT]
         return Write(loaded.id, loaded.version, fields, unset, bool(loaded.outbox))
 
     def _expired(self, at: str, now: datetime) -> bool:
         return self._lifetime is not None and unstamp(at) < now - self._lifetime
 
-    def written(self, loaded: Loaded[S]) -> None:
+    def written(self, loaded: Loaded[S]) -> list[EntryDoc]:
+        """Note a successful write; return the entries it carried, to insert now."""
         loaded.applied.update(loaded.fresh_markers)
         loaded.fresh_markers.clear()
         loaded.version += 1
         if loaded.outbox:
             loaded.outbox.clear()
             self._on_outbox()
+        loaded.carried, loaded.pending = loaded.pending, []
+        return list(loaded.carried)
+
+    # --- entries --------------------------------------------------------------------------------
+    def unconfirmed(self, loaded: Loaded[S]) -> list[EntryDoc]:
+        """Carried entries this process has not seen inserted (a crash, another instance):
+        they are inserted before the write that clears them."""
+        return [(c, d) for c, d in loaded.carried if d["_id"] not in self._confirmed]
+
+    def confirm(self, entries: Sequence[EntryDoc]) -> None:
+        for _, doc in entries:
+            self._confirmed[doc["_id"]] = None
+        while len(self._confirmed) > CONFIRMED_MEMORY:
+            del self._confirmed[next(iter(self._confirmed))]
+
+    async def insert_entries(self, entries: Sequence[EntryDoc]) -> set[str]:
+        by_collection: dict[str, list[dict[str, Any]]] = {}
+        for collection, doc in entries:
+            by_collection.setdefault(collection, []).append(doc)
+        existing: set[str] = set()
+        for collection, docs in by_collection.items():
+            existing |= await self.backend.insert(collection, docs)
+        self.confirm(entries)
+        return existing
+
+    async def finish_entries(self, *, older_than: timedelta, limit: int = 200) -> int:
+        """Insert the entries a crash left pending in their aggregates, and clear them."""
+        before = stamp(self._clock.now() - older_than)
+        docs = await self.backend.pending(self.collection, before, limit)
+        if not docs:
+            return 0
+        carried = [e for doc in docs for e in carried_entries(doc)]
+        await self.insert_entries([e for e in carried if e[1]["_id"] not in self._confirmed])
+        await self.backend.clear_pending(
+            self.collection, {doc["_id"]: int(doc.get(VERSION) or 0) for doc in docs}
+        )
+        return len(docs)
 
     # --- immediate mode ------------------------------------------------------------------------
     async def apply(self, aggregate_id: str, event_id: str, decide: Decide[S]) -> Applied[S]:
@@ -263,24 +341,20 @@ class AggregateStore(Generic[S]):
         for _ in range(self.max_attempts):
             loaded = (await self.load([aggregate_id]))[aggregate_id]
             step = self.step(loaded, event_id, decide)
+            await self.insert_entries(self.unconfirmed(loaded))
             existing = await self.insert_entries(step.entries)
             if loaded.dirty:
                 lost = await self.backend.write(self.collection, [self.write_of(loaded)])
                 if lost:
                     continue
-                self.written(loaded)
+                await self.insert_entries(self.written(loaded))
             new = any(doc["_id"] not in existing for _, doc in step.entries)
             return Applied(step.changed or new, loaded.state)
         raise AggregateConflict(f"{self.collection} {aggregate_id} kept changing; try again")
 
-    async def insert_entries(self, entries: Sequence[tuple[str, dict[str, Any]]]) -> set[str]:
-        by_collection: dict[str, list[dict[str, Any]]] = {}
-        for collection, doc in entries:
-            by_collection.setdefault(collection, []).append(doc)
-        existing: set[str] = set()
-        for collection, docs in by_collection.items():
-            existing |= await self.backend.insert(collection, docs)
-        return existing
+
+def carried_entries(doc: dict[str, Any]) -> list[EntryDoc]:
+    return [(e["collection"], e["doc"]) for e in doc.get(PENDING) or ()]
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,10 @@ The consumer opens a ``StoreBatch`` per poll. Every aggregate the poll's records
 loaded with one ``$in`` query per store (``prefetch``); each key's records then run in
 order as usual, but their decisions apply to the loaded aggregates in memory
 (``AggregateStore.apply`` finds the batch through ``CURRENT_BATCH``). ``commit`` writes the
-entries (one unordered insert per collection, duplicates = already applied), then the
-aggregates (one unordered bulk write per collection, each write version-guarded). An
+aggregates (one unordered bulk write per collection, each write version-guarded, carrying
+the entries its decisions append), then inserts those entries (one unordered insert per
+collection, duplicates = already there). Entries of decisions that change no aggregate,
+and entries an earlier crash left in an aggregate, are inserted before the writes. An
 aggregate whose guard failed — someone wrote it since we loaded it — is re-read and its
 events of this batch are re-decided, alone; a re-decision that no longer agrees with what
 the batch already reported (it now refuses or parks) raises ``AggregateConflict`` so the
@@ -107,11 +109,12 @@ class StoreBatch:
         return new
 
     async def commit(self) -> None:
-        existing = await self._insert_entries()
-        self._resolve(existing)
         dirty = {slot for slot, loaded in self._loaded.items() if loaded.dirty}
+        self._stage_unconfirmed(dirty)
+        self._resolve(await self._insert_entries())
         for _ in range(max((s.max_attempts for s in self._stores.values()), default=1)):
             lost = await self._write(dirty)
+            await self._insert_entries()  # the entries the successful writes carried
             if not lost:
                 break
             await self._redecide(lost)
@@ -121,13 +124,22 @@ class StoreBatch:
         for action in self._after:
             await action()
 
+    def _stage_unconfirmed(self, slots: Collection[Slot]) -> None:
+        for slot in slots:
+            store = self._stores[slot[0]]
+            self._stage_plain(store, store.unconfirmed(self._loaded[slot]))
+
+    def _stage_plain(self, store: AggregateStore[Any], entries: Any) -> None:
+        for collection, doc in entries:
+            self._entries.setdefault((id(store), collection), {})[doc["_id"]] = doc
+
     async def _insert_entries(self) -> set[str]:
         existing: set[str] = set()
         for (store_id, collection), staged in self._entries.items():
             if staged:
                 store, docs = self._stores[store_id], list(staged.values())
                 existing |= await self._durably(
-                    "insert entries", partial(store.backend.insert, collection, docs)
+                    "insert entries", partial(store.insert_entries, [(collection, d) for d in docs])
                 )
                 staged.clear()
         return existing
@@ -151,7 +163,7 @@ class StoreBatch:
                 if loaded.id in failed:
                     lost.add((store_id, loaded.id))
                 else:
-                    store.written(loaded)
+                    self._stage_plain(store, store.written(loaded))
         return lost
 
     async def _redecide(self, lost: set[Slot]) -> None:
@@ -165,6 +177,7 @@ class StoreBatch:
                 self._loaded[(store_id, aggregate_id)] = loaded
                 for event_id, decide in self._steps.get((store_id, aggregate_id), []):
                     self._replay(store, loaded, event_id, decide)
+                self._stage_plain(store, store.unconfirmed(loaded))
         self._resolve(await self._insert_entries())
 
     def _replay(

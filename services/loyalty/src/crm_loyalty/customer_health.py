@@ -17,7 +17,7 @@ from crm_events import deterministic_event_id
 from crm_events.common import RiskCategory
 from crm_events.loyalty import HealthScoreChanged, RiskDetected
 from crm_loyalty.domain import Account, Contribution, Derived, RiskEpisode
-from crm_loyalty.rules import HealthRules
+from crm_loyalty.rules import CustomerHealthRules
 
 MAX_REASONS = 10
 ROLLUP_PREFIX = "rollup-"
@@ -46,7 +46,7 @@ class Signal:
 
 
 def apply_signal(
-    account: Account, signal: Signal, rules: HealthRules, now: datetime, cause_id: str
+    account: Account, signal: Signal, rules: CustomerHealthRules, now: datetime, cause_id: str
 ) -> list[Derived]:
     signal = signal.no_later_than(now)
     if signal.delta != 0:
@@ -60,7 +60,9 @@ def apply_signal(
     return rescore(account, rules, now, cause_id=cause_id, hard=hard)
 
 
-def record_activity(account: Account, at: datetime, rules: HealthRules, now: datetime) -> None:
+def record_activity(
+    account: Account, at: datetime, rules: CustomerHealthRules, now: datetime
+) -> None:
     """Only newer activity moves the inactivity due date (late events cannot rewind it).
 
     The clock runs from when we learn of the activity (``at`` is never after ``now``):
@@ -73,7 +75,7 @@ def record_activity(account: Account, at: datetime, rules: HealthRules, now: dat
 
 def rescore(
     account: Account,
-    rules: HealthRules,
+    rules: CustomerHealthRules,
     now: datetime,
     *,
     cause_id: str,
@@ -97,19 +99,19 @@ def rescore(
     return derived
 
 
-def score_of(account: Account, rules: HealthRules) -> int:
+def score_of(account: Account, rules: CustomerHealthRules) -> int:
     total = rules.initial + sum(c.delta for c in account.contributions.values())
     return max(0, min(100, total))
 
 
-def by_code(account: Account, rules: HealthRules) -> dict[str, int]:
+def by_code(account: Account, rules: CustomerHealthRules) -> dict[str, int]:
     totals = {"baseline": rules.initial}
     for contribution in account.contributions.values():
         totals[contribution.code] = totals.get(contribution.code, 0) + contribution.delta
     return totals
 
 
-def prune(account: Account, rules: HealthRules, now: datetime) -> None:
+def prune(account: Account, rules: CustomerHealthRules, now: datetime) -> None:
     """Forget contributions older than the window; roll up the oldest beyond the cap."""
     horizon = now - rules.window
     kept = {k: c for k, c in account.contributions.items() if c.at >= horizon}
@@ -133,7 +135,7 @@ def prune(account: Account, rules: HealthRules, now: datetime) -> None:
 
 
 def evaluate_risk(
-    account: Account, rules: HealthRules, now: datetime, cause_id: str, hard: Signal | None
+    account: Account, rules: CustomerHealthRules, now: datetime, cause_id: str, hard: Signal | None
 ) -> RiskDetected | None:
     if account.risk is not None:
         if _recovered(account, rules, now):
@@ -164,7 +166,7 @@ def evaluate_risk(
     )
 
 
-def _recovered(account: Account, rules: HealthRules, now: datetime) -> bool:
+def _recovered(account: Account, rules: CustomerHealthRules, now: datetime) -> bool:
     if account.score < rules.recovery_threshold:
         return False
     last_hard = account.last_hard_signal_at
@@ -177,7 +179,7 @@ def _negatives(account: Account, hard: Signal | None) -> list[Contribution]:
     return sorted(found, key=lambda c: (c.delta, -c.at.timestamp()))
 
 
-def _category(account: Account, rules: HealthRules, hard: Signal | None) -> str:
+def _category(account: Account, rules: CustomerHealthRules, hard: Signal | None) -> str:
     default = RiskCategory.CUSTOMER_PERFORMANCE
     if hard is not None:
         return rules.risk_categories.get(hard.code, default).value
@@ -191,7 +193,7 @@ def _category(account: Account, rules: HealthRules, hard: Signal | None) -> str:
     return min(totals, key=lambda cat: (totals[cat], cat != default)).value
 
 
-def _reasons(account: Account, rules: HealthRules, hard: Signal | None) -> list[str]:
+def _reasons(account: Account, rules: CustomerHealthRules, hard: Signal | None) -> list[str]:
     lines: list[str] = []
     if hard is not None:
         lines.append(hard.reason)
