@@ -21,13 +21,13 @@ import httpx
 import pytest
 
 from crm_events.common import RiskCategory
+from crm_events.inbound import CustomerDeprioritised, RegulationChanged
 from tests.e2e.test_lifecycle import Platform
 from tests.support import AGENT, MANAGER, SYSTEM, Kafka, eventually
 
 pytestmark = pytest.mark.e2e
 CUSTOMER = "cus-e2e-1"  # the Platform's customer
-# Loyalty answers the erasure and export requests once it is on the aggregate store.
-ATTESTING = ["contacts", "feedback", "offboarding"]
+ATTESTING = ["contacts", "feedback", "loyalty", "offboarding"]
 SECRET = "private-5550101"  # personal data planted in every service's free text
 
 
@@ -92,8 +92,9 @@ async def personal_data_in_place(crm: Platform) -> None:
 
 
 async def case_with_four_risks(crm: Platform) -> str:
+    """Two categories raised by managers, two by loyalty from strategy and legal facts."""
     case_id = ""
-    for category in RiskCategory:
+    for category in (RiskCategory.CUSTOMER_PERFORMANCE, RiskCategory.MARKET_COMPETITION):
         raised = {
             "customer_id": CUSTOMER,
             "category": category.value,
@@ -104,6 +105,14 @@ async def case_with_four_risks(crm: Platform) -> str:
         case = await post(crm, "offboarding", "/cases", raised)
         case_id = case_id or case["case_id"]
         assert case["case_id"] == case_id  # later risks join the open case
+    await eventually(
+        lambda: crm.http["loyalty"].get(f"/accounts/{CUSTOMER}", headers=AGENT),
+        lambda r: r.status_code == 200,
+        timeout=60,
+    )
+    await crm.publish(CustomerDeprioritised, "strategy-chg-1", change_id="chg-1")
+    await crm.publish(RegulationChanged, "legal-reg-1", regulation_id="reg-1")
+    await eventually(lambda: case_state(crm, case_id), lambda c: len(c["risks"]) == 4, timeout=60)
     return case_id
 
 

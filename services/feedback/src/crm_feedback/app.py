@@ -78,7 +78,8 @@ def create_app(
     exports = PortabilityService(
         runtime.aggregates(codec.ExportAnswerCodec()), runtime.clock, source=runtime.source
     )
-    ending = EndOfRelationship(complaint_store, runtime.clock, source=runtime.source)
+    ends = runtime.aggregates(codec.EndedRelationshipCodec())
+    ending = EndOfRelationship(complaint_store, ends, runtime.clock, source=runtime.source)
     register_handlers(runtime, complaints, surveys, disposals, exports, ending)
     runtime.sweep_aggregates("complaint-sla", complaint_store, complaints.on_due)
     runtime.sweep_aggregates("erasures", tombstones, disposals.on_due)

@@ -14,7 +14,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
-from crm_feedback.disposal import ErasedCustomer
+from crm_feedback.disposal import EndedRelationship, ErasedCustomer
 from crm_feedback.domain import Complaint, SlaClock, Survey
 from crm_feedback.portability import ExportAnswer
 from crm_runtime.mongo import OUTBOX_PENDING
@@ -24,6 +24,7 @@ from crm_runtime.timestamps import stamp_tree, unstamp, unstamp_optional
 
 COMPLAINTS, SURVEYS, ERASED_CUSTOMERS = "complaints", "surveys", "erased_customers"
 EXPORT_ANSWERS = "export_answers"
+ENDED_RELATIONSHIPS = "ended_relationships"
 _COMPLAINT_FIELDS = tuple(Complaint.__dataclass_fields__)
 _SURVEY_FIELDS = tuple(Survey.__dataclass_fields__)
 _OPTIONAL_TIMES = ("raised_at", "acknowledged_at", "resolved_at", "updated_at")
@@ -100,6 +101,29 @@ class TombstoneCodec:
 
     def entry(self, entry: object) -> tuple[str, dict[str, Any]]:
         raise TypeError(f"tombstones append no entries, got {type(entry).__name__}")
+
+
+class EndedRelationshipCodec:
+    """``ended_relationships``: one per customer whose relationship ended here."""
+
+    collection = ENDED_RELATIONSHIPS
+
+    def encode(self, ended: EndedRelationship) -> dict[str, Any]:
+        doc = asdict(ended)
+        del doc["customer_id"], doc["version"]
+        return dict(stamp_tree(doc))
+
+    def decode(self, doc: dict[str, Any]) -> EndedRelationship:
+        return EndedRelationship(
+            customer_id=doc["_id"],
+            case_id=doc["case_id"],
+            ended_at=unstamp(doc["ended_at"]),
+            closed=list(doc.get("closed") or []),
+            version=int(doc.get("version") or 1),
+        )
+
+    def entry(self, entry: object) -> tuple[str, dict[str, Any]]:
+        raise TypeError(f"ended relationships append no entries, got {type(entry).__name__}")
 
 
 class ExportAnswerCodec:

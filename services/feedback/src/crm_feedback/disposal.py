@@ -104,3 +104,26 @@ def filed_after_erasure(fact: ComplaintFiled, erased: ErasedCustomer | None) -> 
 
 def answered_after_erasure(fact: SurveyAnswer, erased: ErasedCustomer | None) -> SurveyAnswer:
     return fact if erased is None else replace(fact, comment=None)
+
+
+@dataclass(frozen=True)
+class EndedRelationship:
+    """Feedback's record of a relationship's end: which open complaints it closed."""
+
+    customer_id: str
+    case_id: str
+    ended_at: datetime
+    closed: list[str]
+    version: int = 1
+
+
+def relationship_ended(
+    state: EndedRelationship | None,
+    customer_id: str,
+    case_id: str,
+    closed: list[str],
+    now: datetime,
+) -> Decision[EndedRelationship]:
+    if state is not None and state.case_id == case_id:
+        return Decision()
+    return Decision(EndedRelationship(customer_id, case_id, now, closed))

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from crm_events import deterministic_event_id
 from crm_feedback import codec, decisions, disposal, portability
-from crm_feedback.disposal import ErasedCustomer, ErasureRequest
+from crm_feedback.disposal import EndedRelationship, ErasedCustomer, ErasureRequest
 from crm_feedback.domain import Complaint, Survey, to_millis
 from crm_feedback.portability import ExportAnswer, ExportRequest
 from crm_runtime.clock import Clock
@@ -27,26 +27,40 @@ class EndOfRelationship:
     recorded outcome (a resolution naming the case), so no SLA clock keeps running — and
     no escalation fires — for a customer who is gone."""
 
-    def __init__(self, complaints: AggregateStore[Complaint], clock: Clock, *, source: str) -> None:
+    def __init__(
+        self,
+        complaints: AggregateStore[Complaint],
+        ends: AggregateStore[EndedRelationship],
+        clock: Clock,
+        *,
+        source: str,
+    ) -> None:
         self._complaints = complaints
+        self.ends = ends
         self._clock = clock
         self._source = source
 
     async def ended(self, event_id: str, customer_id: str, case_id: str) -> bool:
+        """Close what is open (each close once), then record the end: a redelivery finds
+        the record (and nothing open) and changes nothing."""
         open_ids = await codec.open_complaints_of(self._complaints.backend, customer_id)
         now, source = to_millis(self._clock.now()), self._source
+        closed_ids: list[str] = []
         outcome = f"Closed at the end of the relationship (offboarding case {case_id})."
-        closed = 0
         for complaint_id in open_ids:
             close_id = deterministic_event_id(event_id, "closed-at-end", complaint_id)
             rule = lambda s, c=complaint_id, e=close_id: decisions.resolve(  # noqa: E731
                 s, c, by=CLOSED_BY, resolution=outcome, event_id=e, now=now, source=source
             )
             if (await self._complaints.apply(complaint_id, close_id, rule)).applied:
-                closed += 1
-        log.info("complaints_closed_at_end", case_id=case_id, closed=closed)
-        # Handled: with nothing (left) open there is nothing to close, which is the outcome.
-        return True
+                closed_ids.append(complaint_id)
+        recorded = await self.ends.apply(
+            customer_id,
+            event_id,
+            lambda s: disposal.relationship_ended(s, customer_id, case_id, closed_ids, now),
+        )
+        log.info("complaints_closed_at_end", case_id=case_id, closed=len(closed_ids))
+        return recorded.applied or bool(closed_ids)
 
 
 class PortabilityService:

@@ -49,7 +49,9 @@ def register_handlers(
     async def relationship_ended(data: RelationshipEnded, event: CloudEvent) -> bool:
         return await ending.ended(event.id, data.customer_id, data.case_id)
 
-    runtime.on(RelationshipEnded, relationship_ended)
+    runtime.on(
+        RelationshipEnded, relationship_ended, aggregate=(ending.ends, lambda d: d.customer_id)
+    )
     runtime.on(
         PersonalDataExportRequested,
         export_requested,

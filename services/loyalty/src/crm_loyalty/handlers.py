@@ -4,15 +4,30 @@ from __future__ import annotations
 
 from crm_events.contacts import ContactLogged, CustomerRegistered
 from crm_events.feedback import ComplaintRaised, ComplaintSlaBreached, SurveyAnswered
-from crm_events.inbound import ContractBreached, PaymentOverdue, PurchaseRecorded, PurchaseReturned
-from crm_events.offboarding import ExitAgreed
+from crm_events.inbound import (
+    ContractBreached,
+    CustomerDeprioritised,
+    PaymentOverdue,
+    PurchaseRecorded,
+    PurchaseReturned,
+    RegulationChanged,
+)
+from crm_events.offboarding import (
+    ExitAgreed,
+    PersonalDataErasureRequested,
+    PersonalDataExportRequested,
+)
 from crm_loyalty.customer_health_service import CustomerHealthService
+from crm_loyalty.privacy_service import PrivacyService
 from crm_loyalty.service import LoyaltyService
 from crm_runtime.app import ServiceRuntime
 
 
 def register_handlers(
-    runtime: ServiceRuntime, points: LoyaltyService, health: CustomerHealthService
+    runtime: ServiceRuntime,
+    points: LoyaltyService,
+    health: CustomerHealthService,
+    privacy: PrivacyService,
 ) -> None:
     runtime.on(CustomerRegistered, points.on_customer_registered)
     runtime.on(PurchaseRecorded, points.on_purchase_recorded)
@@ -24,3 +39,7 @@ def register_handlers(
     runtime.on(SurveyAnswered, health.on_survey_answered)
     runtime.on(PaymentOverdue, health.on_payment_overdue)
     runtime.on(ContractBreached, health.on_contract_breached)
+    runtime.on(CustomerDeprioritised, privacy.on_customer_deprioritised)
+    runtime.on(RegulationChanged, privacy.on_regulation_changed)
+    runtime.on(PersonalDataErasureRequested, privacy.on_erasure_requested)
+    runtime.on(PersonalDataExportRequested, privacy.on_export_requested)
