@@ -12,9 +12,19 @@ import pytest
 from crm_events import CloudEvent, EventData
 from crm_events.contacts import CustomerRegistered
 from crm_events.inbound import CustomerDeprioritised, PurchaseRecorded, RegulationChanged
-from crm_events.offboarding import PersonalDataErasureRequested, PersonalDataExportRequested
+from crm_events.offboarding import (
+    ExitAgreed,
+    PersonalDataErasureRequested,
+    PersonalDataExportRequested,
+    RelationshipEnded,
+)
 from crm_loyalty import codec
+from crm_loyalty.app import create_app
 from crm_loyalty.service import Redemption
+from crm_loyalty.settings import LoyaltySettings
+from crm_runtime.clock import ManualClock
+from tests.store_memory import InMemoryBackend
+from tests.unit.delivery import deliver
 from tests.unit.loyalty_plugin import NOW, LoyaltyApp, golden
 
 pytestmark = pytest.mark.unit
@@ -95,3 +105,38 @@ async def test_an_export_request_publishes_the_account_and_ledger(
     body = json.loads(section.data["section"])
     assert body["account"]["customer_id"] == "cus-1"
     assert section.data["section_version"] == "loyalty.export.v1"
+
+
+async def test_by_default_the_exit_settles_and_the_end_is_only_recorded(
+    loyalty_app: LoyaltyApp,
+) -> None:
+    await registered(loyalty_app)
+    assert await loyalty_app.deliver(event(golden(ExitAgreed), "exit-1")) == "applied"
+
+    ended = event(golden(RelationshipEnded), "ended-1")
+    assert await loyalty_app.deliver(ended) == "applied"
+    assert await loyalty_app.deliver(ended) == "duplicate"
+
+    assert len(published(loyalty_app, "loyalty-account-settled")) == 1
+    account = await loyalty_app.points.accounts.get("cus-1")
+    assert account is not None
+    assert account.relationship_ended_at == golden(RelationshipEnded).ended_at
+
+
+async def test_configured_to_settle_at_the_end_the_points_stay_usable_until_then() -> None:
+    backend, clock = InMemoryBackend(), ManualClock(NOW)
+    settings = LoyaltySettings(service_name="loyalty", settle_at="relationship_ended")
+    app = create_app(settings, clock, store=backend)
+    runtime = app.state.runtime
+    assert await deliver(runtime, event(golden(CustomerRegistered), "reg-1")) == "applied"
+
+    assert await deliver(runtime, event(golden(ExitAgreed), "exit-1")) == "duplicate"
+    still_open = await app.state.points.accounts.get("cus-1")
+    assert still_open is not None
+    assert still_open.is_open
+    assert await deliver(runtime, event(golden(RelationshipEnded), "ended-1")) == "applied"
+
+    settled = await app.state.points.accounts.get("cus-1")
+    assert settled is not None
+    assert settled.settlement is not None
+    assert settled.settlement.case_id == golden(RelationshipEnded).case_id

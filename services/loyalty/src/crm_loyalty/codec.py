@@ -85,6 +85,7 @@ class AccountCodec:
             external_risks=list(doc.get("external_risks") or []),
             erased_at=unstamp_optional(doc.get("erased_at")),
             erasure_case_id=doc.get("erasure_case_id"),
+            relationship_ended_at=unstamp_optional(doc.get("relationship_ended_at")),
         )
 
     def entry(self, entry: LedgerEntry) -> tuple[str, dict[str, Any]]:

@@ -159,6 +159,7 @@ class Account:
     external_risks: list[str] = field(default_factory=list)
     erased_at: datetime | None = None
     erasure_case_id: str | None = None
+    relationship_ended_at: datetime | None = None
 
     @classmethod
     def open(cls, customer_id: str, at: datetime, rules: Rules, now: datetime) -> Account:

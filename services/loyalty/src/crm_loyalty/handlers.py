@@ -16,6 +16,7 @@ from crm_events.offboarding import (
     ExitAgreed,
     PersonalDataErasureRequested,
     PersonalDataExportRequested,
+    RelationshipEnded,
 )
 from crm_loyalty.customer_health_service import CustomerHealthService
 from crm_loyalty.privacy_service import PrivacyService
@@ -33,6 +34,7 @@ def register_handlers(
     runtime.on(PurchaseRecorded, points.on_purchase_recorded)
     runtime.on(PurchaseReturned, points.on_purchase_returned)
     runtime.on(ExitAgreed, points.on_exit_agreed)
+    runtime.on(RelationshipEnded, points.on_relationship_ended)
     runtime.on(ContactLogged, health.on_contact_logged)
     runtime.on(ComplaintRaised, health.on_complaint_raised)
     runtime.on(ComplaintSlaBreached, health.on_sla_breached)
