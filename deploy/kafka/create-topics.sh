@@ -103,6 +103,20 @@ TOPICS=(
   crm.offboarding.personal-data-erased.dlq
   crm.offboarding.offboarding-case-closed
   crm.offboarding.offboarding-case-closed.dlq
+  crm.offboarding.personal-data-erasure-requested
+  crm.offboarding.personal-data-erasure-requested.dlq
+  crm.offboarding.retention-offer-expired
+  crm.offboarding.retention-offer-expired.dlq
+  crm.offboarding.legal-hold-placed
+  crm.offboarding.legal-hold-placed.dlq
+  crm.offboarding.legal-hold-released
+  crm.offboarding.legal-hold-released.dlq
+  crm.offboarding.personal-data-export-requested
+  crm.offboarding.personal-data-export-requested.dlq
+  crm.offboarding.personal-data-exported
+  crm.offboarding.personal-data-exported.dlq
+  crm.offboarding.personal-data-export-delivered
+  crm.offboarding.personal-data-export-delivered.dlq
   crm.inbound.purchase-recorded
   crm.inbound.purchase-recorded.dlq
   crm.inbound.purchase-returned
@@ -115,6 +129,14 @@ TOPICS=(
   crm.inbound.contract-breached.dlq
   crm.inbound.customer-replied
   crm.inbound.customer-replied.dlq
+  crm.inbound.customer-deprioritised
+  crm.inbound.customer-deprioritised.dlq
+  crm.inbound.regulation-changed
+  crm.inbound.regulation-changed.dlq
+  crm.inbound.legal-hold-ordered
+  crm.inbound.legal-hold-ordered.dlq
+  crm.inbound.legal-hold-lifted
+  crm.inbound.legal-hold-lifted.dlq
 )
 
 if [[ -z "$COMMAND_CONFIG" && -n "${TOPICS_SECURITY_PROTOCOL:-}" \

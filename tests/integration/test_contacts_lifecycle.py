@@ -12,7 +12,13 @@ from crm_contacts.settings import ContactsSettings
 from crm_events import decode
 from crm_events.contacts import CustomerClassified
 from crm_events.examples import load_golden
-from crm_events.offboarding import CustomerRetained, ExitAgreed
+from crm_events.offboarding import (
+    CustomerRetained,
+    ExitAgreed,
+    PersonalDataErased,
+    PersonalDataErasureRequested,
+    RelationshipEnded,
+)
 from crm_runtime.clock import ManualClock
 from tests.support import AGENT, SYSTEM, Kafka, eventually, serving
 
@@ -79,3 +85,52 @@ async def test_customer_retained_clears_the_exit(contacts: Any, kafka: Kafka, ns
     assert [e["kind"] for e in timeline["items"]].count("retained") == 1
     customer = (await contacts.get("/customers/cus-8", headers=AGENT)).json()
     assert customer["exit_case_id"] is None
+
+
+async def test_relationship_ended_then_erasure_leaves_no_personal_data_and_attests(
+    kafka: Kafka, ns: str, contacts_settings: ContactsSettings
+) -> None:
+    ended = decode(for_customer(RelationshipEnded, "cus-8", "ended-1"))
+    request = decode(for_customer(PersonalDataErasureRequested, "cus-8", "erase-1"))
+    clock = ManualClock(ended.time - timedelta(days=1))
+    async with serving(create_app(contacts_settings, clock=clock)) as client:
+        body = {
+            "customer_id": "cus-8",
+            "display_name": "Example Person",
+            "email": "person@example.com",
+            "phone": "+49 30 1234567",
+            "owner_id": "emp-1",
+        }
+        assert (await client.post("/customers", json=body, headers=SYSTEM)).status_code == 201
+        call = {
+            "channel": "phone",
+            "direction": "inbound",
+            "employee_id": "emp-1",
+            "summary": "Asked for the final invoice to go to her private address",
+            "occurred_at": (ended.time - timedelta(days=1)).isoformat(),
+        }
+        logged = await client.post("/customers/cus-8/contacts", json=call, headers=AGENT)
+        assert logged.status_code == 201, logged.text
+        await kafka.send(ns + RelationshipEnded.topic(), ended.to_bytes(), key=b"cus-8")
+        assert await eventually(lambda: lifecycle(client, "cus-8"), "former".__eq__) == "former"
+        for _ in range(2):  # a redelivery changes nothing
+            await kafka.send(
+                ns + PersonalDataErasureRequested.topic(), request.to_bytes(), key=b"cus-8"
+            )
+        [attestation] = await kafka.read(ns + PersonalDataErased.topic(), expected=1)
+        customer = (await client.get("/customers/cus-8", headers=AGENT)).json()
+        timeline = (await client.get("/customers/cus-8/timeline", headers=AGENT)).json()
+
+    erased = decode(attestation.value)
+    assert (erased.data["service"], erased.data["case_id"]) == ("contacts", "obc-8001")
+    assert erased.data["records"] == 2
+    assert (customer["display_name"], customer["email"], customer["phone"]) == (
+        "[erased]",
+        None,
+        None,
+    )
+    assert customer["classification"] == "churned"  # the KPI facts stay
+    contact = next(item for item in timeline["items"] if item["kind"] == "contact")
+    assert contact["details"]["summary"] == "[erased]"
+    assert contact["details"]["channel"] == "phone"
+    assert "private address" not in str(timeline)

@@ -20,6 +20,7 @@ from crm_loyalty import codec
 from crm_loyalty.app import create_app
 from crm_loyalty.customer_health_service import CustomerHealthService
 from crm_loyalty.domain import Account, LedgerEntry
+from crm_loyalty.privacy_service import PrivacyService
 from crm_loyalty.rules import Rules
 from crm_loyalty.service import LoyaltyService, Redemption
 from crm_loyalty.settings import LoyaltySettings
@@ -54,6 +55,7 @@ class Loyalty:
         self.health = CustomerHealthService(
             self.accounts, self.clock, rules=self.rules.health, source=SOURCE
         )
+        self.privacy = PrivacyService(self.accounts, self.clock, source=SOURCE)
 
     def event(self, data: EventData, event_id: str) -> CloudEvent:
         return data.to_event(source="/test", event_id=event_id, time=self.clock.now())

@@ -15,6 +15,7 @@ from crm_events import CloudEvent, decode
 from crm_events.common import RiskCategory
 from crm_events.loyalty import RiskDetected
 from crm_offboarding import codec, translate
+from crm_offboarding.aftercare import Review
 from crm_offboarding.app import create_app
 from crm_offboarding.domain import (
     Case,
@@ -22,6 +23,7 @@ from crm_offboarding.domain import (
     NegotiationRound,
     OpenCaseMarker,
     RetentionOffer,
+    RetentionOutcome,
     TerminationPlan,
     case_id_for,
 )
@@ -49,6 +51,17 @@ EXIT = ExitAgreement(
     currency="EUR",
     terms="Orderly exit; open invoices settled.",
     agreed_by="emp-mgr",
+)
+
+RETAINED = RetentionOutcome(offer_accepted=True, retained_by="emp-mgr")
+REVIEW = Review(
+    root_causes=["customer_performance"],
+    preventable=True,
+    late_signals=["crm.inbound.payment-overdue.v1"],
+    changes=["call after the first payment reminder"],
+    summary="Overdue payments were visible weeks before the score fell.",
+    reviewed_by="emp-mgr",
+    reviewed_at=NOW,
 )
 
 
@@ -113,6 +126,22 @@ class Offboarding:
         data, event = risk(**kwargs)
         await self.take(data, event)
         return await self.service.case(case_id_for(event.id))
+
+    async def sweep(self, to: datetime | None = None) -> None:
+        """Move the clock (if given) and run one pass of the case timers."""
+        if to is not None:
+            self.clock.set(to)
+        for sweeper in self.runtime.sweepers:
+            if sweeper.name == "case-due":
+                await sweeper.sweep()
+
+    def published(self, kind: str) -> list[CloudEvent]:
+        return [e for e in self.outbox() if types([e]) == [kind]]
+
+    async def exited(self) -> Case:
+        """A case whose exit agreement is signed (effective in 30 days, no follow-up date)."""
+        case = await self.in_negotiation(retain=False)
+        return await self.service.conclude_exit(case.case_id, EXIT, "cmd-exit")
 
     async def in_negotiation(self, *, retain: bool = True) -> Case:
         case = await self.open_case()

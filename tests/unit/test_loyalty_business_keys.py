@@ -25,7 +25,7 @@ async def loyalty() -> tuple[Loyalty, GuardedRuntime]:
     loyalty = Loyalty()
     await loyalty.register()
     runtime = GuardedRuntime(loyalty.clock)
-    register_handlers(runtime, loyalty.points, loyalty.health)  # type: ignore[arg-type]
+    register_handlers(runtime, loyalty.points, loyalty.health, loyalty.privacy)  # type: ignore[arg-type]
     return loyalty, runtime
 
 

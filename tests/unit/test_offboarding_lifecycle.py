@@ -31,7 +31,16 @@ ALLOWED: list[tuple[CaseState, Strategy | None, Action, CaseState]] = [
     (S.NEGOTIATION, Strategy.RETAIN, A.CONCLUDE_EXIT, S.EXIT_AGREED),  # offer refused
     (S.NEGOTIATION, Strategy.TERMINATE, A.CONCLUDE_EXIT, S.EXIT_AGREED),
     (S.NEGOTIATION, Strategy.RETAIN, A.CONCLUDE_RETENTION, S.RETAINED),
+    # issue 9: the offer lapses, the relationship ends, follow-up, review, closure
+    (S.RETENTION, Strategy.RETAIN, A.EXPIRE_OFFER, S.ASSESSMENT),
+    (S.NEGOTIATION, Strategy.RETAIN, A.EXPIRE_OFFER, S.ASSESSMENT),
+    (S.EXIT_AGREED, Strategy.TERMINATE, A.END_RELATIONSHIP, S.ENDED),
+    (S.ENDED, Strategy.TERMINATE, A.END_FOLLOW_UP, S.REVIEW),
+    (S.REVIEW, Strategy.TERMINATE, A.RECORD_REVIEW, S.AWAITING_DISPOSAL),
+    (S.RETAINED, Strategy.RETAIN, A.RECORD_REVIEW, S.AWAITING_DISPOSAL),
+    (S.AWAITING_DISPOSAL, Strategy.TERMINATE, A.CLOSE, S.CLOSED),
 ]
+AUTOMATIC = {A.EXPIRE_OFFER, A.END_RELATIONSHIP, A.END_FOLLOW_UP, A.CLOSE}
 
 
 @pytest.mark.parametrize(("state", "strategy", "action", "expected"), ALLOWED)
@@ -39,7 +48,8 @@ def test_allowed_transition_leads_to_the_designed_state(
     state: CaseState, strategy: Strategy | None, action: Action, expected: CaseState
 ) -> None:
     assert next_state(state, strategy, action) is expected
-    assert action in allowed_actions(state, strategy)
+    # The clock's and the attestations' moves are possible but not offered to a person.
+    assert (action in allowed_actions(state, strategy)) is (action not in AUTOMATIC)
 
 
 def test_the_table_holds_exactly_the_designed_transitions() -> None:
@@ -69,7 +79,9 @@ def test_the_table_holds_exactly_the_designed_transitions() -> None:
             [A.RECORD_ROUND, A.CONCLUDE_EXIT, A.CONCLUDE_RETENTION],
         ),
         (S.EXIT_AGREED, Strategy.TERMINATE, A.RECORD_ROUND, []),
-        (S.RETAINED, Strategy.RETAIN, A.CONCLUDE_EXIT, []),
+        (S.RETAINED, Strategy.RETAIN, A.CONCLUDE_EXIT, [A.RECORD_REVIEW]),
+        (S.REVIEW, Strategy.TERMINATE, A.RECORD_ROUND, [A.RECORD_REVIEW]),
+        (S.CLOSED, Strategy.TERMINATE, A.RECORD_REVIEW, []),
     ],
 )
 def test_disallowed_transition_is_a_409_listing_the_allowed_actions(
@@ -93,6 +105,13 @@ def test_every_pair_outside_the_table_is_refused() -> None:
             next_state(state, Strategy.RETAIN, action)
 
 
-def test_only_a_retained_case_stops_collecting_risks() -> None:
-    assert [s for s in CaseState if not accepts_risks(s)] == [S.RETAINED]
+def test_offer_expiry_needs_the_retain_strategy() -> None:
+    with pytest.raises(InvalidTransition):
+        next_state(S.NEGOTIATION, Strategy.TERMINATE, A.EXPIRE_OFFER)
+
+
+def test_retained_reviewed_and_closed_cases_stop_collecting_risks() -> None:
+    refusing = [s for s in CaseState if not accepts_risks(s)]
+    assert refusing == [S.RETAINED, S.AWAITING_DISPOSAL, S.CLOSED]
+    assert accepts_risks(S.ENDED)  # follow-up service: a new signal still joins the case
     assert accepts_risks(S.EXIT_AGREED)  # the customer is still being offboarded

@@ -15,6 +15,7 @@ from crm_events.contacts import (
     CustomerProfileUpdated,
     CustomerRegistered,
 )
+from crm_events.offboarding import PersonalDataErased, PersonalDataExported
 from crm_runtime.app import ServiceRuntime
 from crm_runtime.clock import Clock
 from crm_runtime.store import Backend
@@ -31,9 +32,16 @@ def create_app(
     customers = runtime.aggregates(codec.CustomerCodec())
     service = ContactsService(customers, runtime.clock, source=runtime.source)
     register_handlers(runtime, service)
-    runtime.sweep_aggregates("exits", customers, service.exit_effective)
+    runtime.sweep_aggregates("exits", customers, service.on_due)
     runtime.publishes(
-        [CustomerRegistered, CustomerProfileUpdated, ContactLogged, CustomerClassified],
+        [
+            CustomerRegistered,
+            CustomerProfileUpdated,
+            ContactLogged,
+            CustomerClassified,
+            PersonalDataErased,
+            PersonalDataExported,
+        ],
         outboxes=[runtime.db[codec.CUSTOMERS], runtime.db[codec.TIMELINE]],
     )
     if store is None:

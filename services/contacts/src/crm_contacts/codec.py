@@ -11,9 +11,10 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from crm_contacts.domain import Customer, TimelineEntry
+from crm_contacts.erasure import ERASED
 from crm_runtime.mongo import OUTBOX_PENDING
 from crm_runtime.scheduler import NEXT_DUE_AT
-from crm_runtime.store import Backend
+from crm_runtime.store import VERSION, Backend, Write
 from crm_runtime.timestamps import stamp, stamp_values, unstamp, unstamp_optional
 
 CUSTOMERS, TIMELINE = "customers", "timeline"
@@ -32,7 +33,8 @@ class CustomerCodec:
         fields = {name: doc[name] for name in _FIELDS if name in doc}
         fields["customer_id"] = doc["_id"]
         fields["registered_at"] = unstamp(doc["registered_at"])
-        fields["exit_effective_at"] = unstamp_optional(doc.get("exit_effective_at"))
+        for name in ("exit_effective_at", "erased_at", "erasure_attested_at"):
+            fields[name] = unstamp_optional(doc.get(name))
         fields["version"] = int(doc.get("version") or 1)
         return Customer(**fields)
 
@@ -74,6 +76,36 @@ async def timeline(
 async def find_entry(backend: Backend, entry_id: str) -> TimelineEntry | None:
     doc = (await backend.load(TIMELINE, [entry_id])).get(entry_id)
     return None if doc is None else timeline_entry(doc)
+
+
+ERASE_PAGE = 200
+
+
+async def erase_timeline(backend: Backend, customer_id: str) -> int:
+    """Overwrite the free text of the customer's contact entries; returns how many there
+    are. Each entry is rewritten under its own version guard (an entry has none until its
+    first rewrite), so running it again after a crash rewrites the same text again."""
+    rewritten, before = 0, None
+    for _ in range(1_000_000):  # bounded: each pass moves on or retries a changed page
+        docs = await backend.page(
+            TIMELINE,
+            equals={"customer_id": customer_id, "kind": "contact"},
+            newest_by="occurred_at",
+            before=before,
+            limit=ERASE_PAGE,
+        )
+        writes = [
+            Write(d["_id"], int(d.get(VERSION) or 0), {"details.summary": ERASED}, [], False)
+            for d in docs
+        ]
+        lost = await backend.write(TIMELINE, writes)
+        if lost:  # an entry changed meanwhile: redo this page
+            continue
+        rewritten += len(docs)
+        if len(docs) < ERASE_PAGE:
+            return rewritten
+        before = (docs[-1]["occurred_at"], docs[-1]["_id"])
+    raise RuntimeError("timeline erasure did not finish")
 
 
 async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from crm_contacts import domain
+from crm_contacts import domain, erasure
 from crm_contacts.domain import (
     ACTIVE,
     EXITING,
@@ -20,6 +20,7 @@ from crm_contacts.domain import (
     ExitAgreement,
     ProfileChange,
     Registration,
+    RelationshipEnd,
     Retention,
     Touchpoint,
 )
@@ -45,7 +46,7 @@ def update_profile(
     state: Customer | None, fact: ProfileChange, announce: Sequence[CloudEvent]
 ) -> Outcome:
     known = _known(state, fact.customer_id, "profile update")
-    changed = replace(known, **fact.changes)
+    changed = replace(known, **erasure.without_personal(known, fact.changes))
     return Decision(
         changed, publish=announce, due=_due(changed), entries=[domain.profile_entry(fact)]
     )
@@ -60,18 +61,20 @@ def log_contact(
         state if announce else None,
         publish=announce,
         due=_due(state),
-        entries=[domain.contact_entry(fact)],
+        entries=[erasure.redacted(state, domain.contact_entry(fact))],
     )
 
 
 def exit_agreed(state: Customer | None, fact: ExitAgreement) -> Outcome:
     known = _known(state, fact.customer_id, "exit agreed")
+    if known.lifecycle == FORMER:
+        return Decision()  # the relationship ended already (e.g. RelationshipEnded came first)
     exiting = replace(
         known, lifecycle=EXITING, exit_case_id=fact.case_id, exit_effective_at=fact.effective_date
     )
     entry = domain.case_entry(fact.case_id, fact.customer_id, "exit-agreed", fact.at)
     details = {"case_id": fact.case_id, "effective_date": fact.effective_date.isoformat()}
-    return Decision(exiting, due=fact.effective_date, entries=[replace(entry, details=details)])
+    return Decision(exiting, due=_due(exiting), entries=[replace(entry, details=details)])
 
 
 def retained(state: Customer | None, fact: Retention) -> Outcome:
@@ -82,7 +85,17 @@ def retained(state: Customer | None, fact: Retention) -> Outcome:
     active = replace(known, lifecycle=ACTIVE, exit_case_id=None, exit_effective_at=None)
     entry = domain.case_entry(fact.case_id, fact.customer_id, "retained", fact.at)
     details = {"case_id": fact.case_id, "offer_accepted": fact.offer_accepted}
-    return Decision(active, due=None, entries=[replace(entry, details=details)])
+    return Decision(active, due=_due(active), entries=[replace(entry, details=details)])
+
+
+def relationship_ended(state: Customer | None, fact: RelationshipEnd, *, source: str) -> Outcome:
+    """Offboarding says the relationship ended: a former customer now, if not already (the
+    exit timer and this event decide the same thing under the same event id)."""
+    known = _known(state, fact.customer_id, "relationship ended")
+    if known.lifecycle == FORMER:
+        return Decision()
+    ending = replace(known, lifecycle=EXITING, exit_case_id=fact.case_id)
+    return exit_effective(ending, fact.ended_at, source=source)
 
 
 def exit_effective(state: Customer | None, now: datetime, *, source: str) -> Outcome:
@@ -100,7 +113,7 @@ def exit_effective(state: Customer | None, now: datetime, *, source: str) -> Out
     entry = domain.lifecycle_entry(
         cause, state.customer_id, "relationship-ended", now, {"case_id": state.exit_case_id}
     )
-    return Decision(former, publish=[classified], due=None, entries=[entry])
+    return Decision(former, publish=[classified], due=_due(former), entries=[entry])
 
 
 def former_cause(state: Customer) -> str:
@@ -114,7 +127,5 @@ def _known(state: Customer | None, customer_id: str, what: str) -> Customer:
 
 
 def _due(state: Customer | None) -> datetime | None:
-    """The timer a state implies: an exiting customer's effective date."""
-    if state is not None and state.lifecycle == EXITING:
-        return state.exit_effective_at
-    return None
+    """The timer a state implies (``Customer.next_due_at``)."""
+    return None if state is None else state.next_due_at

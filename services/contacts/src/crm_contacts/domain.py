@@ -34,7 +34,21 @@ class Customer:
     exit_case_id: str | None = None
     exit_effective_at: datetime | None = None
     registered_by: str = ""
+    # Data disposal (erasure.py): the tombstone every later fact is checked against.
+    erased_at: datetime | None = None
+    erasure_case_id: str | None = None
+    erasure_request_id: str | None = None
+    erasure_attested_at: datetime | None = None
     version: int = 1
+
+    @property
+    def next_due_at(self) -> datetime | None:
+        """The timer the state implies: an erasure to finish, or the exit's effective date."""
+        if self.erased_at is not None and self.erasure_attested_at is None:
+            return self.erased_at
+        if self.lifecycle == EXITING:
+            return self.exit_effective_at
+        return None
 
     @classmethod
     def register(cls, fact: Registration) -> Customer:
@@ -102,6 +116,14 @@ class Retention:
     case_id: str
     offer_accepted: bool
     at: datetime
+
+
+@dataclass(frozen=True)
+class RelationshipEnd:
+    event_id: str
+    customer_id: str
+    case_id: str
+    ended_at: datetime
 
 
 @dataclass(frozen=True)

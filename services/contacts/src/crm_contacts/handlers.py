@@ -9,7 +9,13 @@ from crm_contacts import translate
 from crm_contacts.service import ContactsService
 from crm_events import CloudEvent
 from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
-from crm_events.offboarding import CustomerRetained, ExitAgreed
+from crm_events.offboarding import (
+    CustomerRetained,
+    ExitAgreed,
+    PersonalDataErasureRequested,
+    PersonalDataExportRequested,
+    RelationshipEnded,
+)
 from crm_runtime.app import ServiceRuntime
 
 
@@ -31,12 +37,24 @@ def register_handlers(runtime: ServiceRuntime, service: ContactsService) -> None
     async def retained(data: CustomerRetained, event: CloudEvent) -> bool:
         return await service.retained(translate.retention(data, event))
 
+    async def relationship_ended(data: RelationshipEnded, event: CloudEvent) -> bool:
+        return await service.relationship_ended(translate.relationship_end(data, event))
+
+    async def erasure_requested(data: PersonalDataErasureRequested, event: CloudEvent) -> bool:
+        return await service.erasure_requested(translate.erasure_request(data, event))
+
+    async def export_requested(data: PersonalDataExportRequested, event: CloudEvent) -> bool:
+        return await service.export_requested(translate.export_request(data, event))
+
     handlers: dict[Any, Any] = {
         CustomerRegistered: registered,
         CustomerProfileUpdated: profile_updated,
         ContactLogged: contact_logged,
         ExitAgreed: exit_agreed,
         CustomerRetained: retained,
+        RelationshipEnded: relationship_ended,
+        PersonalDataErasureRequested: erasure_requested,
+        PersonalDataExportRequested: export_requested,
     }
     for model, handler in handlers.items():
         runtime.on(model, handler, aggregate=customer)

@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from crm_contacts import codec, decisions, domain, translate
+from crm_contacts import codec, decisions, domain, erasure, portability, translate
 from crm_contacts.domain import (
     Customer,
     ExitAgreement,
     ProfileChange,
     Registration,
+    RelationshipEnd,
     Retention,
     TimelineEntry,
     Touchpoint,
@@ -103,11 +104,55 @@ class ContactsService:
             log.info("retention_without_exit", case_id=fact.case_id)
         return applied
 
+    async def relationship_ended(self, fact: RelationshipEnd) -> bool:
+        rule: Rule = lambda s: decisions.relationship_ended(s, fact, source=self._source)  # noqa: E731
+        return await self._apply(fact.customer_id, fact.event_id, rule)
+
+    async def erasure_requested(self, request: erasure.ErasureRequest) -> bool:
+        """Anonymise the record now (the tombstone); the sweeper finishes the timeline."""
+        now = self._clock.now()
+        rule: Rule = lambda s: erasure.tombstone(s, request, now)  # noqa: E731
+        applied = await self._apply(request.customer_id, request.event_id, rule)
+        if applied:
+            log.info("customer_erasure_started", case_id=request.case_id)
+        return applied
+
+    async def export_requested(self, request: portability.ExportRequest) -> bool:
+        """Contribute the customer's record and timeline to an export (once)."""
+        known = await self.customers.get(request.customer_id)
+        timeline = []
+        if known is not None:
+            timeline = await codec.timeline(
+                self.customers.backend,
+                request.customer_id,
+                limit=portability.MAX_ENTRIES,
+                before=None,
+            )
+        now, source = self._clock.now(), self._source
+        rule: Rule = lambda s: portability.exported(  # noqa: E731
+            s, request, timeline, now, source=source
+        )
+        return await self._apply(request.customer_id, request.event_id, rule)
+
     # --- timers ------------------------------------------------------------------------------
+    async def on_due(self, customer: Customer, now: datetime) -> None:
+        """Sweeper: an erasure to finish, or the agreed exit date has come."""
+        if customer.erased_at is not None and customer.erasure_attested_at is None:
+            await self.finish_erasure(customer, now)
+        else:
+            await self.exit_effective(customer, now)
+
     async def exit_effective(self, customer: Customer, now: datetime) -> None:
         """Sweeper: the agreed exit date of this customer has come."""
         rule: Rule = lambda s: decisions.exit_effective(s, now, source=self._source)  # noqa: E731
         await self._apply(customer.customer_id, decisions.former_cause(customer), rule)
+
+    async def finish_erasure(self, customer: Customer, now: datetime) -> None:
+        """Rewrite the contact entries (idempotent), then attest once."""
+        records = await codec.erase_timeline(self.customers.backend, customer.customer_id)
+        rule: Rule = lambda s: erasure.attest(s, records, now, source=self._source)  # noqa: E731
+        if await self._apply(customer.customer_id, erasure.attestation_id(customer), rule):
+            log.info("customer_erased", case_id=customer.erasure_case_id, records=records)
 
     # --- queries -------------------------------------------------------------------------------
     async def customer(self, customer_id: str) -> Customer:

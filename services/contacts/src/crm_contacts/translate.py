@@ -8,12 +8,21 @@ from crm_contacts.domain import (
     ExitAgreement,
     ProfileChange,
     Registration,
+    RelationshipEnd,
     Retention,
     Touchpoint,
 )
+from crm_contacts.erasure import ErasureRequest
+from crm_contacts.portability import ExportRequest
 from crm_events import CloudEvent
 from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
-from crm_events.offboarding import CustomerRetained, ExitAgreed
+from crm_events.offboarding import (
+    CustomerRetained,
+    ExitAgreed,
+    PersonalDataErasureRequested,
+    PersonalDataExportRequested,
+    RelationshipEnded,
+)
 
 
 def registration(data: CustomerRegistered, event: CloudEvent) -> Registration:
@@ -56,3 +65,15 @@ def exit_agreement(data: ExitAgreed, event: CloudEvent) -> ExitAgreement:
 
 def retention(data: CustomerRetained, event: CloudEvent) -> Retention:
     return Retention(event.id, data.customer_id, data.case_id, data.offer_accepted, event.time)
+
+
+def relationship_end(data: RelationshipEnded, event: CloudEvent) -> RelationshipEnd:
+    return RelationshipEnd(event.id, data.customer_id, data.case_id, data.ended_at)
+
+
+def erasure_request(data: PersonalDataErasureRequested, event: CloudEvent) -> ErasureRequest:
+    return ErasureRequest(event.id, data.customer_id, data.case_id, data.requested_at)
+
+
+def export_request(data: PersonalDataExportRequested, event: CloudEvent) -> ExportRequest:
+    return ExportRequest(event.id, data.export_id, data.case_id, data.customer_id)

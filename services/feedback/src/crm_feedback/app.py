@@ -23,9 +23,11 @@ from crm_events.feedback import (
     SurveyExpired,
     SurveyRequested,
 )
+from crm_events.offboarding import PersonalDataErased, PersonalDataExported
 from crm_feedback import codec
 from crm_feedback.api import build_router
 from crm_feedback.api_feedback import build_feedback_router, build_survey_plan_router
+from crm_feedback.disposal_service import DisposalService, EndOfRelationship, PortabilityService
 from crm_feedback.handlers import register_handlers
 from crm_feedback.service import ComplaintService
 from crm_feedback.settings import FeedbackSettings
@@ -53,6 +55,8 @@ PUBLISHED: list[type[EventData]] = [
     SurveyRequested,
     SurveyExpired,
     SurveyAnswered,
+    PersonalDataErased,
+    PersonalDataExported,
 ]
 
 
@@ -108,6 +112,7 @@ def create_app(
     """``store``: where aggregates live (default MongoDB; the unit tests pass in-memory)."""
     settings = settings or FeedbackSettings()
     runtime = ServiceRuntime(settings, clock=clock, backend=store)
+    policy = sla_policy(settings)
     complaint_store = runtime.aggregates(codec.ComplaintCodec())
     survey_store = runtime.aggregates(codec.SurveyCodec())
     plans = SurveyPlanService(
@@ -117,15 +122,33 @@ def create_app(
         runtime.aggregates(codec.FeedbackCodec()), runtime.clock, source=runtime.source
     )
     complaints = ComplaintService(
-        complaint_store, runtime.clock, policy=sla_policy(settings), source=runtime.source
+        complaint_store, runtime.clock, policy=policy, source=runtime.source
     )
     surveys = SurveyService(survey_store, complaint_store, runtime.clock, source=runtime.source)
-    register_handlers(runtime, complaints, surveys, feedback, plans)
+    tombstones = runtime.aggregates(codec.TombstoneCodec())
+    disposals = DisposalService(
+        tombstones, complaint_store, survey_store, runtime.clock, source=runtime.source
+    )
+    exports = PortabilityService(
+        runtime.aggregates(codec.ExportAnswerCodec()), runtime.clock, source=runtime.source
+    )
+    ends = runtime.aggregates(codec.EndedRelationshipCodec())
+    ending = EndOfRelationship(
+        complaint_store, ends, runtime.clock, policy=policy, source=runtime.source
+    )
+    register_handlers(runtime, complaints, surveys, feedback, plans, disposals, exports, ending)
     runtime.sweep_aggregates("complaint-sla", complaint_store, complaints.on_due)
     runtime.sweep_aggregates("survey-plans", plans.plans, plans.on_due)
-    names = (codec.COMPLAINTS, codec.SURVEYS, codec.FEEDBACK, codec.SURVEY_PLANS)
-    outboxes = [runtime.db[name] for name in names]
-    runtime.publishes(PUBLISHED, outboxes=outboxes)
+    runtime.sweep_aggregates("erasures", tombstones, disposals.on_due)
+    names = (
+        codec.COMPLAINTS,
+        codec.SURVEYS,
+        codec.FEEDBACK,
+        codec.SURVEY_PLANS,
+        codec.ERASED_CUSTOMERS,
+        codec.EXPORT_ANSWERS,
+    )
+    runtime.publishes(PUBLISHED, outboxes=[runtime.db[name] for name in names])
     if store is None:
         runtime.on_startup(lambda: codec.ensure_indexes(runtime.db))
     app = runtime.build_app(
@@ -140,4 +163,5 @@ def create_app(
     app.state.surveys = surveys
     app.state.feedback = feedback
     app.state.plans = plans
+    app.state.disposals = disposals
     return app

@@ -16,7 +16,9 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from crm_feedback.answers import Survey
+from crm_feedback.disposal import EndedRelationship, ErasedCustomer
 from crm_feedback.domain import Complaint, SlaClock
+from crm_feedback.portability import ExportAnswer
 from crm_feedback.suggestions import FeedbackItem, Response
 from crm_feedback.survey_plan import SurveyPlan, SurveyRequest
 from crm_runtime.mongo import OUTBOX_PENDING
@@ -26,6 +28,9 @@ from crm_runtime.timestamps import stamp_tree, unstamp, unstamp_optional
 
 COMPLAINTS, SURVEYS, FEEDBACK = "complaints", "surveys", "feedback"
 SURVEY_PLANS = "survey_plans"
+ERASED_CUSTOMERS = "erased_customers"
+EXPORT_ANSWERS = "export_answers"
+ENDED_RELATIONSHIPS = "ended_relationships"
 _COMPLAINT_FIELDS = tuple(Complaint.__dataclass_fields__)
 _SURVEY_FIELDS = tuple(Survey.__dataclass_fields__)
 _FEEDBACK_FIELDS = tuple(FeedbackItem.__dataclass_fields__)
@@ -162,6 +167,125 @@ def _request(raw: dict[str, Any]) -> SurveyRequest:
     )
 
 
+class TombstoneCodec:
+    """``erased_customers``: one per erased customer (``_id`` = customer id)."""
+
+    collection = ERASED_CUSTOMERS
+
+    def encode(self, erased: ErasedCustomer) -> dict[str, Any]:
+        doc = asdict(erased)
+        del doc["customer_id"], doc["version"]
+        return dict(stamp_tree(doc))
+
+    def decode(self, doc: dict[str, Any]) -> ErasedCustomer:
+        return ErasedCustomer(
+            customer_id=doc["_id"],
+            case_id=doc["case_id"],
+            request_id=doc["request_id"],
+            erased_at=unstamp(doc["erased_at"]),
+            attested_at=unstamp_optional(doc.get("attested_at")),
+            records=int(doc.get("records") or 0),
+            version=int(doc.get("version") or 1),
+        )
+
+    def entry(self, entry: object) -> tuple[str, dict[str, Any]]:
+        raise TypeError(f"tombstones append no entries, got {type(entry).__name__}")
+
+
+class EndedRelationshipCodec:
+    """``ended_relationships``: one per customer whose relationship ended here."""
+
+    collection = ENDED_RELATIONSHIPS
+
+    def encode(self, ended: EndedRelationship) -> dict[str, Any]:
+        doc = asdict(ended)
+        del doc["customer_id"], doc["version"]
+        return dict(stamp_tree(doc))
+
+    def decode(self, doc: dict[str, Any]) -> EndedRelationship:
+        return EndedRelationship(
+            customer_id=doc["_id"],
+            case_id=doc["case_id"],
+            ended_at=unstamp(doc["ended_at"]),
+            closed=list(doc.get("closed") or []),
+            version=int(doc.get("version") or 1),
+        )
+
+    def entry(self, entry: object) -> tuple[str, dict[str, Any]]:
+        raise TypeError(f"ended relationships append no entries, got {type(entry).__name__}")
+
+
+class ExportAnswerCodec:
+    """``export_answers``: one per export this service answered (``_id`` = export id)."""
+
+    collection = EXPORT_ANSWERS
+
+    def encode(self, answer: ExportAnswer) -> dict[str, Any]:
+        doc = asdict(answer)
+        del doc["export_id"], doc["version"]
+        return dict(stamp_tree(doc))
+
+    def decode(self, doc: dict[str, Any]) -> ExportAnswer:
+        return ExportAnswer(
+            export_id=doc["_id"],
+            customer_id=doc["customer_id"],
+            case_id=doc["case_id"],
+            answered_at=unstamp(doc["answered_at"]),
+            complaints=int(doc.get("complaints") or 0),
+            surveys=int(doc.get("surveys") or 0),
+            version=int(doc.get("version") or 1),
+        )
+
+    def entry(self, entry: object) -> tuple[str, dict[str, Any]]:
+        raise TypeError(f"export answers append no entries, got {type(entry).__name__}")
+
+
+_NEWEST_BY = {COMPLAINTS: "raised_at", SURVEYS: "answered_at"}
+_PAGE = 200
+
+
+async def ids_of_customer(backend: Backend, collection: str, erased: ErasedCustomer) -> list[str]:
+    """Every complaint or survey id of the customer, page by page (newest first)."""
+    return [doc["_id"] for doc in await docs_of_customer(backend, collection, erased.customer_id)]
+
+
+async def docs_of_customer(
+    backend: Backend, collection: str, customer_id: str, *, at_most: int | None = None
+) -> list[dict[str, Any]]:
+    """The customer's complaint or survey documents, page by page (newest first)."""
+    newest_by, found = _NEWEST_BY[collection], list[dict[str, Any]]()
+    before: tuple[str, str] | None = None
+    while at_most is None or len(found) < at_most:
+        docs = await backend.page(
+            collection,
+            equals={"customer_id": customer_id},
+            newest_by=newest_by,
+            before=before,
+            limit=_PAGE,
+        )
+        found.extend(docs)
+        if len(docs) < _PAGE:
+            break
+        before = (docs[-1][newest_by], docs[-1]["_id"])
+    return found if at_most is None else found[:at_most]
+
+
+async def open_complaints_of(backend: Backend, customer_id: str) -> list[str]:
+    docs = await docs_of_customer(backend, COMPLAINTS, customer_id)
+    return [doc["_id"] for doc in docs if doc.get("status") == "open"]
+
+
+async def export_of_customer(
+    backend: Backend, customer_id: str, at_most: int
+) -> tuple[list[Complaint], list[Survey]]:
+    complaints = await docs_of_customer(backend, COMPLAINTS, customer_id, at_most=at_most)
+    surveys = await docs_of_customer(backend, SURVEYS, customer_id, at_most=at_most)
+    return (
+        [ComplaintCodec().decode(d) for d in complaints],
+        [SurveyCodec().decode(d) for d in surveys],
+    )
+
+
 def _clock(raw: dict[str, Any]) -> SlaClock:
     # The stand-in may return booleans as 1/0.
     return SlaClock(
@@ -276,6 +400,15 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
             IndexModel(
                 [("desk_state", ASCENDING), ("breach_urgency", DESCENDING)], name="near_breach"
             ),
+            IndexModel([(NEXT_DUE_AT, ASCENDING)], name="next_due_at", sparse=True),
+            IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True),
+        ]
+    )
+    await db[EXPORT_ANSWERS].create_indexes(
+        [IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True)]
+    )
+    await db[ERASED_CUSTOMERS].create_indexes(
+        [
             IndexModel([(NEXT_DUE_AT, ASCENDING)], name="next_due_at", sparse=True),
             IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True),
         ]

@@ -12,8 +12,18 @@ from crm_events.feedback import (
     SurveyAnswered,
 )
 from crm_events.inbound import CustomerReplied
-from crm_events.offboarding import ExitAgreed
-from crm_feedback import translate
+from crm_events.offboarding import (
+    ExitAgreed,
+    PersonalDataErasureRequested,
+    PersonalDataExportRequested,
+    RelationshipEnded,
+)
+from crm_feedback import disposal, translate
+from crm_feedback.disposal_service import (
+    DisposalService,
+    EndOfRelationship,
+    PortabilityService,
+)
 from crm_feedback.service import ComplaintService
 from crm_feedback.suggestion_service import FeedbackService
 from crm_feedback.survey_plan_service import SurveyPlanService
@@ -27,12 +37,19 @@ def register_handlers(
     surveys: SurveyService,
     feedback: FeedbackService,
     plans: SurveyPlanService,
+    disposals: DisposalService,
+    exports: PortabilityService,
+    ending: EndOfRelationship,
 ) -> None:
+    # A fact about an erased customer (late, or replayed) is stored without its free text.
     async def complaint_raised(data: ComplaintRaised, event: CloudEvent) -> bool:
-        return await complaints.filed(translate.complaint_filed(data, event))
+        erased = await disposals.erased(data.customer_id)
+        fact = disposal.filed_after_erasure(translate.complaint_filed(data, event), erased)
+        return await complaints.filed(fact)
 
     async def survey_answered(data: SurveyAnswered, event: CloudEvent) -> bool:
-        answer = translate.survey_answer(data, event)
+        erased = await disposals.erased(data.customer_id)
+        answer = disposal.answered_after_erasure(translate.survey_answer(data, event), erased)
         # Two aggregates, each guarded by the event id: a redelivery after a crash between
         # the writes finds the first applied and completes the second.
         recorded = await surveys.answered(answer)
@@ -45,10 +62,32 @@ def register_handlers(
     async def exit_agreed(data: ExitAgreed, event: CloudEvent) -> bool:
         return await plans.exited(data.customer_id, event.time, event.id)
 
+    async def erasure_requested(data: PersonalDataErasureRequested, event: CloudEvent) -> bool:
+        return await disposals.erasure_requested(translate.erasure_request(data, event))
+
+    async def export_requested(data: PersonalDataExportRequested, event: CloudEvent) -> bool:
+        return await exports.export_requested(translate.export_request(data, event))
+
+    async def relationship_ended(data: RelationshipEnded, event: CloudEvent) -> bool:
+        return await ending.ended(event.id, data.customer_id, data.case_id)
+
     by_customer = (plans.plans, lambda data: data.customer_id)
     runtime.on(ComplaintResolved, plans.complaint_resolved, aggregate=by_customer)
     runtime.on(CustomerRegistered, customer_registered, aggregate=by_customer)
     runtime.on(ExitAgreed, exit_agreed, aggregate=by_customer)
+    runtime.on(
+        RelationshipEnded, relationship_ended, aggregate=(ending.ends, lambda d: d.customer_id)
+    )
+    runtime.on(
+        PersonalDataExportRequested,
+        export_requested,
+        aggregate=(exports.answers, lambda data: data.export_id),
+    )
+    runtime.on(
+        PersonalDataErasureRequested,
+        erasure_requested,
+        aggregate=(disposals.tombstones, lambda data: data.customer_id),
+    )
 
     runtime.on(
         ComplaintRaised,

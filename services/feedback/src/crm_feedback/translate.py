@@ -6,8 +6,11 @@ from __future__ import annotations
 from crm_events import CloudEvent
 from crm_events.feedback import ComplaintRaised, FeedbackSubmitted, SurveyAnswered
 from crm_events.inbound import CustomerReplied
+from crm_events.offboarding import PersonalDataErasureRequested, PersonalDataExportRequested
+from crm_feedback import portability
 from crm_feedback.answers import SurveyAnswer
 from crm_feedback.desk import CustomerReply
+from crm_feedback.disposal import ErasureRequest
 from crm_feedback.domain import ComplaintFiled
 from crm_feedback.suggestions import FeedbackGiven
 
@@ -71,3 +74,13 @@ def feedback_given(data: FeedbackSubmitted, event: CloudEvent) -> FeedbackGiven:
         product_area=data.product_area,
         sentiment=data.sentiment,
     )
+
+
+def erasure_request(data: PersonalDataErasureRequested, event: CloudEvent) -> ErasureRequest:
+    return ErasureRequest(event.id, data.customer_id, data.case_id)
+
+
+def export_request(
+    data: PersonalDataExportRequested, event: CloudEvent
+) -> portability.ExportRequest:
+    return portability.ExportRequest(event.id, data.export_id, data.case_id, data.customer_id)

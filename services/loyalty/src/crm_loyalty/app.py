@@ -14,10 +14,12 @@ from crm_events.loyalty import (
     RiskDetected,
     TierChanged,
 )
+from crm_events.offboarding import PersonalDataErased, PersonalDataExported
 from crm_loyalty import codec
 from crm_loyalty.api import build_router
 from crm_loyalty.customer_health_service import CustomerHealthService
 from crm_loyalty.handlers import register_handlers
+from crm_loyalty.privacy_service import PrivacyService
 from crm_loyalty.service import LoyaltyService
 from crm_loyalty.settings import LoyaltySettings
 from crm_runtime.app import ServiceRuntime
@@ -32,6 +34,8 @@ PUBLISHED: list[type[EventData]] = [
     HealthScoreChanged,
     RiskDetected,
     LoyaltyAccountSettled,
+    PersonalDataErased,
+    PersonalDataExported,
 ]
 
 
@@ -50,7 +54,8 @@ def create_app(
     customer_health = CustomerHealthService(
         accounts, runtime.clock, rules=rules.health, source=runtime.source
     )
-    register_handlers(runtime, points, customer_health)
+    privacy = PrivacyService(accounts, runtime.clock, source=runtime.source)
+    register_handlers(runtime, points, customer_health, privacy)
     runtime.sweep_aggregates("inactivity", accounts, customer_health.on_due)
     runtime.publishes(PUBLISHED, outboxes=[runtime.db[codec.ACCOUNTS]])
     if store is None:

@@ -27,7 +27,7 @@ from crm_loyalty.domain import (
 )
 from crm_runtime.mongo import OUTBOX_PENDING
 from crm_runtime.scheduler import NEXT_DUE_AT
-from crm_runtime.store import Backend
+from crm_runtime.store import VERSION, Backend, Write
 from crm_runtime.timestamps import stamp_tree, unstamp, unstamp_optional
 
 ACCOUNTS, LEDGER = "accounts", "ledger"
@@ -82,6 +82,10 @@ class AccountCodec:
             next_due_at=unstamp_optional(doc.get(NEXT_DUE_AT)),
             settlement=_settlement(settlement) if settlement else None,
             orders={k: _order(v) for k, v in (doc.get("orders") or {}).items()},
+            external_risks=list(doc.get("external_risks") or []),
+            erased_at=unstamp_optional(doc.get("erased_at")),
+            erasure_case_id=doc.get("erasure_case_id"),
+            relationship_ended_at=unstamp_optional(doc.get("relationship_ended_at")),
         )
 
     def entry(self, entry: LedgerEntry) -> tuple[str, dict[str, Any]]:
@@ -126,6 +130,26 @@ async def ledger(backend: Backend, customer_id: str, *, limit: int) -> list[Ledg
         limit=limit,
     )
     return [entry_from(doc) for doc in docs]
+
+
+ERASED = "[erased]"
+
+
+async def erase_redemptions(backend: Backend, customer_id: str) -> int:
+    """Overwrite the free text of the customer's redemptions (the reward); returns
+    how many there are. Each entry is rewritten under its own version guard (none → 0), so
+    running it again rewrites the same text again."""
+    docs = await backend.page(
+        LEDGER,
+        equals={"customer_id": customer_id, "kind": "redeem"},
+        newest_by="recorded_at",
+        before=None,
+        limit=100_000,
+    )
+    erase = {"details.reward": ERASED}
+    writes = [Write(d["_id"], int(d.get(VERSION) or 0), erase, [], False) for d in docs]
+    await backend.write(LEDGER, writes)  # a lost guard: rewritten meanwhile, same text
+    return len(docs)
 
 
 async def order_entries(backend: Backend, customer_id: str, order_id: str) -> list[LedgerEntry]:

@@ -228,6 +228,31 @@ def settle(
     return _changed(account, derived, fact.event_id, fact.cause, now, source, entries)
 
 
+def end_relationship(
+    state: Account | None,
+    fact: Exit,
+    ended_at: datetime,
+    *,
+    rules: Rules,
+    now: datetime,
+    source: str,
+) -> Decision[Account]:
+    """The relationship ended: recorded on the account, and the account settled now if
+    it was not at the exit (``SETTLE_AT=relationship_ended``, or the exit never seen)."""
+    account = _existing(
+        state, lambda: MissingPrerequisite(f"relationship ended for unknown account {fact.subject}")
+    )
+    if account.relationship_ended_at is not None:
+        return UNCHANGED
+    account.relationship_ended_at = ended_at
+    if account.settlement is not None:
+        return _changed(account, [], fact.event_id, fact.cause, now, source)
+    derived = settle_account(account, fact, fact.event_id, rules.settlement, now)
+    line = settlement_entry(account)
+    entries = [line] if line is not None else []
+    return _changed(account, derived, fact.event_id, fact.cause, now, source, entries)
+
+
 def redemption_entry(
     customer_id: str,
     points: int,

@@ -154,6 +154,12 @@ class Account:
     # Per order (keyed by ``map_key(order_id)``): what it earned and what returns reversed,
     # so that a return is decided on the account alone.
     orders: dict[str, OrderRecord] = field(default_factory=dict)
+    # Issue 9: risk episodes raised by strategy and regulation facts (their risk ids), and
+    # the tombstone of a data disposal (the case that asked for it, and when).
+    external_risks: list[str] = field(default_factory=list)
+    erased_at: datetime | None = None
+    erasure_case_id: str | None = None
+    relationship_ended_at: datetime | None = None
 
     @classmethod
     def open(cls, customer_id: str, at: datetime, rules: Rules, now: datetime) -> Account:

@@ -108,6 +108,9 @@ class SettlementRules:
     cash_out_minor_per_point: int = 1
     voucher_minor_per_point: int = 1
     currency: str = "EUR"
+    # When the account is settled: at the signed exit (points frozen then), or when the
+    # relationship actually ends (points stay usable until the effective date).
+    settle_at: str = "exit_agreed"
 
     def value_of(self, points: int) -> int:
         if self.policy == "cash_out":

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from crm_events import CloudEvent
 from crm_events.contacts import CustomerRegistered
 from crm_events.inbound import PurchaseRecorded, PurchaseReturned
-from crm_events.offboarding import ExitAgreed
+from crm_events.offboarding import ExitAgreed, RelationshipEnded
 from crm_loyalty import codec, decisions, translate
 from crm_loyalty.domain import REDEEM, Account, LedgerEntry, OrderRecord, entry_id
 from crm_loyalty.rules import Rules
@@ -73,7 +73,21 @@ class LoyaltyService:
         return (await self.accounts.apply(fact.customer_id, fact.event_id, decide)).applied
 
     async def on_exit_agreed(self, data: ExitAgreed, event: CloudEvent) -> bool:
-        fact = translate.exit_agreed(data, event)
+        if self._rules.settlement.settle_at != "exit_agreed":
+            return False  # settled when the relationship ends (SETTLE_AT)
+        return await self._settle(translate.exit_agreed(data, event))
+
+    async def on_relationship_ended(self, data: RelationshipEnded, event: CloudEvent) -> bool:
+        """Recorded on the account; settles now when so configured, or if the exit was
+        never seen."""
+        fact = translate.relationship_ended(data, event)
+        now, rules, source = self._clock.now(), self._rules, self._source
+        decide: decisions.Decide = lambda s: decisions.end_relationship(  # noqa: E731
+            s, fact, data.ended_at, rules=rules, now=now, source=source
+        )
+        return (await self.accounts.apply(fact.customer_id, fact.event_id, decide)).applied
+
+    async def _settle(self, fact: translate.Exit) -> bool:
         now, rules, source = self._clock.now(), self._rules, self._source
         decide: decisions.Decide = lambda s: decisions.settle(  # noqa: E731
             s, fact, rules=rules, now=now, source=source

@@ -6,7 +6,7 @@ Maps are JSON, e.g. CRM_LOYALTY_TIER_THRESHOLDS='{"bronze": 0, "silver": 1000}'.
 from __future__ import annotations
 
 import re
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, NonNegativeInt, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -77,6 +77,9 @@ class LoyaltySettings(ServiceSettings):
 
     # --- offboarding and bookkeeping --------------------------------------------------
     settlement_policy: SettlementPolicy = "cash_out"
+    settle_at: Literal["exit_agreed", "relationship_ended"] = Field(
+        "exit_agreed", description="Settle at the signed exit, or at the effective date."
+    )
     cash_out_minor_per_point: int = Field(1, ge=0)
     voucher_minor_per_point: int = Field(1, ge=0)
     applied_retention_days: int = Field(
@@ -128,6 +131,7 @@ class LoyaltySettings(ServiceSettings):
                 cash_out_minor_per_point=self.cash_out_minor_per_point,
                 voucher_minor_per_point=self.voucher_minor_per_point,
                 currency=self.currency,
+                settle_at=self.settle_at,
             ),
         )
 

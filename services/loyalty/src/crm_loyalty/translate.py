@@ -10,7 +10,7 @@ from datetime import datetime
 from crm_events import CloudEvent
 from crm_events.contacts import CustomerRegistered
 from crm_events.inbound import PurchaseRecorded, PurchaseReturned
-from crm_events.offboarding import ExitAgreed
+from crm_events.offboarding import ExitAgreed, RelationshipEnded
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,12 @@ def return_(data: PurchaseReturned, event: CloudEvent) -> Return:
 
 
 def exit_agreed(data: ExitAgreed, event: CloudEvent) -> Exit:
+    return Exit(
+        customer_id=data.customer_id, subject=data.subject, case_id=data.case_id, cause=event
+    )
+
+
+def relationship_ended(data: RelationshipEnded, event: CloudEvent) -> Exit:
     return Exit(
         customer_id=data.customer_id, subject=data.subject, case_id=data.case_id, cause=event
     )

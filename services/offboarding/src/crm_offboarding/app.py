@@ -5,11 +5,21 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from crm_events import EventData
+from crm_events.contacts import ContactLogged
 from crm_events.offboarding import (
     CustomerRetained,
     ExitAgreed,
+    LegalHoldPlaced,
+    LegalHoldReleased,
     NegotiationRoundHeld,
+    OffboardingCaseClosed,
     OffboardingCaseOpened,
+    PersonalDataErased,
+    PersonalDataErasureRequested,
+    PersonalDataExportDelivered,
+    PersonalDataExportRequested,
+    RelationshipEnded,
+    RetentionOfferExpired,
     RetentionOfferMade,
 )
 from crm_offboarding import codec
@@ -22,11 +32,21 @@ from crm_runtime.clock import Clock
 from crm_runtime.store import Backend
 
 PUBLISHED: list[type[EventData]] = [
+    ContactLogged,  # a held communication, for the customer's timeline in contacts
     OffboardingCaseOpened,
     RetentionOfferMade,
     NegotiationRoundHeld,
     ExitAgreed,
     CustomerRetained,
+    RetentionOfferExpired,
+    RelationshipEnded,
+    PersonalDataErasureRequested,
+    PersonalDataErased,
+    LegalHoldPlaced,
+    LegalHoldReleased,
+    OffboardingCaseClosed,
+    PersonalDataExportRequested,
+    PersonalDataExportDelivered,
 ]
 
 
@@ -37,10 +57,12 @@ def create_app(
     store: Backend | None = None,
 ) -> FastAPI:
     """``store``: where aggregates live (default MongoDB; the unit tests pass in-memory)."""
-    runtime = ServiceRuntime(settings or OffboardingSettings(), clock=clock, backend=store)
+    settings = settings or OffboardingSettings()
+    runtime = ServiceRuntime(settings, clock=clock, backend=store)
     cases = runtime.aggregates(codec.CaseCodec())
     markers = runtime.aggregates(codec.MarkerCodec())
-    service = OffboardingService(cases, markers, runtime.clock, source=runtime.source)
+    rules = settings.aftercare_rules()
+    service = OffboardingService(cases, markers, runtime.clock, source=runtime.source, rules=rules)
     register_handlers(runtime, service)
     runtime.publishes(PUBLISHED, outboxes=[runtime.db[codec.CASES]])
     if store is None:

@@ -10,7 +10,7 @@ retained), ``opening`` (the risk that opened it) and ``risks.<risk key>`` → ca
 from __future__ import annotations
 
 import typing
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from typing import Any, NoReturn, TypeVar
 
@@ -19,6 +19,15 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from crm_events import decode
 from crm_offboarding import translate
+from crm_offboarding.aftercare import (
+    Attestation,
+    DataExport,
+    Disposal,
+    ExportSection,
+    FollowUpTask,
+    LegalHold,
+    Review,
+)
 from crm_offboarding.domain import (
     Case,
     ExitAgreement,
@@ -30,16 +39,38 @@ from crm_offboarding.domain import (
     RiskNoticed,
     TerminationPlan,
 )
-from crm_offboarding.lifecycle import CaseState, Strategy
+from crm_offboarding.lifecycle import OPEN_STATES, CaseState, Strategy
+from crm_offboarding.plan import Assessment, PlannedCommunication
 from crm_runtime.keys import map_key
 from crm_runtime.mongo import OUTBOX_PENDING
 from crm_runtime.store import Backend
-from crm_runtime.timestamps import stamp_tree, unstamp_optional
+from crm_runtime.timestamps import stamp, stamp_tree, unstamp_optional
 
 T = TypeVar("T")
 CASES, OPEN_CASES = "cases", "open_cases"
 MAX_CASES_LISTED = 100
-_CASE_TIMES = ("opened_at", "updated_at", "strategy_chosen_at", "concluded_at")
+_CASE_TIMES = (
+    "opened_at",
+    "updated_at",
+    "strategy_chosen_at",
+    "concluded_at",
+    "offer_expired_at",
+    "ended_at",
+    "closed_at",
+)
+OPEN, DONE = "open", "closed"
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """The work queue's filters (``GET /cases``): each one optional."""
+
+    state: str | None = None
+    category: str | None = None
+    owner_id: str | None = None
+    opened_before: datetime | None = None
+    include_closed: bool = False
+    limit: int = MAX_CASES_LISTED
 
 
 def _no_entries(entry: Any) -> NoReturn:
@@ -56,6 +87,16 @@ class CaseCodec:
         doc["strategy"] = case.strategy.value if case.strategy else None
         doc["risks"] = {map_key(r.risk_id): asdict(r) for r in case.risks.values()}
         doc["rounds"] = {str(n): asdict(r) for n, r in case.rounds.items()}
+        doc["follow_ups"] = {str(n): asdict(t) for n, t in case.follow_ups.items()}
+        doc["communications"] = {str(n): asdict(c) for n, c in case.communications.items()}
+        doc["exports"] = {map_key(e.export_id): _export_doc(e) for e in case.exports.values()}
+        doc["holds"] = {map_key(h.hold_id): asdict(h) for h in case.holds.values()}
+        if case.disposal is not None:
+            attested = case.disposal.attestations.values()
+            doc["disposal"]["attestations"] = {a.service: asdict(a) for a in attested}
+        # Query fields of the work queue (not read back: derived from the state).
+        doc["category"] = case.category
+        doc["queue"] = OPEN if case.state in OPEN_STATES else DONE
         return dict(stamp_tree(doc))
 
     def decode(self, doc: dict[str, Any]) -> Case:
@@ -81,6 +122,22 @@ class CaseCodec:
             exit_agreement=_optional(ExitAgreement, doc.get("exit_agreement")),
             retention=_retention(doc.get("retention")),
             concluded_at=doc.get("concluded_at"),
+            owner_id=doc.get("owner_id"),
+            offer_expired_at=doc.get("offer_expired_at"),
+            ended_at=doc.get("ended_at"),
+            closed_at=doc.get("closed_at"),
+            follow_ups={
+                int(n): _from(FollowUpTask, t) for n, t in (doc.get("follow_ups") or {}).items()
+            },
+            holds={h["hold_id"]: _from(LegalHold, h) for h in (doc.get("holds") or {}).values()},
+            disposal=_disposal(doc.get("disposal")),
+            review=_review(doc.get("review")),
+            assessment=_optional(Assessment, doc.get("assessment")),
+            exports={e["export_id"]: _export(e) for e in (doc.get("exports") or {}).values()},
+            communications={
+                int(n): _from(PlannedCommunication, c)
+                for n, c in (doc.get("communications") or {}).items()
+            },
             version=int(doc.get("version") or 1),
         )
 
@@ -105,7 +162,8 @@ class MarkerCodec:
 def _opening(doc: dict[str, Any]) -> RiskNoticed | None:
     if doc.get("opening"):
         seed = doc["opening"]
-        return RiskNoticed(seed["customer_id"], seed["correlation_id"], _from(Risk, seed["risk"]))
+        risk = _from(Risk, seed["risk"])
+        return RiskNoticed(seed["customer_id"], seed["correlation_id"], risk, seed.get("owner_id"))
     if doc.get("opening_event"):  # a marker written before issue 7: the whole envelope
         return translate.risk_noticed_in(decode(doc["opening_event"].encode()))
     return None
@@ -123,12 +181,60 @@ async def cases_of(backend: Backend, customer_id: str) -> list[Case]:
     return [CaseCodec().decode(doc) for doc in docs]
 
 
+async def queue(backend: Backend, query: QueueQuery) -> list[Case]:
+    """The work queue: cases matching every given filter, newest first."""
+    equals: dict[str, Any] = {}
+    if query.state is not None:
+        equals["state"] = query.state
+    elif not query.include_closed:
+        equals["queue"] = OPEN
+    if query.category is not None:
+        equals["category"] = query.category
+    if query.owner_id is not None:
+        equals["owner_id"] = query.owner_id
+    # "opened before t": strictly older than t, whatever the id ("" sorts before any id).
+    before = None if query.opened_before is None else (stamp(query.opened_before), "")
+    docs = await backend.page(
+        CASES, equals=equals, newest_by="opened_at", before=before, limit=query.limit
+    )
+    return [CaseCodec().decode(doc) for doc in docs]
+
+
+def _disposal(doc: dict[str, Any] | None) -> Disposal | None:
+    if not doc:
+        return None
+    attested = {
+        a["service"]: _from(Attestation, {**a, "legal_hold": bool(a["legal_hold"])})
+        for a in (doc.get("attestations") or {}).values()
+    }
+    return replace(_from(Disposal, doc), attestations=attested)
+
+
+def _export_doc(export: DataExport) -> dict[str, Any]:
+    doc = asdict(export)
+    doc["sections"] = {s.service: asdict(s) for s in export.sections.values()}
+    return doc
+
+
+def _export(doc: dict[str, Any]) -> DataExport:
+    sections = {s["service"]: _from(ExportSection, s) for s in (doc.get("sections") or {}).values()}
+    return replace(_from(DataExport, doc), sections=sections)
+
+
+def _review(doc: dict[str, Any] | None) -> Review | None:
+    if not doc:
+        return None
+    return replace(_from(Review, doc), preventable=bool(doc["preventable"]))
+
+
 async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
     await db[CASES].create_indexes(
         [
             # No "_id" in compound indexes: the MongoDB stand-in cannot index it.
             IndexModel([("customer_id", ASCENDING), ("opened_at", DESCENDING)], name="by_customer"),
             IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True),
+            IndexModel([("queue", ASCENDING), ("opened_at", DESCENDING)], name="work_queue"),
+            IndexModel([("next_due_at", ASCENDING)], name="next_due_at", sparse=True),
         ]
     )
 

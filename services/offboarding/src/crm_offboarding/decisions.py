@@ -22,6 +22,7 @@ from crm_events.offboarding import (
     OffboardingCaseOpened,
     RetentionOfferMade,
 )
+from crm_offboarding.aftercare import AftercareRules
 from crm_offboarding.domain import (
     Case,
     ExitAgreement,
@@ -83,7 +84,13 @@ def _opening(marker: OpenCaseMarker | None, fact: RiskNoticed) -> OpenCaseMarker
 
 # --- the case: intake ---------------------------------------------------------------------------
 def take_risk(
-    case: Case | None, fact: RiskNoticed, seed: RiskNoticed | None, now: datetime, *, source: str
+    case: Case | None,
+    fact: RiskNoticed,
+    seed: RiskNoticed | None,
+    now: datetime,
+    *,
+    source: str,
+    rules: AftercareRules,
 ) -> Decision[Case]:
     """Add the risk to the case; a case not written yet is opened from ``seed`` first. A
     case that holds the risk already stays as it is; one concluded raises ``CaseConcluded``."""
@@ -94,10 +101,11 @@ def take_risk(
         case, opened = open_case(seed, now, source=source)
         publish.append(opened)
     if fact.risk_id in case.risks:
-        return Decision(case if publish else None, publish=publish)
+        return Decision(case if publish else None, publish=publish, due=case.next_due(rules))
     if not accepts_risks(case.state):
         raise CaseConcluded(f"case {case.case_id} is {case.state.value}")
-    return Decision(case.add_risk(fact.risk, now), publish=publish)
+    added = case.add_risk(fact.risk, now)
+    return Decision(added, publish=publish, due=added.next_due(rules))
 
 
 def open_case(seed: RiskNoticed, now: datetime, *, source: str) -> tuple[Case, CloudEvent]:
@@ -109,6 +117,7 @@ def open_case(seed: RiskNoticed, now: datetime, *, source: str) -> tuple[Case, C
         risk_id=seed.risk_id,
         category=RiskCategory(seed.risk.category),
         reasons=seed.risk.reasons,
+        owner_id=seed.owner_id,
     ).to_event(
         source=source,
         event_id=opened_id,
@@ -121,26 +130,40 @@ def open_case(seed: RiskNoticed, now: datetime, *, source: str) -> tuple[Case, C
 
 # --- the case: commands (HTTP) ---------------------------------------------------------------
 def command(
-    case: Case | None, case_id: str, step: Step, event_id: str, now: datetime, *, source: str
+    case: Case | None,
+    case_id: str,
+    step: Step,
+    event_id: str,
+    now: datetime,
+    *,
+    source: str,
+    rules: AftercareRules,
 ) -> Decision[Case]:
     """One step of the process; its event continues the journey of the risk that opened
-    the case, caused by the case's last event."""
+    the case, caused by the case's last event. The due date follows from the new state."""
     if case is None:
         raise NotFound(f"case {case_id} not found")
     changed, data = step(case, now)
     publish: list[CloudEvent] = []
     if data is not None:
-        publish.append(
-            data.to_event(
-                source=source,
-                event_id=event_id,
-                time=now,
-                correlation_id=case.correlation_id,
-                causation_id=case.last_event_id,
-            )
-        )
-    last = publish[0].id if publish else case.last_event_id
-    return Decision(replace(changed, updated_at=now, last_event_id=last), publish=publish)
+        changed, event = emit(changed, data, event_id, now, source=source)
+        publish.append(event)
+    changed = replace(changed, updated_at=now)
+    return Decision(changed, publish=publish, due=changed.next_due(rules))
+
+
+def emit(
+    case: Case, data: EventData, event_id: str, now: datetime, *, source: str
+) -> tuple[Case, CloudEvent]:
+    """The case's next event: same journey, caused by the case's previous event."""
+    event = data.to_event(
+        source=source,
+        event_id=event_id,
+        time=now,
+        correlation_id=case.correlation_id,
+        causation_id=case.last_event_id,
+    )
+    return replace(case, last_event_id=event.id), event
 
 
 def choose_retention(offer: RetentionOffer) -> Step:

@@ -19,6 +19,10 @@ class CaseState(StrEnum):
     NEGOTIATION = "negotiation"
     EXIT_AGREED = "exit_agreed"
     RETAINED = "retained"
+    ENDED = "relationship_ended"  # effective date passed: follow-up service, disposal
+    REVIEW = "review"  # follow-up period over: the lessons-learned review is asked for
+    AWAITING_DISPOSAL = "awaiting_disposal"  # reviewed; closes with the last attestation
+    CLOSED = "closed"
 
 
 class Strategy(StrEnum):
@@ -34,6 +38,17 @@ class Action(StrEnum):
     RECORD_ROUND = "record-round"  # POST /cases/{id}/negotiation-rounds
     CONCLUDE_EXIT = "conclude-exit"  # POST /cases/{id}/exit
     CONCLUDE_RETENTION = "conclude-retention"  # POST /cases/{id}/retention
+    RECORD_REVIEW = "record-review"  # POST /cases/{id}/review
+    # Moved by the clock or by other services' attestations, never by a person:
+    EXPIRE_OFFER = "expire-offer"  # the retention offer's valid_until passed
+    END_RELATIONSHIP = "end-relationship"  # the exit's effective date came
+    END_FOLLOW_UP = "end-follow-up"  # the follow-up service period is over
+    CLOSE = "close"  # reviewed and every expected service attested its erasure
+
+
+AUTOMATIC: frozenset[Action] = frozenset(
+    {Action.EXPIRE_OFFER, Action.END_RELATIONSHIP, Action.END_FOLLOW_UP, Action.CLOSE}
+)
 
 
 TRANSITIONS: Mapping[CaseState, Mapping[Action, CaseState]] = {
@@ -41,7 +56,10 @@ TRANSITIONS: Mapping[CaseState, Mapping[Action, CaseState]] = {
         Action.RETAIN: CaseState.RETENTION,
         Action.TERMINATE: CaseState.TERMINATION,
     },
-    CaseState.RETENTION: {Action.RECORD_ROUND: CaseState.NEGOTIATION},
+    CaseState.RETENTION: {
+        Action.RECORD_ROUND: CaseState.NEGOTIATION,
+        Action.EXPIRE_OFFER: CaseState.ASSESSMENT,
+    },
     CaseState.TERMINATION: {Action.RECORD_ROUND: CaseState.NEGOTIATION},
     CaseState.NEGOTIATION: {
         Action.RECORD_ROUND: CaseState.NEGOTIATION,
@@ -49,20 +67,32 @@ TRANSITIONS: Mapping[CaseState, Mapping[Action, CaseState]] = {
         # customer who refuses the retention offer also ends here.
         Action.CONCLUDE_EXIT: CaseState.EXIT_AGREED,
         Action.CONCLUDE_RETENTION: CaseState.RETAINED,
+        # The offer lapsed unanswered: back to choosing a strategy (a new offer or an exit).
+        Action.EXPIRE_OFFER: CaseState.ASSESSMENT,
     },
-    CaseState.EXIT_AGREED: {},
-    CaseState.RETAINED: {},
+    CaseState.EXIT_AGREED: {Action.END_RELATIONSHIP: CaseState.ENDED},
+    CaseState.RETAINED: {Action.RECORD_REVIEW: CaseState.AWAITING_DISPOSAL},
+    CaseState.ENDED: {Action.END_FOLLOW_UP: CaseState.REVIEW},
+    CaseState.REVIEW: {Action.RECORD_REVIEW: CaseState.AWAITING_DISPOSAL},
+    CaseState.AWAITING_DISPOSAL: {Action.CLOSE: CaseState.CLOSED},
+    CaseState.CLOSED: {},
 }
 
 # Conditions beyond the state: once the company decided to terminate, the case cannot end
 # in retention (that would need a revised strategy, which is not an action yet).
 GUARDS: Mapping[Action, Callable[[Strategy | None], bool]] = {
     Action.CONCLUDE_RETENTION: lambda strategy: strategy is Strategy.RETAIN,
+    Action.EXPIRE_OFFER: lambda strategy: strategy is Strategy.RETAIN,
 }
 
 # States in which the customer holds the "open case" marker: a new RiskDetected is added
-# to the case instead of opening another. A concluded exit keeps the customer offboarding.
-MARKER_STATES: frozenset[CaseState] = frozenset(set(CaseState) - {CaseState.RETAINED})
+# to the case instead of opening another. A concluded exit keeps the customer offboarding
+# until the case is closed; a retained case released the marker when it concluded.
+MARKER_STATES: frozenset[CaseState] = frozenset(
+    set(CaseState) - {CaseState.RETAINED, CaseState.AWAITING_DISPOSAL, CaseState.CLOSED}
+)
+# States in which the case is still somebody's work (the default work queue).
+OPEN_STATES: frozenset[CaseState] = frozenset(set(CaseState) - {CaseState.CLOSED})
 
 
 class InvalidTransition(Conflict):
@@ -81,6 +111,11 @@ class InvalidTransition(Conflict):
 
 
 def allowed_actions(state: CaseState, strategy: Strategy | None) -> list[Action]:
+    """What a person may do now (the clock's and the attestations' moves are not listed)."""
+    return [a for a in possible_actions(state, strategy) if a not in AUTOMATIC]
+
+
+def possible_actions(state: CaseState, strategy: Strategy | None) -> list[Action]:
     return [action for action in TRANSITIONS[state] if _guard(action)(strategy)]
 
 
@@ -93,9 +128,8 @@ def _always(_: Strategy | None) -> bool:
 
 
 def next_state(state: CaseState, strategy: Strategy | None, action: Action) -> CaseState:
-    allowed = allowed_actions(state, strategy)
-    if action not in allowed:
-        raise InvalidTransition(action, state, allowed)
+    if action not in possible_actions(state, strategy):
+        raise InvalidTransition(action, state, allowed_actions(state, strategy))
     return TRANSITIONS[state][action]
 
 

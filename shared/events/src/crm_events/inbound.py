@@ -119,6 +119,57 @@ class CustomerReplied(_Inbound):
     reason: ShortText | None = Field(None, description="For a dispute: why, in a few words.")
 
 
+class CustomerDeprioritised(_Inbound):
+    """Strategy (company strategy risk): a decision deprioritises a segment or product line
+    this customer belongs to. The strategy system sends one per affected customer."""
+
+    business_key = ("change_id", "customer_id")
+
+    change_id: EntityId = Field(description="The strategy decision (one risk episode).")
+    customer_id: CustomerId
+    scope: Literal["segment", "product_line"] = Field(description="What was deprioritised.")
+    target: ShortText = Field(description="The segment or product line, e.g. 'legacy hardware'.")
+    reason: ShortText = Field(description="Why, as the decision states it.")
+    effective_at: Timestamp = Field(description="When the change takes effect.")
+
+
+class RegulationChanged(_Inbound):
+    """Legal (law & regulation risk): a law or regulation changed for a jurisdiction or
+    segment affects this customer. The legal system sends one per affected customer."""
+
+    business_key = ("regulation_id", "customer_id")
+
+    regulation_id: EntityId = Field(description="The regulation change (one risk episode).")
+    customer_id: CustomerId
+    jurisdiction: ShortText = Field(description="Where it applies, e.g. EU, DE, CA-QC.")
+    segment: ShortText | None = Field(None, description="The segment it applies to, if any.")
+    summary: ShortText = Field(description="What changes for the relationship.")
+    effective_at: Timestamp = Field(description="When the rule applies.")
+
+
+class LegalHoldOrdered(_Inbound):
+    """Legal ordered that the customer's data be kept (litigation, audit, authority
+    request): no service may erase it while the hold stands."""
+
+    business_key = ("matter_id", "customer_id")
+
+    matter_id: EntityId = Field(description="The legal matter (becomes the hold's id).")
+    customer_id: CustomerId
+    reason: ShortText = Field(description="Why the data must be kept.")
+    ordered_by: EmployeeId = Field(description="Counsel who ordered the hold.")
+    until: Timestamp | None = Field(None, description="When the hold ends by itself, if known.")
+
+
+class LegalHoldLifted(_Inbound):
+    """Legal lifted a hold it ordered; the disposal may resume."""
+
+    business_key = ("matter_id", "customer_id")
+
+    matter_id: EntityId = Field(description="The legal matter of the hold.")
+    customer_id: CustomerId
+    lifted_by: EmployeeId = Field(description="Counsel who lifted the hold.")
+
+
 INBOUND_EVENTS: tuple[type[EventData], ...] = (
     PurchaseRecorded,
     PurchaseReturned,
@@ -126,4 +177,8 @@ INBOUND_EVENTS: tuple[type[EventData], ...] = (
     PaymentOverdue,
     ContractBreached,
     CustomerReplied,
+    CustomerDeprioritised,
+    RegulationChanged,
+    LegalHoldOrdered,
+    LegalHoldLifted,
 )

@@ -135,6 +135,13 @@ class PersonalDataErased(_Offboarding):
         description="True if some records are kept under a legal hold (retention duty)."
     )
     attested_at: Timestamp = Field(description="When the disposal was completed.")
+    # Added by issue 9 (optional, so earlier readers and writers are unaffected):
+    erased_fields: list[ShortText] | None = Field(
+        None,
+        max_length=50,
+        description="What was erased or anonymised, e.g. name, email, timeline.notes.",
+    )
+    records: Count | None = Field(None, description="How many records were touched.")
 
 
 class OffboardingCaseClosed(_Offboarding):
@@ -147,6 +154,119 @@ class OffboardingCaseClosed(_Offboarding):
     outcome: Literal["exited", "retained"] = Field(description="How the case ended.")
     lessons_learned: FreeText | None = Field(None, description="Findings of the review.")
     closed_at: Timestamp = Field(description="When the case was closed.")
+    # Added by issue 9 (optional): the structured lessons-learned review.
+    root_causes: list[RiskCategory] | None = Field(
+        None, max_length=4, description="Root causes among the four risk categories."
+    )
+    preventable: bool | None = Field(None, description="Whether the loss could have been avoided.")
+    late_signals: list[ShortText] | None = Field(
+        None, max_length=20, description="Signals that came too late (event types or names)."
+    )
+    changes: list[ShortText] | None = Field(
+        None, max_length=20, description="What to change so the next risk is handled better."
+    )
+
+
+ServiceName = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[a-z][a-z0-9-]*$")]
+
+
+class PersonalDataErasureRequested(_Offboarding):
+    """The retention period after the end has passed and no legal hold applies: every
+    service holding the customer's personal data erases or anonymises it, keeps the
+    non-personal facts (amounts, dates, counts, categories) and attests with
+    ``PersonalDataErased`` for this case."""
+
+    business_key = ("case_id",)
+
+    case_id: EntityId = Field(description="Id of the offboarding case.")
+    customer_id: CustomerId
+    requested_at: Timestamp = Field(description="When the erasure was requested.")
+    services: list[ServiceName] = Field(
+        min_length=1, max_length=20, description="Services expected to attest."
+    )
+    attest_by: Timestamp = Field(description="Attestations missing then are reported overdue.")
+
+
+class RetentionOfferExpired(_Offboarding):
+    """The retention offer lapsed unanswered; the case returns to choosing a strategy."""
+
+    business_key = ("case_id", "valid_until")
+
+    case_id: EntityId = Field(description="Id of the offboarding case.")
+    customer_id: CustomerId
+    valid_until: Timestamp = Field(description="The moment the offer lapsed.")
+
+
+class LegalHoldPlaced(_Offboarding):
+    """A legal hold stops the disposal of the customer's personal data while it holds."""
+
+    business_key = ("case_id", "hold_id")
+
+    case_id: EntityId = Field(description="Id of the offboarding case.")
+    customer_id: CustomerId
+    hold_id: EntityId = Field(description="Id of the hold within the case.")
+    reason: ShortText = Field(description="Why the data must be kept (e.g. litigation).")
+    placed_by: EmployeeId = Field(description="Manager who placed the hold.")
+    until: Timestamp | None = Field(None, description="When the hold ends by itself, if known.")
+
+
+class LegalHoldReleased(_Offboarding):
+    """A legal hold was lifted; the disposal resumes when no other hold remains."""
+
+    business_key = ("case_id", "hold_id")
+
+    case_id: EntityId = Field(description="Id of the offboarding case.")
+    customer_id: CustomerId
+    hold_id: EntityId = Field(description="Id of the hold within the case.")
+    released_by: EmployeeId = Field(description="Manager who released the hold.")
+
+
+class PersonalDataExportRequested(_Offboarding):
+    """A manager asked for the customer's data (portability): every service holding it
+    answers with ``PersonalDataExported`` for this export."""
+
+    business_key = ("export_id",)
+
+    export_id: EntityId = Field(description="Id of the export.")
+    case_id: EntityId = Field(description="Id of the offboarding case.")
+    customer_id: CustomerId
+    services: list[ServiceName] = Field(
+        min_length=1, max_length=20, description="Services expected to contribute a section."
+    )
+    requested_by: EmployeeId = Field(description="Manager who asked for the export.")
+
+
+class PersonalDataExported(_Offboarding):
+    """One service's section of an export: what it holds about the customer, as JSON."""
+
+    business_key = ("export_id", "service")
+
+    export_id: EntityId = Field(description="Id of the export.")
+    case_id: EntityId = Field(description="Id of the offboarding case.")
+    customer_id: CustomerId
+    service: ServiceName = Field(description="The contributing service.")
+    section_version: ShortText = Field(
+        description="Version of the section's shape, e.g. contacts.export.v1."
+    )
+    section: str = Field(
+        min_length=2,
+        max_length=500_000,
+        description="The service's data about the customer: a JSON object, as text (bounded; "
+        "may hold personal data, never logged).",
+    )
+    exported_at: Timestamp = Field(description="When the section was taken.")
+
+
+class PersonalDataExportDelivered(_Offboarding):
+    """Every expected section is in: the bundle is ready for download from the case."""
+
+    business_key = ("export_id",)
+
+    export_id: EntityId = Field(description="Id of the export.")
+    case_id: EntityId = Field(description="Id of the offboarding case.")
+    customer_id: CustomerId
+    services: list[ServiceName] = Field(min_length=1, description="Sections in the bundle.")
+    delivered_at: Timestamp = Field(description="When the bundle was complete.")
 
 
 OFFBOARDING_EVENTS: tuple[type[EventData], ...] = (
@@ -158,4 +278,11 @@ OFFBOARDING_EVENTS: tuple[type[EventData], ...] = (
     RelationshipEnded,
     PersonalDataErased,
     OffboardingCaseClosed,
+    PersonalDataErasureRequested,
+    RetentionOfferExpired,
+    LegalHoldPlaced,
+    LegalHoldReleased,
+    PersonalDataExportRequested,
+    PersonalDataExported,
+    PersonalDataExportDelivered,
 )

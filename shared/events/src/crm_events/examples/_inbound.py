@@ -6,11 +6,15 @@ from crm_events.base import EventData
 from crm_events.examples._spec import COLLEAGUE, CUSTOMER, OWNER, Example
 from crm_events.inbound import (
     ContractBreached,
+    CustomerDeprioritised,
     CustomerReplied,
     EmployeeDeparted,
+    LegalHoldLifted,
+    LegalHoldOrdered,
     PaymentOverdue,
     PurchaseRecorded,
     PurchaseReturned,
+    RegulationChanged,
 )
 
 EXAMPLES: dict[type[EventData], Example] = {
@@ -81,5 +85,45 @@ EXAMPLES: dict[type[EventData], Example] = {
             "channel": "email",
             "replied_at": "2025-03-04T11:04:40Z",
         },
+    ),
+    CustomerDeprioritised: Example(
+        time="2025-04-01T08:00:00Z",
+        source="/strategy/portfolio",
+        data={
+            "change_id": "chg-2025-07",
+            "customer_id": CUSTOMER,
+            "scope": "product_line",
+            "target": "legacy on-premise hardware",
+            "reason": "portfolio moves to cloud services",
+            "effective_at": "2025-10-01T00:00:00Z",
+        },
+    ),
+    RegulationChanged: Example(
+        time="2025-04-02T08:00:00Z",
+        source="/legal/register",
+        data={
+            "regulation_id": "reg-eu-2025-114",
+            "customer_id": CUSTOMER,
+            "jurisdiction": "EU",
+            "segment": "public sector",
+            "summary": "data must be hosted in the customer's member state",
+            "effective_at": "2026-01-01T00:00:00Z",
+        },
+    ),
+    LegalHoldOrdered: Example(
+        time="2025-06-10T08:00:00Z",
+        source="/legal/matters",
+        data={
+            "matter_id": "matter-2025-031",
+            "customer_id": CUSTOMER,
+            "reason": "dispute over the last delivery",
+            "ordered_by": COLLEAGUE,
+            "until": "2026-06-30T00:00:00Z",
+        },
+    ),
+    LegalHoldLifted: Example(
+        time="2025-09-01T08:00:00Z",
+        source="/legal/matters",
+        data={"matter_id": "matter-2025-031", "customer_id": CUSTOMER, "lifted_by": COLLEAGUE},
     ),
 }

@@ -8,11 +8,18 @@ from crm_events.loyalty import RiskDetected
 from crm_events.offboarding import (
     CustomerRetained,
     ExitAgreed,
+    LegalHoldPlaced,
+    LegalHoldReleased,
     NegotiationRoundHeld,
     OffboardingCaseClosed,
     OffboardingCaseOpened,
     PersonalDataErased,
+    PersonalDataErasureRequested,
+    PersonalDataExportDelivered,
+    PersonalDataExported,
+    PersonalDataExportRequested,
     RelationshipEnded,
+    RetentionOfferExpired,
     RetentionOfferMade,
 )
 
@@ -96,6 +103,8 @@ EXAMPLES: dict[type[EventData], Example] = {
             "method": "anonymised",
             "legal_hold": True,
             "attested_at": "2025-07-01T02:00:00Z",
+            "erased_fields": ["name", "email", "phone", "address", "ledger.notes"],
+            "records": 42,
         },
     ),
     OffboardingCaseClosed: Example(
@@ -107,6 +116,85 @@ EXAMPLES: dict[type[EventData], Example] = {
             "outcome": "exited",
             "lessons_learned": "Overdue payments were visible weeks earlier; alert sooner.",
             "closed_at": "2025-10-06T09:00:00Z",
+            "root_causes": ["customer_performance"],
+            "preventable": True,
+            "late_signals": ["crm.inbound.payment-overdue.v1"],
+            "changes": ["raise the payment-overdue weight", "call after the first reminder"],
+        },
+    ),
+    PersonalDataErasureRequested: Example(
+        time="2025-07-01T00:00:00Z",
+        caused_by=RelationshipEnded,
+        data={
+            "case_id": CASE,
+            "customer_id": CUSTOMER,
+            "requested_at": "2025-07-01T00:00:00Z",
+            "services": ["contacts", "feedback", "loyalty", "offboarding"],
+            "attest_by": "2025-07-08T00:00:00Z",
+        },
+    ),
+    RetentionOfferExpired: Example(
+        time="2025-05-24T00:00:00Z",
+        caused_by=RetentionOfferMade,
+        data={"case_id": CASE, "customer_id": CUSTOMER, "valid_until": "2025-05-23T23:59:59Z"},
+    ),
+    LegalHoldPlaced: Example(
+        time="2025-06-15T08:00:00Z",
+        caused_by=ExitAgreed,
+        data={
+            "case_id": CASE,
+            "customer_id": CUSTOMER,
+            "hold_id": "hold-1",
+            "reason": "pending litigation about the last delivery",
+            "placed_by": MANAGER,
+            "until": "2025-12-31T23:59:59Z",
+        },
+    ),
+    LegalHoldReleased: Example(
+        time="2025-06-20T08:00:00Z",
+        caused_by=LegalHoldPlaced,
+        data={
+            "case_id": CASE,
+            "customer_id": CUSTOMER,
+            "hold_id": "hold-1",
+            "released_by": MANAGER,
+        },
+    ),
+    PersonalDataExportRequested: Example(
+        time="2025-06-05T09:00:00Z",
+        caused_by=ExitAgreed,
+        data={
+            "export_id": "exp-8001",
+            "case_id": CASE,
+            "customer_id": CUSTOMER,
+            "services": ["contacts", "feedback", "loyalty", "offboarding"],
+            "requested_by": MANAGER,
+        },
+    ),
+    PersonalDataExported: Example(
+        time="2025-06-05T09:00:02Z",
+        caused_by=PersonalDataExportRequested,
+        data={
+            "export_id": "exp-8001",
+            "case_id": CASE,
+            "customer_id": CUSTOMER,
+            "service": "contacts",
+            "section_version": "contacts.export.v1",
+            "section": '{"customer": {"display_name": "Example Customer", '
+            '"email": "buyer@example.com"}, "timeline": [{"kind": "contact", '
+            '"summary": "Asked about the final invoice"}]}',
+            "exported_at": "2025-06-05T09:00:02Z",
+        },
+    ),
+    PersonalDataExportDelivered: Example(
+        time="2025-06-05T09:00:05Z",
+        caused_by=PersonalDataExported,
+        data={
+            "export_id": "exp-8001",
+            "case_id": CASE,
+            "customer_id": CUSTOMER,
+            "services": ["contacts", "feedback", "loyalty", "offboarding"],
+            "delivered_at": "2025-06-05T09:00:05Z",
         },
     ),
 }
