@@ -3,6 +3,7 @@ any two writes, and a lost version race re-decides only the aggregate that lost.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -206,3 +207,28 @@ def test_markers_must_outlive_the_topics_retention() -> None:
         check_marker_lifetime(timedelta(days=1), week_ms)
     with pytest.raises(ValueError, match="forever"):
         check_marker_lifetime(timedelta(days=30), -1)
+
+
+async def test_two_keys_loading_one_aggregate_at_once_both_count() -> None:
+    """Keys run concurrently in a poll: two that touch an aggregate nobody prefetched load
+    it at the same time; the second load must not replace the copy the first changed."""
+
+    class SlowLoads(InMemoryBackend):
+        async def load(self, collection: str, ids: Any) -> dict[str, dict[str, Any]]:
+            found = await super().load(collection, ids)
+            await asyncio.sleep(0.01)  # the other key's load overlaps this one
+            return found
+
+    backend = SlowLoads()
+    counters = store(backend)
+    await counters.apply("shared", "seed", add("shared", "seed", 1))
+    retry = TransientRetry(Health(), Metrics("test-store"), (0.01, 0.01))
+    with StoreBatch(retry) as batch:
+        await asyncio.gather(
+            counters.apply("shared", "from-a", add("shared", "from-a", 10)),
+            counters.apply("shared", "from-b", add("shared", "from-b", 100)),
+        )
+        await batch.commit()
+
+    assert backend.docs("counters")["shared"]["total"] == 111
+    assert sorted(backend.docs("ledger")) == ["from-a", "from-b", "seed"]

@@ -79,7 +79,9 @@ class StoreBatch:
         if missing:
             loaded = await self._durably("load aggregates", partial(store.load, missing))
             for aggregate_id, aggregate in loaded.items():
-                self._loaded[(id(store), aggregate_id)] = aggregate
+                # Keys run concurrently: another one may have loaded (and changed) this
+                # aggregate while we waited; its in-memory copy is the one that counts.
+                self._loaded.setdefault((id(store), aggregate_id), aggregate)
 
     async def apply(
         self, store: AggregateStore[Any], aggregate_id: str, event_id: str, decide: Decide[Any]
