@@ -82,6 +82,7 @@ class AccountCodec:
             next_due_at=unstamp_optional(doc.get(NEXT_DUE_AT)),
             settlement=_settlement(settlement) if settlement else None,
             orders={k: _order(v) for k, v in (doc.get("orders") or {}).items()},
+            orders_complete=bool(doc.get("orders_complete")),
         )
 
     def entry(self, entry: LedgerEntry) -> tuple[str, dict[str, Any]]:

@@ -154,6 +154,9 @@ class Account:
     # Per order (keyed by ``map_key(order_id)``): what it earned and what returns reversed,
     # so that a return is decided on the account alone.
     orders: dict[str, OrderRecord] = field(default_factory=dict)
+    # True for accounts opened since they keep their orders: then ``orders`` knows every
+    # order, and the ledger need not be asked (``decisions.legacy_order``).
+    orders_complete: bool = False
 
     @classmethod
     def open(cls, customer_id: str, at: datetime, rules: Rules, now: datetime) -> Account:
@@ -166,6 +169,7 @@ class Account:
             score=rules.health.initial,
             last_activity_at=min(at, now),
             next_due_at=now + rules.health.inactivity_period,
+            orders_complete=True,
         )
 
     @property
