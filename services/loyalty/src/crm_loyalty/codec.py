@@ -86,6 +86,7 @@ class AccountCodec:
             erased_at=unstamp_optional(doc.get("erased_at")),
             erasure_case_id=doc.get("erasure_case_id"),
             relationship_ended_at=unstamp_optional(doc.get("relationship_ended_at")),
+            orders_complete=bool(doc.get("orders_complete")),
         )
 
     def entry(self, entry: LedgerEntry) -> tuple[str, dict[str, Any]]:

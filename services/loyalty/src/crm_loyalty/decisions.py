@@ -231,8 +231,8 @@ def settle(
 def end_relationship(
     state: Account | None,
     fact: Exit,
-    ended_at: datetime,
     *,
+    ended_at: datetime,
     rules: Rules,
     now: datetime,
     source: str,

@@ -160,6 +160,9 @@ class Account:
     erased_at: datetime | None = None
     erasure_case_id: str | None = None
     relationship_ended_at: datetime | None = None
+    # True for accounts opened since they keep their orders: then ``orders`` knows every
+    # order, and the ledger need not be asked (``decisions.legacy_order``).
+    orders_complete: bool = False
 
     @classmethod
     def open(cls, customer_id: str, at: datetime, rules: Rules, now: datetime) -> Account:
@@ -172,6 +175,7 @@ class Account:
             score=rules.health.initial,
             last_activity_at=min(at, now),
             next_due_at=now + rules.health.inactivity_period,
+            orders_complete=True,
         )
 
     @property

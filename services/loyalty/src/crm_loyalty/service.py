@@ -1,14 +1,16 @@
 """Use cases of the points side: accounts, earning, reversal, redemption, settlement.
 
 Each is one ``store.apply`` on the customer's account: the decision (``decisions``) returns
-the new account, the events and the ledger entry with its final state; the store appends
-the entry (keyed by its id, a duplicate meaning "already there") before the version-guarded
-account write that carries the applied marker and the outbox.
+the new account, the events and the ledger entry with its final state; the entry travels in
+the version-guarded account write (with the applied marker and the outbox) and is inserted
+into the ledger right after it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from crm_events import CloudEvent
 from crm_events.contacts import CustomerRegistered
@@ -20,7 +22,7 @@ from crm_loyalty.rules import Rules
 from crm_runtime.clock import Clock
 from crm_runtime.errors import Conflict, NotFound
 from crm_runtime.idempotency import command_event_id
-from crm_runtime.store import AggregateConflict, AggregateStore
+from crm_runtime.store import AggregateConflict, AggregateStore, Decision
 
 
 @dataclass(frozen=True)
@@ -47,56 +49,47 @@ class LoyaltyService:
 
     # --- consumed events -------------------------------------------------------------
     async def on_customer_registered(self, data: CustomerRegistered, event: CloudEvent) -> bool:
-        fact = translate.registration(data, event)
-        now, rules, source = self._clock.now(), self._rules, self._source
-        decide: decisions.Decide = lambda s: decisions.register(  # noqa: E731
-            s, fact, rules=rules, now=now, source=source
-        )
-        return (await self.accounts.apply(fact.customer_id, fact.event_id, decide)).applied
+        return await self._decide(translate.registration(data, event), decisions.register)
 
     async def on_purchase_recorded(self, data: PurchaseRecorded, event: CloudEvent) -> bool:
         fact = translate.purchase(data, event)
         legacy = await self._legacy_order(fact.customer_id, fact.order_id)
-        now, rules, source = self._clock.now(), self._rules, self._source
-        decide: decisions.Decide = lambda s: decisions.earn(  # noqa: E731
-            s, fact, rules=rules, now=now, source=source, legacy=legacy
-        )
-        return (await self.accounts.apply(fact.customer_id, fact.event_id, decide)).applied
+        return await self._decide(fact, decisions.earn, legacy=legacy)
 
     async def on_purchase_returned(self, data: PurchaseReturned, event: CloudEvent) -> bool:
         fact = translate.return_(data, event)
         legacy = await self._legacy_order(fact.customer_id, fact.order_id)
-        now, rules, source = self._clock.now(), self._rules, self._source
-        decide: decisions.Decide = lambda s: decisions.reverse(  # noqa: E731
-            s, fact, rules=rules, now=now, source=source, legacy=legacy
-        )
-        return (await self.accounts.apply(fact.customer_id, fact.event_id, decide)).applied
+        return await self._decide(fact, decisions.reverse, legacy=legacy)
 
     async def on_exit_agreed(self, data: ExitAgreed, event: CloudEvent) -> bool:
         if self._rules.settlement.settle_at != "exit_agreed":
             return False  # settled when the relationship ends (SETTLE_AT)
-        return await self._settle(translate.exit_agreed(data, event))
+        return await self._decide(translate.exit_agreed(data, event), decisions.settle)
 
     async def on_relationship_ended(self, data: RelationshipEnded, event: CloudEvent) -> bool:
         """Recorded on the account; settles now when so configured, or if the exit was
         never seen."""
         fact = translate.relationship_ended(data, event)
-        now, rules, source = self._clock.now(), self._rules, self._source
-        decide: decisions.Decide = lambda s: decisions.end_relationship(  # noqa: E731
-            s, fact, data.ended_at, rules=rules, now=now, source=source
-        )
-        return (await self.accounts.apply(fact.customer_id, fact.event_id, decide)).applied
+        return await self._decide(fact, decisions.end_relationship, ended_at=data.ended_at)
 
-    async def _settle(self, fact: translate.Exit) -> bool:
+    async def _decide(
+        self, fact: translate.Fact, decision: Callable[..., Decision[Account]], **extra: Any
+    ) -> bool:
+        """``decision(state, fact, rules=, now=, source=, **extra)`` on the fact's account."""
         now, rules, source = self._clock.now(), self._rules, self._source
-        decide: decisions.Decide = lambda s: decisions.settle(  # noqa: E731
-            s, fact, rules=rules, now=now, source=source
+        decide: decisions.Decide = lambda s: decision(  # noqa: E731
+            s, fact, rules=rules, now=now, source=source, **extra
         )
         return (await self.accounts.apply(fact.customer_id, fact.event_id, decide)).applied
 
     async def _legacy_order(self, customer_id: str, order_id: str) -> OrderRecord | None:
-        """The order from the ledger, for accounts stored before they kept their orders; the
-        decision prefers the account's own record (also the one staged in a batch)."""
+        """The order from the ledger, for accounts stored before they kept their orders (the
+        decision prefers the account's own record, also the one staged in a batch). An
+        account that knows all its orders needs no ledger query: inside a poll it is read
+        from the batch's copy, without a round trip."""
+        account = await self.accounts.current(customer_id)
+        if account is None or account.orders_complete:
+            return None
         entries = await codec.order_entries(self.accounts.backend, customer_id, order_id)
         return decisions.legacy_order(entries)
 

@@ -13,10 +13,9 @@ from crm_events.inbound import PurchaseRecorded, PurchaseReturned
 from crm_events.offboarding import ExitAgreed, RelationshipEnded
 
 
-@dataclass(frozen=True)
-class Registration:
-    customer_id: str
-    registered_at: datetime
+class _Caused:
+    """A fact keeps the envelope it came in (its id is the applied marker)."""
+
     cause: CloudEvent
 
     @property
@@ -25,7 +24,14 @@ class Registration:
 
 
 @dataclass(frozen=True)
-class Purchase:
+class Registration(_Caused):
+    customer_id: str
+    registered_at: datetime
+    cause: CloudEvent
+
+
+@dataclass(frozen=True)
+class Purchase(_Caused):
     customer_id: str
     order_id: str
     amount_minor: int
@@ -33,13 +39,9 @@ class Purchase:
     purchased_at: datetime
     cause: CloudEvent
 
-    @property
-    def event_id(self) -> str:
-        return self.cause.id
-
 
 @dataclass(frozen=True)
-class Return:
+class Return(_Caused):
     customer_id: str
     order_id: str
     return_id: str
@@ -48,21 +50,16 @@ class Return:
     returned_at: datetime
     cause: CloudEvent
 
-    @property
-    def event_id(self) -> str:
-        return self.cause.id
-
 
 @dataclass(frozen=True)
-class Exit:
+class Exit(_Caused):
     customer_id: str
     subject: str
     case_id: str | None
     cause: CloudEvent
 
-    @property
-    def event_id(self) -> str:
-        return self.cause.id
+
+Fact = Registration | Purchase | Return | Exit
 
 
 def registration(data: CustomerRegistered, event: CloudEvent) -> Registration:

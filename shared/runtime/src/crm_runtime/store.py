@@ -57,6 +57,8 @@ class BatchApply(Protocol):
         self, store: AggregateStore[Any], aggregate_id: str, event_id: str, decide: Any
     ) -> Awaitable[Applied[Any]]: ...
 
+    def state_of(self, store: AggregateStore[Any], aggregate_id: str) -> Awaitable[Any]: ...
+
 
 # The consumer's batch in progress (``crm_runtime.store_batch``); None outside a poll.
 CURRENT_BATCH: ContextVar[BatchApply | None] = ContextVar("crm_store_batch", default=None)
@@ -220,6 +222,15 @@ class AggregateStore(Generic[S]):
         docs = await self.backend.load(self.collection, [aggregate_id])
         doc = docs.get(aggregate_id)
         return None if doc is None else self.codec.decode(doc)
+
+    async def current(self, aggregate_id: str) -> S | None:
+        """The aggregate as this unit of work sees it: inside the consumer's batch its
+        in-memory copy (prefetched: no round trip), else as stored."""
+        batch = CURRENT_BATCH.get()
+        if batch is not None:
+            state: S | None = await batch.state_of(self, aggregate_id)
+            return state
+        return await self.get(aggregate_id)
 
     def decode(self, doc: dict[str, Any]) -> S:
         return self.codec.decode(doc)

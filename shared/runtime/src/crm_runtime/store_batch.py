@@ -83,13 +83,20 @@ class StoreBatch:
                 # aggregate while we waited; its in-memory copy is the one that counts.
                 self._loaded.setdefault((id(store), aggregate_id), aggregate)
 
+    async def state_of(self, store: AggregateStore[Any], aggregate_id: str) -> Any:
+        return (await self._slot(store, aggregate_id)).state
+
+    async def _slot(self, store: AggregateStore[Any], aggregate_id: str) -> Loaded[Any]:
+        slot = (id(store), aggregate_id)
+        if slot not in self._loaded:
+            await self.prefetch(store, [aggregate_id])
+        return self._loaded[slot]
+
     async def apply(
         self, store: AggregateStore[Any], aggregate_id: str, event_id: str, decide: Decide[Any]
     ) -> Applied[Any]:
         slot = (id(store), aggregate_id)
-        if slot not in self._loaded:
-            await self.prefetch(store, [aggregate_id])
-        loaded = self._loaded[slot]
+        loaded = await self._slot(store, aggregate_id)
         step = store.step(loaded, event_id, decide)
         self._steps.setdefault(slot, []).append((event_id, decide))
         new = self._stage(store, event_id, step.entries)
