@@ -21,6 +21,7 @@ import pytest
 from crm_contacts.app import create_app as contacts_app
 from crm_contacts.settings import ContactsSettings
 from crm_events import REGISTRY, CloudEvent, EventData
+from crm_events.offboarding import RelationshipEnded
 from crm_events.examples import load_golden
 from crm_events.schemas import payload_schema
 from crm_feedback.app import create_app as feedback_app
@@ -93,6 +94,14 @@ def malformed(model: type[EventData]) -> list[Malformed]:
 def valid_binary(model: type[EventData]) -> tuple[bytes, list[tuple[str, bytes]]]:
     """The golden example under a new id, binary mode, no correlationid extension."""
     event = load_golden(model).model_copy(update={"id": f"binary-{model.event_type()}"})
+    if model is RelationshipEnded:
+        # The golden end is the golden complaint's customer: feedback would close that
+        # complaint and publish its own ComplaintResolved, which the golden one then meets
+        # as a conflicting duplicate (rightly dead-lettered). Another customer's end keeps
+        # this phase about the partition moving on.
+        elsewhere = "cus-elsewhere"
+        data = {**event.data, "customer_id": elsewhere}
+        event = event.model_copy(update={"data": data, "subject": elsewhere})
     headers = binary_headers(event, without=("correlationid", "causationid"))
     return json.dumps(event.data).encode(), headers
 
