@@ -50,7 +50,7 @@ class Contacts:
 
     async def sweep(self) -> None:
         for sweeper in self.runtime.sweepers:
-            if sweeper.name == "exits":
+            if sweeper.name in ("customers", "departures"):
                 await sweeper.sweep()
 
 
