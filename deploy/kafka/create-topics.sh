@@ -43,6 +43,10 @@ TOPICS=(
   crm.contacts.follow-up-scheduled.dlq
   crm.contacts.follow-up-overdue
   crm.contacts.follow-up-overdue.dlq
+  crm.contacts.account-team-changed
+  crm.contacts.account-team-changed.dlq
+  crm.contacts.employee-accounts-handed-over
+  crm.contacts.employee-accounts-handed-over.dlq
   crm.feedback.complaint-raised
   crm.feedback.complaint-raised.dlq
   crm.feedback.complaint-acknowledged
