@@ -45,8 +45,8 @@ TOPICS=(
   crm.contacts.follow-up-overdue.dlq
   crm.contacts.account-team-changed
   crm.contacts.account-team-changed.dlq
-  crm.contacts.employee-accounts-handed-over
-  crm.contacts.employee-accounts-handed-over.dlq
+  crm.contacts.employee-handover-completed
+  crm.contacts.employee-handover-completed.dlq
   crm.feedback.complaint-raised
   crm.feedback.complaint-raised.dlq
   crm.feedback.complaint-acknowledged

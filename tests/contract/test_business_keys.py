@@ -15,6 +15,7 @@ from crm_contacts.settings import ContactsSettings
 from crm_events import CATALOG, EventData
 from crm_events.artefacts import SCHEMAS, artefact_root
 from crm_events.contacts import CustomerProfileUpdated
+from crm_events.loyalty import TierChanged
 from crm_feedback.app import create_app as feedback_app
 from crm_feedback.settings import FeedbackSettings
 from crm_loyalty.app import create_app as loyalty_app
@@ -35,6 +36,8 @@ SERVICES: dict[str, Callable[[], FastAPI]] = {
 # Consumed types that have no natural key, each with the reason it is safe without one.
 NO_NATURAL_KEY: dict[type[EventData], str] = {
     CustomerProfileUpdated: "assigns the fields present; a second copy sets the same values",
+    TierChanged: "assigns the tier; a copy sets the same tier, an older change than the one "
+    "held is ignored (contacts keeps the time of the tier it holds)",
 }
 
 

@@ -196,3 +196,15 @@ async def test_the_directory_filters_by_class_segment_tag_and_name(contacts: Con
     assert await ids(name_prefix="EXAMPLE") == ["cus-2", "cus-1"]
     assert await ids(name_prefix="other") == []
     assert await ids(owner_id="emp-1", registered_from=NOW + timedelta(days=1)) == []
+
+
+async def test_an_older_tier_change_arriving_late_does_not_undo_the_newer(
+    contacts: Contacts,
+) -> None:
+    await registered(contacts)
+    older = TierChanged(customer_id="cus-1", new_tier="silver", qualifying_points=1, reason="x")
+    newer = TierChanged(customer_id="cus-1", new_tier="gold", qualifying_points=9, reason="y")
+    late = older.to_event(source="/loyalty", time=NOW - timedelta(days=2))
+    assert await contacts.deliver(newer.to_event(source="/loyalty", time=NOW)) == "applied"
+    assert await contacts.deliver(late) == "duplicate"
+    assert (await contacts.service.customer("cus-1")).tier == "gold"

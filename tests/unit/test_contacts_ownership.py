@@ -115,7 +115,7 @@ async def test_a_departure_hands_every_account_over_by_the_rule(contacts: Contac
     moves = contacts.published_of("account-owner-changed")
     assert {m["reason"] for m in moves} == {"employee_departed"}
     assert len(moves) == 3
-    assert contacts.published_of("employee-accounts-handed-over") == [
+    assert contacts.published_of("employee-handover-completed") == [
         {"employee_id": "emp-1", "accounts_reassigned": 3, "team_seats_removed": 1}
     ]
     record = await contacts.service.departures.departure("emp-1")
@@ -163,7 +163,7 @@ async def test_someone_owning_nothing_departs_with_an_empty_record(contacts: Con
     await depart(contacts, "emp-0")
     record = await contacts.service.departures.departure("emp-0")
     assert (record.accounts, record.seats) == (0, 0)
-    assert contacts.published_of("employee-accounts-handed-over") == []
+    assert contacts.published_of("employee-handover-completed") == []
 
 
 async def test_a_redelivered_departure_changes_nothing(contacts: Contacts) -> None:
@@ -187,7 +187,7 @@ async def test_a_crash_midway_is_finished_by_the_redelivery_with_true_counts(
 
     assert await contacts.deliver(event) == "applied"
     assert await owned_by(contacts, "emp-1") == []
-    assert contacts.published_of("employee-accounts-handed-over")[-1]["accounts_reassigned"] == 4
+    assert contacts.published_of("employee-handover-completed")[-1]["accounts_reassigned"] == 4
 
 
 async def test_an_account_registered_for_someone_gone_goes_where_theirs_went(

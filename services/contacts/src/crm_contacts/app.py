@@ -20,7 +20,7 @@ from crm_events.contacts import (
     CustomerClassified,
     CustomerProfileUpdated,
     CustomerRegistered,
-    EmployeeAccountsHandedOver,
+    EmployeeHandoverCompleted,
     FollowUpOverdue,
     FollowUpScheduled,
 )
@@ -35,7 +35,7 @@ PUBLISHED: list[type[EventData]] = [
     CustomerClassified,
     AccountOwnerChanged,
     AccountTeamChanged,
-    EmployeeAccountsHandedOver,
+    EmployeeHandoverCompleted,
     FollowUpScheduled,
     FollowUpOverdue,
 ]

@@ -32,7 +32,9 @@ _SCALARS = (
     "exit_case_id", "registered_by", "tags", "segments", "tier", "purchase_count",
     "departed_owners", "departed_members", "follow_ups", "win_back_scheduled",
 )  # fmt: skip
-_TIMES = ("registered_at", "exit_effective_at", "last_purchase_at", "last_contact_at")
+_TIMES = (
+    "registered_at", "exit_effective_at", "last_purchase_at", "last_contact_at", "tier_at",
+)  # fmt: skip
 _RANK_BASE = 10**13  # ms since 1970 stay below it until the year 2286
 
 

@@ -74,6 +74,7 @@ class Customer:
     tags: list[str] = field(default_factory=list)
     segments: list[str] = field(default_factory=list)
     tier: str | None = None
+    tier_at: datetime | None = None  # when the tier held was given (older changes lose)
     purchases: dict[str, Purchase] = field(default_factory=dict)  # within the window
     purchase_count: int = 0
     last_purchase_at: datetime | None = None

@@ -23,7 +23,7 @@ from crm_events import CloudEvent
 from crm_events.contacts import (
     AccountOwnerChanged,
     AccountTeamChanged,
-    EmployeeAccountsHandedOver,
+    EmployeeHandoverCompleted,
 )
 from crm_runtime.errors import Conflict, MissingPrerequisite
 from crm_runtime.store import Decision
@@ -65,11 +65,13 @@ def purchase_returned(state: Customer | None, fact: PurchaseReturn, ctx: Context
 
 def tier_changed(state: Customer | None, fact: TierChange, ctx: Context) -> Outcome:
     known = _known(state, fact.customer_id, "tier changed")
+    if known.tier_at is not None and fact.at < known.tier_at:
+        return Decision()  # reordered: the tier held is newer than this change
     details = {"previous_tier": fact.previous_tier, "new_tier": fact.new_tier}
     entry = domain.lifecycle_entry(
         fact.event_id, fact.customer_id, "tier-changed", fact.at, details
     )
-    return settle(ctx, replace(known, tier=fact.new_tier), entries=[entry])
+    return settle(ctx, replace(known, tier=fact.new_tier, tier_at=fact.at), entries=[entry])
 
 
 # --- a manager's commands -------------------------------------------------------------------------
@@ -178,7 +180,7 @@ def summarise(
     published whenever they grow."""
     if state is None or (accounts, seats) == (state.accounts, state.seats):
         return Decision()
-    data = EmployeeAccountsHandedOver(
+    data = EmployeeHandoverCompleted(
         employee_id=state.employee_id,
         successor_id=successor,
         accounts_reassigned=accounts,

@@ -136,8 +136,8 @@ class AccountTeamChanged(_Contacts):
     reason: Literal["reassigned", "employee_departed"] = Field(description="Why it changed.")
 
 
-class EmployeeAccountsHandedOver(_Contacts):
-    """Contacts finished handing over a departed employee's accounts and team seats.
+class EmployeeHandoverCompleted(_Contacts):
+    """Contacts handed over a departed employee's accounts and team seats.
 
     Keyed by the employee id. Counts are cumulative: a later summary (accounts found by a
     re-check) supersedes the earlier one.
@@ -163,5 +163,5 @@ CONTACTS_EVENTS: tuple[type[EventData], ...] = (
     FollowUpScheduled,
     FollowUpOverdue,
     AccountTeamChanged,
-    EmployeeAccountsHandedOver,
+    EmployeeHandoverCompleted,
 )

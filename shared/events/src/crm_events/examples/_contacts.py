@@ -10,7 +10,7 @@ from crm_events.contacts import (
     CustomerClassified,
     CustomerProfileUpdated,
     CustomerRegistered,
-    EmployeeAccountsHandedOver,
+    EmployeeHandoverCompleted,
     FollowUpOverdue,
     FollowUpScheduled,
 )
@@ -101,7 +101,7 @@ EXAMPLES: dict[type[EventData], Example] = {
             "reason": "employee_departed",
         },
     ),
-    EmployeeAccountsHandedOver: Example(
+    EmployeeHandoverCompleted: Example(
         time="2025-02-28T18:00:02Z",
         caused_by=EmployeeDeparted,
         data={
