@@ -63,6 +63,8 @@ TOPICS=(
   crm.feedback.feedback-submitted.dlq
   crm.feedback.survey-answered
   crm.feedback.survey-answered.dlq
+  crm.feedback.complaint-reassigned
+  crm.feedback.complaint-reassigned.dlq
   crm.loyalty.points-awarded
   crm.loyalty.points-awarded.dlq
   crm.loyalty.points-redeemed
@@ -95,6 +97,8 @@ TOPICS=(
   crm.offboarding.personal-data-erased.dlq
   crm.offboarding.offboarding-case-closed
   crm.offboarding.offboarding-case-closed.dlq
+  crm.offboarding.offboarding-case-reassigned
+  crm.offboarding.offboarding-case-reassigned.dlq
   crm.inbound.purchase-recorded
   crm.inbound.purchase-recorded.dlq
   crm.inbound.purchase-returned

@@ -10,6 +10,7 @@ from crm_contacts import codec, relations
 from crm_contacts.api import build_router
 from crm_contacts.departures import Departures
 from crm_contacts.handlers import register_handlers
+from crm_contacts.memory import register_memory
 from crm_contacts.service import ContactsService
 from crm_contacts.settings import ContactsSettings
 from crm_events import EventData
@@ -64,6 +65,7 @@ def create_app(
         customers, departures, runtime.clock, source=runtime.source, rules=rules
     )
     register_handlers(runtime, service)
+    register_memory(runtime, service)
     runtime.sweep_aggregates("customers", customers, service.due)
     runtime.sweep_aggregates("departures", departures.store, departures.recheck)
     outboxes = (codec.CUSTOMERS, codec.TIMELINE, codec.DEPARTURES)

@@ -11,12 +11,13 @@ from crm_events.feedback import (
     ComplaintAcknowledged,
     ComplaintEscalated,
     ComplaintRaised,
+    ComplaintReassigned,
     ComplaintResolved,
     ComplaintSlaBreached,
     ComplaintSlaWarning,
     SurveyAnswered,
 )
-from crm_feedback import codec
+from crm_feedback import codec, ownership
 from crm_feedback.api import build_router
 from crm_feedback.handlers import register_handlers
 from crm_feedback.service import ComplaintService
@@ -35,6 +36,7 @@ PUBLISHED: list[type[EventData]] = [
     ComplaintEscalated,
     ComplaintResolved,
     SurveyAnswered,
+    ComplaintReassigned,
 ]
 
 
@@ -68,12 +70,14 @@ def create_app(
     )
     surveys = SurveyService(survey_store, complaint_store, runtime.clock, source=runtime.source)
     register_handlers(runtime, complaints, surveys)
+    owners = ownership.ComplaintOwnership(complaint_store, runtime.clock, source=runtime.source)
+    owner_routes = ownership.wire(runtime, owners)
     runtime.sweep_aggregates("complaint-sla", complaint_store, complaints.on_due)
     runtime.publishes(PUBLISHED, outboxes=[runtime.db[codec.COMPLAINTS], runtime.db[codec.SURVEYS]])
     if store is None:
         runtime.on_startup(lambda: codec.ensure_indexes(runtime.db))
     app = runtime.build_app(
-        title="CRM feedback service", routers=[build_router(complaints, surveys)]
+        title="CRM feedback service", routers=[build_router(complaints, surveys), owner_routes]
     )
     app.state.complaints = complaints
     app.state.surveys = surveys

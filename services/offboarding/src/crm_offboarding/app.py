@@ -10,9 +10,10 @@ from crm_events.offboarding import (
     ExitAgreed,
     NegotiationRoundHeld,
     OffboardingCaseOpened,
+    OffboardingCaseReassigned,
     RetentionOfferMade,
 )
-from crm_offboarding import codec
+from crm_offboarding import codec, ownership
 from crm_offboarding.api import build_router
 from crm_offboarding.handlers import register_handlers
 from crm_offboarding.service import OffboardingService
@@ -27,6 +28,7 @@ PUBLISHED: list[type[EventData]] = [
     NegotiationRoundHeld,
     ExitAgreed,
     CustomerRetained,
+    OffboardingCaseReassigned,
 ]
 
 
@@ -42,9 +44,14 @@ def create_app(
     markers = runtime.aggregates(codec.MarkerCodec())
     service = OffboardingService(cases, markers, runtime.clock, source=runtime.source)
     register_handlers(runtime, service)
-    runtime.publishes(PUBLISHED, outboxes=[runtime.db[codec.CASES]])
+    accounts = runtime.aggregates(ownership.AccountCodec())
+    owner_routes = ownership.wire(runtime, ownership.CaseOwnership(accounts, cases, runtime))
+    outboxes = [runtime.db[codec.CASES], runtime.db[ownership.ACCOUNTS]]
+    runtime.publishes(PUBLISHED, outboxes=outboxes)
     if store is None:
         runtime.on_startup(lambda: codec.ensure_indexes(runtime.db))
-    app = runtime.build_app(title="CRM offboarding service", routers=[build_router(service)])
+    app = runtime.build_app(
+        title="CRM offboarding service", routers=[build_router(service), owner_routes]
+    )
     app.state.service = service
     return app

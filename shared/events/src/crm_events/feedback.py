@@ -125,6 +125,22 @@ class ComplaintResolved(_Feedback):
     severity: Severity | None = Field(None, description="Severity of the complaint (for KPIs).")
 
 
+class ComplaintReassigned(_Feedback):
+    """An open complaint moved to another owner because its customer's account did (its
+    SLA clocks keep running)."""
+
+    # A complaint may move back and forth; each move is a fact of its own.
+    business_key = ()
+
+    complaint_id: EntityId = Field(description="Id of the complaint.")
+    customer_id: CustomerId
+    previous_owner_id: EmployeeId = Field(description="Owner before the move.")
+    new_owner_id: EmployeeId = Field(description="Owner after the move.")
+    reason: Literal["reassigned", "employee_departed"] = Field(
+        description="Why the account moved (the AccountOwnerChanged reason)."
+    )
+
+
 class FeedbackSubmitted(_Feedback):
     """The customer gave unsolicited feedback that is not a complaint."""
 
@@ -189,4 +205,5 @@ FEEDBACK_EVENTS: tuple[type[EventData], ...] = (
     ComplaintResolved,
     FeedbackSubmitted,
     SurveyAnswered,
+    ComplaintReassigned,
 )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from crm_events.base import EventData
-from crm_events.examples._spec import COLLEAGUE, CUSTOMER, MANAGER, Example
+from crm_events.contacts import AccountOwnerChanged
+from crm_events.examples._spec import COLLEAGUE, CUSTOMER, MANAGER, OWNER, Example
 from crm_events.feedback import (
     ComplaintAcknowledged,
     ComplaintEscalated,
     ComplaintRaised,
+    ComplaintReassigned,
     ComplaintResolved,
     ComplaintSlaBreached,
     ComplaintSlaWarning,
@@ -115,6 +117,17 @@ EXAMPLES: dict[type[EventData], Example] = {
             "text": "Please offer invoices as PDF attachments.",
             "channel": "chat",
             "submitted_at": "2025-02-10T15:59:00Z",
+        },
+    ),
+    ComplaintReassigned: Example(
+        time="2025-02-28T18:00:03Z",
+        caused_by=AccountOwnerChanged,
+        data={
+            "complaint_id": COMPLAINT,
+            "customer_id": CUSTOMER,
+            "previous_owner_id": OWNER,
+            "new_owner_id": COLLEAGUE,
+            "reason": "employee_departed",
         },
     ),
 }

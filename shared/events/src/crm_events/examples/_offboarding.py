@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from crm_events.base import EventData
-from crm_events.examples._spec import COLLEAGUE, CUSTOMER, MANAGER, Example
+from crm_events.contacts import AccountOwnerChanged
+from crm_events.examples._spec import COLLEAGUE, CUSTOMER, MANAGER, OWNER, Example
 from crm_events.loyalty import RiskDetected
 from crm_events.offboarding import (
     CustomerRetained,
@@ -11,6 +12,7 @@ from crm_events.offboarding import (
     NegotiationRoundHeld,
     OffboardingCaseClosed,
     OffboardingCaseOpened,
+    OffboardingCaseReassigned,
     PersonalDataErased,
     RelationshipEnded,
     RetentionOfferMade,
@@ -107,6 +109,17 @@ EXAMPLES: dict[type[EventData], Example] = {
             "outcome": "exited",
             "lessons_learned": "Overdue payments were visible weeks earlier; alert sooner.",
             "closed_at": "2025-10-06T09:00:00Z",
+        },
+    ),
+    OffboardingCaseReassigned: Example(
+        time="2025-02-28T18:00:04Z",
+        caused_by=AccountOwnerChanged,
+        data={
+            "case_id": CASE,
+            "customer_id": CUSTOMER,
+            "previous_owner_id": OWNER,
+            "new_owner_id": COLLEAGUE,
+            "reason": "employee_departed",
         },
     ),
 }
