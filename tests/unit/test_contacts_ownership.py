@@ -9,7 +9,9 @@ import pytest
 
 from crm_events import CloudEvent
 from crm_events.contacts import CustomerRegistered
+from crm_events.feedback import ComplaintReassigned
 from crm_events.inbound import EmployeeDeparted, PurchaseRecorded
+from crm_events.offboarding import OffboardingCaseReassigned
 from crm_runtime.errors import Conflict, NotFound
 from tests.store_memory import SimulatedCrash
 from tests.unit.contacts_plugin import CONTACTS_NOW as NOW
@@ -233,3 +235,43 @@ async def test_the_open_follow_up_moves_with_the_account(contacts: Contacts) -> 
     queue = await contacts.service.follow_ups("emp-2", "due", before=None, limit=10)
     assert [c.customer_id for c in queue] == ["cus-1"]
     assert await contacts.service.follow_ups("emp-1", "due", before=None, limit=10) == []
+
+
+async def test_other_services_hand_overs_are_counted_and_remembered(contacts: Contacts) -> None:
+    await register(contacts, "cus-1", "emp-1", {"emp-2": "deputy"})
+    await depart(contacts, "emp-1")
+    moved = ComplaintReassigned(
+        complaint_id="c-1",
+        customer_id="cus-1",
+        previous_owner_id="emp-1",
+        new_owner_id="emp-2",
+        reason="employee_departed",
+    )
+    event = moved.to_event(source="/crm/feedback", time=NOW)
+    assert await contacts.deliver(event) == "applied"
+    assert await contacts.deliver(event) == "duplicate"
+    case = OffboardingCaseReassigned(
+        case_id="obc-1",
+        customer_id="cus-1",
+        previous_owner_id="emp-1",
+        new_owner_id="emp-2",
+        reason="employee_departed",
+    )
+    assert await contacts.deliver(case.to_event(source="/crm/offboarding", time=NOW)) == "applied"
+
+    record = await contacts.service.departures.departure("emp-1")
+    assert record.handed_over == {"feedback": 1, "offboarding": 1}
+    assert {"complaint-reassigned", "case-reassigned"} <= set(contacts.kinds())
+
+
+async def test_a_complaint_for_an_unknown_customer_waits_for_the_registration(
+    contacts: Contacts,
+) -> None:
+    moved = ComplaintReassigned(
+        complaint_id="c-1",
+        customer_id="cus-new",
+        previous_owner_id="emp-1",
+        new_owner_id="emp-2",
+        reason="reassigned",
+    )
+    assert await contacts.deliver(moved.to_event(source="/crm/feedback", time=NOW)) == "parked"

@@ -81,4 +81,5 @@ def create_app(
     )
     app.state.complaints = complaints
     app.state.surveys = surveys
+    app.state.ownership = owners
     return app

@@ -45,7 +45,8 @@ def create_app(
     service = OffboardingService(cases, markers, runtime.clock, source=runtime.source)
     register_handlers(runtime, service)
     accounts = runtime.aggregates(ownership.AccountCodec())
-    owner_routes = ownership.wire(runtime, ownership.CaseOwnership(accounts, cases, runtime))
+    owners = ownership.CaseOwnership(accounts, cases, runtime)
+    owner_routes = ownership.wire(runtime, owners)
     outboxes = [runtime.db[codec.CASES], runtime.db[ownership.ACCOUNTS]]
     runtime.publishes(PUBLISHED, outboxes=outboxes)
     if store is None:
@@ -54,4 +55,5 @@ def create_app(
         title="CRM offboarding service", routers=[build_router(service), owner_routes]
     )
     app.state.service = service
+    app.state.ownership = owners
     return app
