@@ -17,6 +17,7 @@ from crm_contacts.domain import (
     Departure,
     DirectoryFilter,
     FollowUp,
+    Handover,
     Purchase,
     TimelineEntry,
 )
@@ -27,6 +28,7 @@ from crm_runtime.store import Backend
 from crm_runtime.timestamps import stamp, stamp_values, unstamp, unstamp_optional
 
 CUSTOMERS, TIMELINE, DEPARTURES = "customers", "timeline", "departures"
+HANDOVERS = "handovers"
 _SCALARS = (
     "kind", "display_name", "owner_id", "email", "phone", "classification", "lifecycle",
     "exit_case_id", "registered_by", "tags", "segments", "tier", "purchase_count",
@@ -65,7 +67,12 @@ class CustomerCodec:
             version=int(doc.get("version") or 1),
         )
 
-    def entry(self, entry: TimelineEntry) -> tuple[str, dict[str, Any]]:
+    def entry(self, entry: TimelineEntry | Handover) -> tuple[str, dict[str, Any]]:
+        if isinstance(entry, Handover):
+            return HANDOVERS, stamp_values(
+                {"_id": entry.entry_id}
+                | {k: v for k, v in asdict(entry).items() if k != "entry_id"}
+            )
         return TIMELINE, {
             "_id": entry.entry_id,
             "customer_id": entry.customer_id,
@@ -91,7 +98,6 @@ class DepartureCodec:
             recorded_by=doc["recorded_by"],
             accounts=int(doc.get("accounts") or 0),
             seats=int(doc.get("seats") or 0),
-            handed_over={k: int(v) for k, v in (doc.get("handed_over") or {}).items()},
             version=int(doc.get("version") or 1),
         )
 
@@ -237,6 +243,25 @@ async def follow_ups(
     return [CustomerCodec().decode(doc) for doc in docs]
 
 
+async def handed_over(backend: Backend, employee_id: str) -> dict[str, int]:
+    """What other services moved off a departed employee, counted per service."""
+    counts: dict[str, int] = {}
+    before: Cursor | None = None
+    while True:
+        docs = await backend.page(
+            HANDOVERS,
+            equals={"employee_id": employee_id},
+            newest_by="at",
+            before=before,
+            limit=SCAN_PAGE,
+        )
+        for doc in docs:
+            counts[doc["service"]] = counts.get(doc["service"], 0) + 1
+        if len(docs) < SCAN_PAGE:
+            return counts
+        before = (docs[-1]["at"], docs[-1]["_id"])
+
+
 def cursor_of(customer: Customer) -> Cursor:
     return stamp(customer.registered_at), customer.customer_id
 
@@ -309,6 +334,9 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
             IndexModel([(NEXT_DUE_AT, ASCENDING)], name="due", sparse=True),
             IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True),
         ]
+    )
+    await db[HANDOVERS].create_indexes(
+        [IndexModel([("employee_id", ASCENDING), ("at", DESCENDING)], name="by_employee")]
     )
     await db[DEPARTURES].create_indexes(
         [

@@ -140,11 +140,12 @@ class Departures:
         return summary.applied
 
     # --- queries ---------------------------------------------------------------------------------
-    async def departure(self, employee_id: str) -> Departure:
+    async def departure(self, employee_id: str) -> tuple[Departure, dict[str, int]]:
+        """The record, and what other services handed over (counted per service)."""
         found = await self.store.get(employee_id)
         if found is None:
             raise NotFound(f"no departure recorded for employee {employee_id}")
-        return found
+        return found, await codec.handed_over(self.customers.backend, employee_id)
 
 
 def _with_due(decision: Decision[Departure], due: datetime) -> Decision[Departure]:

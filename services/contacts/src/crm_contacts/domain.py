@@ -275,8 +275,18 @@ class Departure:
     recorded_by: str
     accounts: int = 0
     seats: int = 0
-    handed_over: dict[str, int] = field(default_factory=dict)  # other services' counts
     version: int = 1
+
+
+@dataclass(frozen=True)
+class Handover:
+    """Another service moved one item (a complaint, a case) off a departed employee."""
+
+    entry_id: str  # the id of the event that told us
+    employee_id: str
+    service: str
+    customer_id: str
+    at: datetime
 
 
 @dataclass(frozen=True)

@@ -4,20 +4,21 @@ negotiated and moved — lands on the customer's timeline, so the next owner see
 relationship. Entries carry ids, codes and counts, never free text (the timeline is read
 widely; the complaint's words stay in feedback).
 
-A moved complaint or case whose account moved because its owner left is also counted on
-that employee's departure record (``handed_over.feedback`` / ``.offboarding``): the seed's
-"information retained on staff departure", per service.
+A moved complaint or case whose account moved because its owner left is also kept as a
+hand-over entry (``handovers``, keyed by the event) that the departure record counts per
+service: the seed's "information retained on staff departure". Entries, not a counter on
+the departure: these facts are keyed by customer, and many of one poll name the same
+employee — an insert per fact cannot lose one of them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from crm_contacts import domain
 from crm_contacts.decisions import _known
-from crm_contacts.domain import Customer, Departure, TimelineEntry
+from crm_contacts.domain import Customer, Handover
 from crm_contacts.service import ContactsService
 from crm_events import CloudEvent, EventData
 from crm_events.feedback import (
@@ -33,7 +34,6 @@ from crm_events.offboarding import (
     OffboardingCaseReassigned,
 )
 from crm_runtime.app import ServiceRuntime
-from crm_runtime.errors import MissingPrerequisite
 from crm_runtime.store import Decision
 
 Details = Callable[[Any], dict[str, Any]]
@@ -86,16 +86,9 @@ HANDED_OVER: dict[type[EventData], str] = {
 }
 
 
-def remember(state: Customer | None, entry: TimelineEntry) -> Decision[Customer]:
-    _known(state, entry.customer_id, entry.kind)
-    return Decision(entries=[entry])
-
-
-def count_handed_over(state: Departure | None, service: str, employee: str) -> Decision[Departure]:
-    if state is None:
-        raise MissingPrerequisite(f"hand-over counted for employee {employee} not yet departed")
-    counts = {**state.handed_over, service: state.handed_over.get(service, 0) + 1}
-    return Decision(replace(state, handed_over=counts))
+def remember(state: Customer | None, entries: list[Any]) -> Decision[Customer]:
+    _known(state, entries[0].customer_id, entries[0].kind)
+    return Decision(entries=entries)
 
 
 def register_memory(runtime: ServiceRuntime, service: ContactsService) -> None:
@@ -111,16 +104,13 @@ def _remembering(
 ) -> Callable[[Any, CloudEvent], Any]:
     async def handle(data: Any, event: CloudEvent) -> bool:
         entry = domain.lifecycle_entry(event.id, data.customer_id, kind, event.time, details(data))
+        entries: list[Any] = [entry]
         if counted_in is not None and data.reason == "employee_departed":
-            await _count(service, counted_in, data.previous_owner_id, event.id)
-        applied = await service.customers.apply(
-            data.customer_id, event.id, lambda s: remember(s, entry)
-        )
-        return applied.applied
+            moved = Handover(
+                event.id, data.previous_owner_id, counted_in, data.customer_id, event.time
+            )
+            entries.append(moved)
+        decide = lambda s: remember(s, entries)  # noqa: E731
+        return (await service.customers.apply(data.customer_id, event.id, decide)).applied
 
     return handle
-
-
-async def _count(service: ContactsService, counted_in: str, employee: str, event_id: str) -> None:
-    store = service.departures.store
-    await store.apply(employee, event_id, lambda s: count_handed_over(s, counted_in, employee))

@@ -133,7 +133,7 @@ def build_routers(service: ContactsService) -> list[APIRouter]:
         "/departures/{employee_id}", responses=error_responses({404: "No departure recorded."})
     )
     async def departure(employee_id: EmployeeIdPath) -> DepartureView:
-        return _departure_view(await service.departures.departure(employee_id))
+        return _departure_view(*await service.departures.departure(employee_id))
 
     return [customers, staff]
 
@@ -143,9 +143,8 @@ def _page(found: list[Customer], limit: int) -> CustomerPage:
     return CustomerPage(items=[customer_view(c) for c in found], next_cursor=next_cursor)
 
 
-def _departure_view(departure: Departure) -> DepartureView:
-    counts = {"accounts": departure.accounts, "team_seats": departure.seats}
-    counts |= departure.handed_over
+def _departure_view(departure: Departure, others: dict[str, int]) -> DepartureView:
+    counts = {"accounts": departure.accounts, "team_seats": departure.seats} | others
     return DepartureView(
         employee_id=departure.employee_id,
         departed_at=departure.departed_at,
