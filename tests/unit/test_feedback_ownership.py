@@ -4,7 +4,6 @@ on the in-memory store)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -12,11 +11,6 @@ import pytest
 from crm_events.common import Channel, Severity
 from crm_events.contacts import AccountOwnerChanged
 from crm_events.feedback import ComplaintRaised
-from crm_feedback.app import create_app
-from crm_feedback.ownership import ComplaintOwnership
-from crm_feedback.settings import FeedbackSettings
-from crm_runtime.clock import ManualClock
-from tests.store_memory import InMemoryBackend
 from tests.unit.feedback_plugin import FEEDBACK_NOW as NOW
 from tests.unit.feedback_plugin import Feedback
 
@@ -24,22 +18,7 @@ pytestmark = pytest.mark.unit
 HOUR = timedelta(hours=1)
 
 
-@dataclass
-class Owned(Feedback):
-    ownership: ComplaintOwnership | None = None
-
-
-@pytest.fixture
-def feedback_unit() -> Owned:
-    """The plugin's fixture, keeping the ownership use cases at hand."""
-    backend = InMemoryBackend()
-    clock = ManualClock(NOW)
-    app = create_app(FeedbackSettings(service_name="feedback"), clock, store=backend)
-    state = app.state
-    return Owned(state.complaints, state.surveys, backend, clock, state.runtime, state.ownership)
-
-
-async def raise_complaint(feedback: Owned, complaint_id: str, owner: str, customer: str) -> None:
+async def raise_complaint(feedback: Feedback, complaint_id: str, owner: str, customer: str) -> None:
     data = ComplaintRaised(
         complaint_id=complaint_id,
         customer_id=customer,
@@ -64,7 +43,7 @@ def moved(customer: str = "cus-1", reason: str = "employee_departed") -> Account
 
 
 async def test_the_previous_owners_open_complaints_move_with_their_clocks(
-    feedback_unit: Owned,
+    feedback_unit: Feedback,
 ) -> None:
     await raise_complaint(feedback_unit, "c-1", "emp-gone", "cus-1")
     await raise_complaint(feedback_unit, "c-2", "emp-agent", "cus-1")  # someone else's
@@ -85,17 +64,17 @@ async def test_the_previous_owners_open_complaints_move_with_their_clocks(
         "emp-agent",
         "emp-gone",
     ]
-    ownership = feedback_unit.ownership
-    assert ownership is not None
-    assert [c.complaint_id for c in await ownership.open_complaints_of("emp-gone", 10)] == ["c-3"]
-    assert [c.complaint_id for c in await ownership.open_complaints_of("emp-next", 10)] == ["c-1"]
+    held = feedback_unit.complaints.complaints_of_owner
+    gone = await held("emp-gone", status="open", limit=10)
+    assert [c.complaint_id for c in gone] == ["c-3"]
+    assert [c.complaint_id for c in await held("emp-next", status="open", limit=10)] == ["c-1"]
     reassigned = [e for e in feedback_unit.published() if "complaint-reassigned" in e.type]
     assert [(e.data["complaint_id"], e.data["reason"]) for e in reassigned] == [
         ("c-1", "employee_departed")
     ]
 
 
-async def test_a_moved_complaint_still_breaches_on_time(feedback_unit: Owned) -> None:
+async def test_a_moved_complaint_still_breaches_on_time(feedback_unit: Feedback) -> None:
     await raise_complaint(feedback_unit, "c-1", "emp-gone", "cus-1")
     event = moved().to_event(source="/crm/contacts", time=NOW + HOUR)
     await feedback_unit.deliver(event)
@@ -107,9 +86,11 @@ async def test_a_moved_complaint_still_breaches_on_time(feedback_unit: Owned) ->
     assert [(e.data["complaint_id"], e.data["owner_id"]) for e in breaches] == [("c-1", "emp-next")]
 
 
-async def test_an_account_move_without_open_complaints_changes_nothing(
-    feedback_unit: Owned,
+async def test_an_account_move_without_open_complaints_is_only_remembered(
+    feedback_unit: Feedback,
 ) -> None:
     event = moved("cus-9").to_event(source="/crm/contacts", time=NOW)
+    assert await feedback_unit.deliver(event) == "applied"
     assert await feedback_unit.deliver(event) == "duplicate"
     assert feedback_unit.published() == []
+    assert feedback_unit.backend.docs("accounts")["cus-9"]["owner_id"] == "emp-next"

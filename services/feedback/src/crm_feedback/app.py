@@ -70,16 +70,20 @@ def create_app(
     )
     surveys = SurveyService(survey_store, complaint_store, runtime.clock, source=runtime.source)
     register_handlers(runtime, complaints, surveys)
-    owners = ownership.ComplaintOwnership(complaint_store, runtime.clock, source=runtime.source)
-    owner_routes = ownership.wire(runtime, owners)
+    owners = ownership.ComplaintOwnership(
+        runtime.aggregates(ownership.AccountCodec()),
+        complaint_store,
+        runtime.clock,
+        source=runtime.source,
+    )
+    ownership.wire(runtime, owners)
     runtime.sweep_aggregates("complaint-sla", complaint_store, complaints.on_due)
     runtime.publishes(PUBLISHED, outboxes=[runtime.db[codec.COMPLAINTS], runtime.db[codec.SURVEYS]])
     if store is None:
         runtime.on_startup(lambda: codec.ensure_indexes(runtime.db))
     app = runtime.build_app(
-        title="CRM feedback service", routers=[build_router(complaints, surveys), owner_routes]
+        title="CRM feedback service", routers=[build_router(complaints, surveys)]
     )
     app.state.complaints = complaints
     app.state.surveys = surveys
-    app.state.ownership = owners
     return app

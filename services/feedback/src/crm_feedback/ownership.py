@@ -1,8 +1,9 @@
 """Complaints follow the account (issue 8): when contacts moves a customer's account to
 another owner (``AccountOwnerChanged``, e.g. on a staff departure), the customer's open
 complaints that the previous owner held move with it — their SLA clocks keep running —
-and each move is published (``ComplaintReassigned``). ``GET /employees/{id}/complaints``
-lists what one employee holds open, so nothing stays with someone who left.
+and each move is published (``ComplaintReassigned``). The per-employee query
+(``GET /owners/{id}/complaints?status=open``) lists what one employee holds open, so
+nothing stays with someone who left.
 
 Kept apart from the complaint lifecycle (``service.py``): it only changes the owner.
 """
@@ -11,24 +12,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Annotated, Literal
-
-from fastapi import APIRouter, Depends, Query
+from typing import Any, Literal
 
 from crm_events import CloudEvent, deterministic_event_id
 from crm_events.contacts import AccountOwnerChanged
 from crm_events.feedback import ComplaintReassigned
 from crm_feedback import codec
 from crm_feedback.domain import OPEN, Complaint
-from crm_feedback.views import ComplaintView, complaint_view
 from crm_runtime.app import ServiceRuntime
 from crm_runtime.clock import Clock
-from crm_runtime.http import EmployeeIdPath
-from crm_runtime.security import require
-from crm_runtime.settings import Role
 from crm_runtime.store import AggregateStore, Decision
 from crm_runtime.store_batch import StoreBatch
+from crm_runtime.timestamps import stamp, unstamp
 
+ACCOUNTS = "accounts"
 MOVED_AT_ONCE = 1000  # open complaints of one customer and owner moved per account move
 Reason = Literal["reassigned", "employee_departed"]
 
@@ -43,6 +40,34 @@ class OwnerMove:
     new_owner_id: str
     reason: Reason
     at: datetime
+
+
+@dataclass(frozen=True)
+class Account:
+    """Who owns the customer's account as far as feedback knows (the newest move wins)."""
+
+    customer_id: str
+    owner_id: str
+    owner_since: datetime
+
+
+class AccountCodec:
+    collection = ACCOUNTS
+
+    def encode(self, account: Account) -> dict[str, Any]:
+        return {"owner_id": account.owner_id, "owner_since": stamp(account.owner_since)}
+
+    def decode(self, doc: dict[str, Any]) -> Account:
+        return Account(doc["_id"], doc["owner_id"], unstamp(doc["owner_since"]))
+
+    def entry(self, entry: object) -> tuple[str, dict[str, Any]]:
+        raise TypeError("an account appends no entries")
+
+
+def account_moved(state: Account | None, move: OwnerMove) -> Decision[Account]:
+    if state is not None and move.at < state.owner_since:
+        return Decision()  # an older move arriving late
+    return Decision(Account(move.customer_id, move.new_owner_id, move.at))
 
 
 def owner_move(data: AccountOwnerChanged, event: CloudEvent) -> OwnerMove:
@@ -76,14 +101,24 @@ def reassign(
 
 
 class ComplaintOwnership:
-    def __init__(self, complaints: AggregateStore[Complaint], clock: Clock, *, source: str):
+    def __init__(
+        self,
+        accounts: AggregateStore[Account],
+        complaints: AggregateStore[Complaint],
+        clock: Clock,
+        *,
+        source: str,
+    ):
+        self.accounts = accounts
         self.complaints = complaints
         self._clock = clock
         self._source = source
 
     async def owner_changed(self, move: OwnerMove) -> bool:
+        decide = lambda s: account_moved(s, move)  # noqa: E731
+        recorded = (await self.accounts.apply(move.customer_id, move.event_id, decide)).applied
         if move.previous_owner_id is None or move.previous_owner_id == move.new_owner_id:
-            return False
+            return recorded
         held = await codec.complaints(
             self.complaints.backend,
             equals={"customer_id": move.customer_id, "owner_id": move.previous_owner_id},
@@ -96,34 +131,21 @@ class ComplaintOwnership:
         now, changed = self._clock.now(), False
         for complaint in held:
             event_id = deterministic_event_id(move.event_id, "complaint", complaint.complaint_id)
-            decide = lambda s: reassign(s, move, source=self._source, now=now)  # noqa: E731
-            applied = await self.complaints.apply(complaint.complaint_id, event_id, decide)
+            moving = lambda s: reassign(s, move, source=self._source, now=now)  # noqa: E731
+            applied = await self.complaints.apply(complaint.complaint_id, event_id, moving)
             changed |= applied.applied
-        return changed
-
-    async def open_complaints_of(self, employee_id: str, limit: int) -> list[Complaint]:
-        backend = self.complaints.backend
-        equals = {"owner_id": employee_id}
-        return await codec.complaints(backend, equals=equals, status=OPEN, limit=limit)
+        return recorded or changed
 
 
-def wire(runtime: ServiceRuntime, ownership: ComplaintOwnership) -> APIRouter:
-    """Consume ``AccountOwnerChanged``; serve the per-employee query."""
+def wire(runtime: ServiceRuntime, ownership: ComplaintOwnership) -> None:
+    """Consume ``AccountOwnerChanged`` (the per-employee query is the existing
+    ``GET /owners/{owner_id}/complaints?status=open``)."""
 
     async def owner_changed(data: AccountOwnerChanged, event: CloudEvent) -> bool:
         return await ownership.owner_changed(owner_move(data, event))
 
-    runtime.on(AccountOwnerChanged, owner_changed)
-    router = APIRouter(
-        tags=["complaints"], dependencies=[Depends(require(Role.AGENT, Role.MANAGER, Role.SYSTEM))]
-    )
+    runtime.on(AccountOwnerChanged, owner_changed, aggregate=(ownership.accounts, _customer))
 
-    @router.get("/employees/{employee_id}/complaints")
-    async def open_complaints(
-        employee_id: EmployeeIdPath, limit: Annotated[int, Query(ge=1, le=200)] = 100
-    ) -> list[ComplaintView]:
-        """The open complaints this employee owns, newest first."""
-        found = await ownership.open_complaints_of(employee_id, limit)
-        return [complaint_view(c) for c in found]
 
-    return router
+def _customer(data: AccountOwnerChanged) -> str:
+    return data.customer_id

@@ -10,7 +10,7 @@ Kept apart from the case lifecycle (``service.py``): a separate aggregate, ``acc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -39,6 +39,7 @@ class Account:
     customer_id: str
     owner_id: str
     owner_since: datetime  # time of the fact that named this owner (older facts lose)
+    registered_owner_id: str | None = None  # who the registration named, once seen
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,15 @@ class AccountCodec:
     collection = ACCOUNTS
 
     def encode(self, account: Account) -> dict[str, Any]:
-        return {"owner_id": account.owner_id, "owner_since": stamp(account.owner_since)}
+        return {
+            "owner_id": account.owner_id,
+            "owner_since": stamp(account.owner_since),
+            "registered_owner_id": account.registered_owner_id,
+        }
 
     def decode(self, doc: dict[str, Any]) -> Account:
-        return Account(doc["_id"], doc["owner_id"], unstamp(doc["owner_since"]))
+        since = unstamp(doc["owner_since"])
+        return Account(doc["_id"], doc["owner_id"], since, doc.get("registered_owner_id"))
 
     def entry(self, entry: object) -> tuple[str, dict[str, Any]]:
         raise TypeError("an account appends no entries")
@@ -70,9 +76,15 @@ def name_owner(
     state: Account | None, fact: OwnerNamed, open_cases: list[Case], *, source: str, now: datetime
 ) -> Decision[Account]:
     """The newest fact names the owner; a move announces each open case as moved."""
-    if state is not None and (fact.reason is None or fact.at < state.owner_since):
-        return Decision()  # registration after a move, or a move older than the one held
-    account = Account(fact.customer_id, fact.owner_id, fact.at)
+    if state is not None and fact.reason is None:
+        # A registration after a move (cross-topic order): remembered, the move stands.
+        return Decision(replace(state, registered_owner_id=fact.owner_id))
+    if state is not None and fact.at < state.owner_since:
+        return Decision()  # a move older than the one held
+    registered = fact.owner_id if fact.reason is None else None
+    account = Account(fact.customer_id, fact.owner_id, fact.at, registered)
+    if state is not None:
+        account = replace(account, registered_owner_id=state.registered_owner_id)
     previous = fact.previous_owner_id if state is None else state.owner_id
     if fact.reason is None or previous is None or previous == fact.owner_id:
         return Decision(account)
