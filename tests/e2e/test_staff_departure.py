@@ -86,7 +86,9 @@ async def held_by(crm: Platform, employee: str) -> dict[str, int]:
     return {
         "accounts": len(await every(crm, "contacts", f"/employees/{employee}/accounts")),
         "complaints": len(
-            await every(crm, "feedback", f"/employees/{employee}/complaints?limit=200")
+            (await crm.get("feedback", f"/owners/{employee}/complaints?status=open&limit=200"))[
+                "items"
+            ]
         ),
         "cases": len(await every(crm, "offboarding", f"/employees/{employee}/cases?limit=200")),
     }
