@@ -206,9 +206,12 @@ async def test_an_account_registered_for_someone_gone_goes_where_theirs_went(
     assert contacts.published_of("account-owner-changed")[-1]["new_owner_id"] == "emp-9"
 
 
+@pytest.mark.parametrize("owned_before", [0, 2])
 async def test_the_recheck_catches_an_account_written_during_the_hand_over(
-    contacts: Contacts,
+    contacts: Contacts, owned_before: int
 ) -> None:
+    for n in range(owned_before):
+        await register(contacts, f"cus-{n}", "emp-1")
     await depart(contacts, "emp-1", successor="emp-9")
     # A registration decided before the departure was recorded lands afterwards:
     await register(contacts, "cus-race", "emp-2")
@@ -218,7 +221,9 @@ async def test_the_recheck_catches_an_account_written_during_the_hand_over(
     await contacts.sweep()
 
     assert await owners(contacts, "cus-race") == ["emp-9"]
-    assert (await contacts.service.departures.departure("emp-1"))[0].accounts == 1
+    record, _ = await contacts.service.departures.departure("emp-1")
+    assert (record.accounts, record.recheck_at) == (owned_before + 1, None)
+    assert "next_due_at" not in contacts.backend.docs("departures")["emp-1"]
 
 
 async def test_the_open_follow_up_moves_with_the_account(contacts: Contacts) -> None:

@@ -98,6 +98,7 @@ class DepartureCodec:
             recorded_by=doc["recorded_by"],
             accounts=int(doc.get("accounts") or 0),
             seats=int(doc.get("seats") or 0),
+            recheck_at=unstamp_optional(doc.get("recheck_at")),
             version=int(doc.get("version") or 1),
         )
 

@@ -13,7 +13,6 @@ the first pass ran.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from crm_contacts import codec, handover
@@ -24,7 +23,7 @@ from crm_events import deterministic_event_id
 from crm_runtime.clock import Clock
 from crm_runtime.errors import NotFound
 from crm_runtime.logging import get_logger
-from crm_runtime.store import AggregateStore, Decision
+from crm_runtime.store import AggregateStore
 from crm_runtime.store_batch import StoreBatch
 
 log = get_logger(__name__)
@@ -80,9 +79,7 @@ class Departures:
     async def departed(self, fact: StaffDeparture) -> bool:
         due = self._clock.now() + self._recheck
         recorded = await self.store.apply(
-            fact.employee_id,
-            fact.event_id,
-            lambda s: _with_due(handover.record_departure(s, fact), due),
+            fact.employee_id, fact.event_id, lambda s: handover.record_departure(s, fact, due)
         )
         departure = recorded.state
         assert departure is not None
@@ -93,7 +90,7 @@ class Departures:
         """Timer: hand over what was registered for the person during the first pass."""
         cause = deterministic_event_id(departure.recorded_by, "recheck")
         await self.hand_over(departure, cause, now)
-        await self.store.apply(departure.employee_id, cause, lambda s: Decision(s, due=None))
+        await self.store.apply(departure.employee_id, cause, handover.rechecked)
 
     async def hand_over(
         self, departure: Departure, cause: str, now: datetime | None = None
@@ -146,7 +143,3 @@ class Departures:
         if found is None:
             raise NotFound(f"no departure recorded for employee {employee_id}")
         return found, await codec.handed_over(self.customers.backend, employee_id)
-
-
-def _with_due(decision: Decision[Departure], due: datetime) -> Decision[Departure]:
-    return decision if decision.state is None else replace(decision, due=due)

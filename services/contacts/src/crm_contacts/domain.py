@@ -275,6 +275,7 @@ class Departure:
     recorded_by: str
     accounts: int = 0
     seats: int = 0
+    recheck_at: datetime | None = None  # the hand-over runs once more then
     version: int = 1
 
 

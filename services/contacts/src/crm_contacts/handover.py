@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Literal
 
 from crm_contacts import decisions, domain, rules
@@ -163,14 +164,23 @@ def _team_changed(
 
 
 # --- the departure record ----------------------------------------------------------------------
-def record_departure(state: Departure | None, fact: StaffDeparture) -> Decision[Departure]:
+def record_departure(
+    state: Departure | None, fact: StaffDeparture, recheck_at: datetime
+) -> Decision[Departure]:
     if state is not None:
         if state.recorded_by == fact.event_id:
             return Decision()
         raise Conflict(f"employee {fact.employee_id} has already departed")
     successor = None if fact.successor_id == fact.employee_id else fact.successor_id
     departure = Departure(fact.employee_id, fact.departed_at, successor, fact.event_id)
-    return Decision(departure)
+    departure = replace(departure, recheck_at=recheck_at)
+    return Decision(departure, due=recheck_at)
+
+
+def rechecked(state: Departure | None) -> Decision[Departure]:
+    if state is None:
+        return Decision()
+    return Decision(replace(state, recheck_at=None), due=None)
 
 
 def summarise(
@@ -187,7 +197,8 @@ def summarise(
         team_seats_removed=seats,
     )
     event = ctx.event(data, "handed-over", str(accounts), str(seats))
-    return Decision(replace(state, accounts=accounts, seats=seats), publish=[event])
+    counted = replace(state, accounts=accounts, seats=seats)
+    return Decision(counted, publish=[event], due=state.recheck_at)  # the re-check stays
 
 
 def register(
