@@ -120,7 +120,7 @@ class InMemoryBackend:
         docs = [
             d
             for d in self.docs(collection).values()
-            if all(d.get(k) == v for k, v in equals.items())
+            if all(_matches(d.get(k), v) for k, v in equals.items())
             and (before is None or (d[newest_by], d["_id"]) < before)
         ]
         docs.sort(key=lambda d: (d[newest_by], d["_id"]), reverse=True)
@@ -145,6 +145,24 @@ class InMemoryBackend:
 
     async def prepare(self, collection: str) -> None:
         return None
+
+
+_OPERATORS = {
+    "$gte": lambda a, b: a is not None and a >= b,
+    "$gt": lambda a, b: a is not None and a > b,
+    "$lte": lambda a, b: a is not None and a <= b,
+    "$lt": lambda a, b: a is not None and a < b,
+    "$in": lambda a, b: a in b,
+}
+
+
+def _matches(value: Any, wanted: Any) -> bool:
+    """MongoDB's matching for what ``page`` is given: equality (an array matches when it
+    holds the value) and the comparison operators of ``_OPERATORS``."""
+    if isinstance(wanted, dict) and wanted and all(k.startswith("$") for k in wanted):
+        values = value if isinstance(value, list) else [value]
+        return any(all(_OPERATORS[op](v, arg) for op, arg in wanted.items()) for v in values)
+    return value == wanted or (isinstance(value, list) and wanted in value)
 
 
 def _put(doc: dict[str, Any], path: str, value: Any) -> None:

@@ -43,6 +43,10 @@ TOPICS=(
   crm.contacts.follow-up-scheduled.dlq
   crm.contacts.follow-up-overdue
   crm.contacts.follow-up-overdue.dlq
+  crm.contacts.account-team-changed
+  crm.contacts.account-team-changed.dlq
+  crm.contacts.employee-handover-completed
+  crm.contacts.employee-handover-completed.dlq
   crm.feedback.complaint-raised
   crm.feedback.complaint-raised.dlq
   crm.feedback.complaint-acknowledged
@@ -71,6 +75,8 @@ TOPICS=(
   crm.feedback.survey-requested.dlq
   crm.feedback.survey-expired
   crm.feedback.survey-expired.dlq
+  crm.feedback.complaint-reassigned
+  crm.feedback.complaint-reassigned.dlq
   crm.loyalty.points-awarded
   crm.loyalty.points-awarded.dlq
   crm.loyalty.points-redeemed
@@ -117,6 +123,8 @@ TOPICS=(
   crm.offboarding.personal-data-exported.dlq
   crm.offboarding.personal-data-export-delivered
   crm.offboarding.personal-data-export-delivered.dlq
+  crm.offboarding.offboarding-case-reassigned
+  crm.offboarding.offboarding-case-reassigned.dlq
   crm.inbound.purchase-recorded
   crm.inbound.purchase-recorded.dlq
   crm.inbound.purchase-returned

@@ -14,9 +14,11 @@ from crm_contacts.app import create_app as contacts_app
 from crm_contacts.settings import ContactsSettings
 from crm_events import CATALOG, EventData
 from crm_events.artefacts import SCHEMAS, artefact_root
-from crm_events.contacts import CustomerProfileUpdated
+from crm_events.contacts import AccountOwnerChanged, CustomerProfileUpdated
 from crm_events.examples import load_golden
-from crm_events.feedback import ComplaintSlaBreached
+from crm_events.feedback import ComplaintReassigned, ComplaintSlaBreached
+from crm_events.loyalty import TierChanged
+from crm_events.offboarding import OffboardingCaseReassigned
 from crm_feedback.app import create_app as feedback_app
 from crm_feedback.settings import FeedbackSettings
 from crm_loyalty.app import create_app as loyalty_app
@@ -37,6 +39,14 @@ SERVICES: dict[str, Callable[[], FastAPI]] = {
 # Consumed types that have no natural key, each with the reason it is safe without one.
 NO_NATURAL_KEY: dict[type[EventData], str] = {
     CustomerProfileUpdated: "assigns the fields present; a second copy sets the same values",
+    AccountOwnerChanged: "published only by contacts, under an id derived from its cause (the "
+    "command or the departure): a re-publication carries the same id",
+    ComplaintReassigned: "published only by feedback, under an id derived from the account move "
+    "and the complaint: a re-publication carries the same id",
+    OffboardingCaseReassigned: "published only by offboarding, under an id derived from the "
+    "account move and the case: a re-publication carries the same id",
+    TierChanged: "assigns the tier; a copy sets the same tier, an older change than the one "
+    "held is ignored (contacts keeps the time of the tier it holds)",
 }
 
 

@@ -38,7 +38,7 @@ def test_catalogue_is_complete_and_grouped_by_context() -> None:
         "offboarding": OFFBOARDING_EVENTS,
         "inbound": INBOUND_EVENTS,
     }
-    assert len(CATALOG) == sum(len(models) for models in groups.values()) == 54
+    assert len(CATALOG) == sum(len(models) for models in groups.values()) == 58
     for context, models in groups.items():
         assert {model.context for model in models} == {context}
 
@@ -77,7 +77,7 @@ def test_every_event_has_its_subject_field() -> None:
         field = model.model_fields[model.subject_field]
         assert field.is_required(), model.__name__
     employee_keyed = [m.__name__ for m in CATALOG if m.subject_field != "customer_id"]
-    assert employee_keyed == ["EmployeeDeparted"]
+    assert employee_keyed == ["EmployeeHandoverCompleted", "EmployeeDeparted"]
 
 
 def test_money_and_points_are_integers_and_times_are_aware() -> None:

@@ -301,17 +301,22 @@ async def test_relationship_lifecycle_end_to_end_and_redelivery_changes_nothing(
         "crm.offboarding.offboarding-case-opened": 1,
         "crm.offboarding.negotiation-round-held": 1,
         "crm.offboarding.exit-agreed": 1,
+        # Issue 8: the first purchase makes the customer new and asks for a follow-up.
+        "crm.contacts.follow-up-scheduled": 1,
     }
     assert {topic: logical.get(topic, 0) for topic in exactly} == exactly
     # Warnings fire only if a sweep lands between 80 % of a clock and its deadline.
     assert logical.get("crm.feedback.complaint-sla-warning", 0) <= 2
     assert logical["crm.loyalty.health-score-changed"] >= 5
+    # new on the first purchase; loyal too when the tier loyalty gives counts as loyal.
+    assert 1 <= logical["crm.contacts.customer-classified"] <= 2
     unexpected = (
         set(logical)
         - set(exactly)
         - {
             "crm.feedback.complaint-sla-warning",
             "crm.loyalty.health-score-changed",
+            "crm.contacts.customer-classified",
         }
     )
     assert unexpected == set()

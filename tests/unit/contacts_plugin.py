@@ -39,18 +39,24 @@ class Contacts:
         """Every event waiting in an outbox, in time order."""
         entries = [
             entry
-            for doc in self.backend.docs("customers").values()
+            for collection in ("customers", "departures")
+            for doc in self.backend.docs(collection).values()
             for entry in (doc.get("outbox") or {}).values()
         ]
         entries.sort(key=lambda e: (e["time"], e["seq"]))
         return [json.loads(e["value"]) for e in entries]
+
+    def published_of(self, suffix: str) -> list[dict[str, Any]]:
+        """The payloads of the published events whose type is ``crm.contacts.<suffix>.v1``."""
+        wanted = f"crm.contacts.{suffix}.v1"
+        return [e["data"] for e in self.published() if e["type"] == wanted]
 
     def kinds(self) -> list[str]:
         return sorted(doc["kind"] for doc in self.backend.docs("timeline").values())
 
     async def sweep(self) -> None:
         for sweeper in self.runtime.sweepers:
-            if sweeper.name == "exits":
+            if sweeper.name in ("customers", "departures"):
                 await sweeper.sweep()
 
 

@@ -9,14 +9,17 @@ from datetime import timedelta
 
 import pytest
 
+from crm_contacts.domain import DirectoryFilter
 from crm_events.contacts import CustomerProfileUpdated
 from crm_events.offboarding import (
     PersonalDataErasureRequested,
     PersonalDataExportRequested,
     RelationshipEnded,
 )
+from crm_runtime.timestamps import stamp
 from tests.unit.contacts_plugin import CONTACTS_NOW as NOW
 from tests.unit.contacts_plugin import Contacts
+from tests.unit.test_contacts_classification import buy
 from tests.unit.test_contacts_service import contact, exit_agreed, registration
 
 pytestmark = pytest.mark.unit
@@ -139,3 +142,42 @@ async def test_an_export_request_publishes_the_record_and_timeline_once(
     section = json.loads(exported["data"]["section"])
     assert section["customer"]["email"] == "someone@example.com"
     assert [e["kind"] for e in section["timeline"]] == ["registered", "contact"]  # newest first
+
+
+async def test_an_erased_customer_is_not_found_by_its_former_name(contacts: Contacts) -> None:
+    """Issue 8's directory searches a name key derived from the name: erasure drops it."""
+    await contacts.deliver(contacts.external(registration("cus-1")))
+    await contacts.deliver(contacts.external(registration("cus-2")))
+
+    await contacts.deliver(contacts.external(erasure("cus-1")))
+    await contacts.sweep()
+
+    by_name = DirectoryFilter(name_prefix="example")
+    found = await contacts.service.directory(by_name, before=None, limit=50)
+    assert [c.customer_id for c in found] == ["cus-2"]
+    by_owner = DirectoryFilter(owner_id="emp-1")
+    found = await contacts.service.directory(by_owner, before=None, limit=50)
+    assert sorted(c.customer_id for c in found) == ["cus-1", "cus-2"]  # kept, just nameless
+    assert contacts.backend.docs("customers")["cus-1"]["name_key"] is None
+
+
+async def test_the_erasure_is_finished_first_and_the_follow_up_stays_due(
+    contacts: Contacts,
+) -> None:
+    """One due date per customer: the erasure to finish comes first, then the open
+    follow-up's due date is the customer's timer again."""
+    await contacts.deliver(contacts.external(registration()))
+    await buy(contacts, "ord-1")
+    follow_up = (await contacts.service.customer("cus-1")).follow_up
+    assert follow_up is not None
+
+    await contacts.deliver(contacts.external(erasure()))
+    await contacts.sweep()
+
+    customer = await contacts.service.customer("cus-1")
+    assert customer.erasure_attested_at is not None
+    assert customer.follow_up == follow_up
+    erased = [e for e in contacts.published() if e["type"].endswith("personal-data-erased.v1")]
+    assert len(erased) == 1
+    due = contacts.backend.docs("customers")["cus-1"]["next_due_at"]
+    assert due == stamp(follow_up.due_at)

@@ -65,6 +65,21 @@ class LogContact(_Request):
     duration_seconds: int | None = Field(None, ge=0, le=86_400)
 
 
+class ClassChangeView(BaseModel):
+    at: datetime
+    previous: str
+    classification: str
+    rule: str = Field(description="The rule that fired.")
+
+
+class FollowUpView(BaseModel):
+    follow_up_id: str
+    owner_id: str
+    scheduled_at: datetime
+    due_at: datetime
+    state: str = Field(description="due, or overdue once due_at has passed.")
+
+
 class CustomerView(BaseModel):
     customer_id: str
     kind: str
@@ -73,7 +88,17 @@ class CustomerView(BaseModel):
     phone: str | None
     owner_id: str
     account_team: list[str]
+    team: dict[str, str] = Field(description="Account team: employee id -> role.")
     classification: str
+    history: list[ClassChangeView] = Field(description="Classification changes, oldest first.")
+    segments: list[str] = Field(description="axis:band, e.g. frequency:regular, tier:gold.")
+    tags: list[str]
+    tier: str | None
+    purchase_count: int
+    last_purchase_at: datetime | None
+    last_contact_at: datetime | None
+    follow_up: FollowUpView | None
+    departed_owners: list[str] = Field(description="Former owners who left the company.")
     lifecycle: str = Field(description="active, exiting (exit agreed) or former.")
     exit_case_id: str | None = None
     exit_effective_at: datetime | None = None
@@ -106,11 +131,11 @@ def build_router(service: ContactsService) -> APIRouter:
             customer_id=customer_id, **body.model_dump(exclude={"customer_id"})
         )
         event_id = service.event_id("register", customer_id, idempotency_key)
-        return _customer_view(await service.register(data, event_id))
+        return customer_view(await service.register(data, event_id))
 
     @router.get("/{customer_id}", responses=_UNKNOWN)
     async def get_customer(customer_id: CustomerIdPath) -> CustomerView:
-        return _customer_view(await service.customer(customer_id))
+        return customer_view(await service.customer(customer_id))
 
     @router.patch("/{customer_id}", responses=_UNKNOWN)
     async def update_profile(
@@ -120,7 +145,7 @@ def build_router(service: ContactsService) -> APIRouter:
             raise DomainError("nothing to update: send at least one profile field")
         data = CustomerProfileUpdated(customer_id=customer_id, **body.model_dump())
         event_id = service.event_id("update-profile", customer_id, idempotency_key)
-        return _customer_view(await service.update_profile(data, event_id))
+        return customer_view(await service.update_profile(data, event_id))
 
     @router.post("/{customer_id}/contacts", status_code=status.HTTP_201_CREATED, responses=_UNKNOWN)
     async def log_contact(
@@ -143,7 +168,7 @@ def build_router(service: ContactsService) -> APIRouter:
     return router
 
 
-def _customer_view(customer: Customer) -> CustomerView:
+def customer_view(customer: Customer) -> CustomerView:
     return CustomerView.model_validate(customer, from_attributes=True)
 
 

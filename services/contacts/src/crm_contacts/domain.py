@@ -19,6 +19,43 @@ PROFILE_FIELDS = ("display_name", "email", "phone", "account_team")
 ACTIVE, EXITING, FORMER = "active", "exiting", "former"
 
 
+MEMBER = "member"  # the role of a team member named without one (registration, profile)
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """An order within the frequency window; ``returned_minor`` adds up its returns."""
+
+    at: datetime
+    amount_minor: int
+    returned_minor: int = 0
+
+    @property
+    def counts(self) -> bool:
+        return self.returned_minor < self.amount_minor
+
+
+@dataclass(frozen=True)
+class ClassChange:
+    """One line of the classification history: what changed, when, and which rule fired."""
+
+    at: datetime
+    previous: str
+    classification: str
+    rule: str
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """The open regular follow-up: ``due`` until its due date passes, then ``overdue``."""
+
+    follow_up_id: str
+    owner_id: str
+    scheduled_at: datetime
+    due_at: datetime
+    state: str = "due"
+
+
 @dataclass
 class Customer:
     customer_id: str
@@ -28,7 +65,7 @@ class Customer:
     registered_at: datetime
     email: str | None = None
     phone: str | None = None
-    account_team: list[str] = field(default_factory=list)
+    team: dict[str, str] = field(default_factory=dict)  # employee id -> role in the team
     classification: str = CustomerClass.POTENTIAL.value
     lifecycle: str = ACTIVE
     exit_case_id: str | None = None
@@ -39,19 +76,36 @@ class Customer:
     erasure_case_id: str | None = None
     erasure_request_id: str | None = None
     erasure_attested_at: datetime | None = None
+    tags: list[str] = field(default_factory=list)
+    segments: list[str] = field(default_factory=list)
+    tier: str | None = None
+    tier_at: datetime | None = None  # when the tier held was given (older changes lose)
+    purchases: dict[str, Purchase] = field(default_factory=dict)  # within the window
+    purchase_count: int = 0
+    last_purchase_at: datetime | None = None
+    last_contact_at: datetime | None = None
+    history: list[ClassChange] = field(default_factory=list)  # oldest first, bounded
+    departed_owners: list[str] = field(default_factory=list)  # owners who left the company
+    departed_members: list[str] = field(default_factory=list)  # team members who left
+    follow_up: FollowUp | None = None
+    follow_ups: int = 0  # how many were ever scheduled (numbers the next one)
+    win_back_scheduled: bool = False
     version: int = 1
 
     @property
-    def next_due_at(self) -> datetime | None:
-        """The timer the state implies: an erasure to finish, or the exit's effective date."""
+    def account_team(self) -> list[str]:
+        return sorted(self.team)
+
+    @property
+    def erasure_due_at(self) -> datetime | None:
+        """An erasure to finish (the sweeper overwrites the timeline and attests)."""
         if self.erased_at is not None and self.erasure_attested_at is None:
             return self.erased_at
-        if self.lifecycle == EXITING:
-            return self.exit_effective_at
         return None
 
     @classmethod
     def register(cls, fact: Registration) -> Customer:
+        team = {member: MEMBER for member in fact.account_team if member != fact.owner_id}
         return cls(
             customer_id=fact.customer_id,
             kind=fact.kind,
@@ -60,7 +114,7 @@ class Customer:
             registered_at=fact.at,
             email=fact.email,
             phone=fact.phone,
-            account_team=sorted(set(fact.account_team) - {fact.owner_id}),
+            team=dict(sorted(team.items())),
             registered_by=fact.event_id,
         )
 
@@ -193,3 +247,79 @@ def case_entry(case_id: str, customer_id: str, kind: str, at: datetime) -> Timel
     us: the same case reported again under a new event id adds nothing."""
     entry_id = deterministic_event_id("timeline", customer_id, case_id, kind)
     return lifecycle_entry(entry_id, customer_id, kind, at, {"case_id": case_id})
+
+
+@dataclass(frozen=True)
+class PurchaseMade:
+    event_id: str
+    customer_id: str
+    order_id: str
+    amount_minor: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PurchaseReturn:
+    event_id: str
+    customer_id: str
+    order_id: str
+    return_id: str
+    amount_minor: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TierChange:
+    event_id: str
+    customer_id: str
+    previous_tier: str | None
+    new_tier: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class StaffDeparture:
+    event_id: str
+    employee_id: str
+    departed_at: datetime
+    successor_id: str | None
+
+
+@dataclass
+class Departure:
+    """An employee who left: who succeeds them, and what contacts handed over (counts)."""
+
+    employee_id: str
+    departed_at: datetime
+    successor_id: str | None
+    recorded_by: str
+    accounts: int = 0
+    seats: int = 0
+    recheck_at: datetime | None = None  # the hand-over runs once more then
+    version: int = 1
+
+
+@dataclass(frozen=True)
+class Handover:
+    """Another service moved one item (a complaint, a case) off a departed employee."""
+
+    entry_id: str  # the id of the event that told us
+    employee_id: str
+    service: str
+    customer_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class DirectoryFilter:
+    """``GET /customers``: every filter given must hold."""
+
+    name_prefix: str | None = None
+    classification: str | None = None
+    lifecycle: str | None = None
+    owner_id: str | None = None
+    team_member: str | None = None
+    segment: str | None = None
+    tag: str | None = None
+    registered_from: datetime | None = None
+    registered_to: datetime | None = None

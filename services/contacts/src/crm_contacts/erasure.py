@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from crm_contacts.domain import Customer, TimelineEntry
+from crm_contacts.rules import Rules, due_of
 from crm_events import deterministic_event_id
 from crm_events.offboarding import PersonalDataErased
 from crm_runtime.errors import MissingPrerequisite
@@ -37,7 +38,9 @@ class ErasureRequest:
     at: datetime
 
 
-def tombstone(state: Customer | None, request: ErasureRequest, now: datetime) -> Decision[Customer]:
+def tombstone(
+    state: Customer | None, request: ErasureRequest, now: datetime, rules: Rules
+) -> Decision[Customer]:
     if state is None:
         raise MissingPrerequisite(f"erasure requested for unknown customer {request.customer_id}")
     if state.erased_at is not None:
@@ -51,7 +54,7 @@ def tombstone(state: Customer | None, request: ErasureRequest, now: datetime) ->
         erasure_case_id=request.case_id,
         erasure_request_id=request.event_id,
     )
-    return Decision(erased, due=erased.next_due_at)
+    return Decision(erased, due=due_of(erased, rules))
 
 
 def attestation_id(state: Customer) -> str:
@@ -59,7 +62,7 @@ def attestation_id(state: Customer) -> str:
 
 
 def attest(
-    state: Customer | None, records: int, now: datetime, *, source: str
+    state: Customer | None, records: int, now: datetime, rules: Rules, *, source: str
 ) -> Decision[Customer]:
     """The timeline is rewritten: attest, and stop the timer."""
     if state is None or state.erased_at is None or state.erasure_attested_at is not None:
@@ -76,7 +79,7 @@ def attest(
         records=records + 1,  # the contact entries and the customer record
     ).to_event(source=source, event_id=attestation_id(state), time=now)
     attested = replace(state, erasure_attested_at=now)
-    return Decision(attested, publish=[event], due=attested.next_due_at)
+    return Decision(attested, publish=[event], due=due_of(attested, rules))
 
 
 def without_personal(state: Customer, changes: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Consumed topics → translator → one service call. Validation, business keys and DLQ
-routing happen in the runtime; every consumed fact touches the customer it names."""
+routing happen in the runtime; every consumed fact touches the customer it names, except a
+departure, which touches the employee's departure record (and then their accounts)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from crm_contacts import translate
 from crm_contacts.service import ContactsService
 from crm_events import CloudEvent
 from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
+from crm_events.inbound import EmployeeDeparted, PurchaseRecorded, PurchaseReturned
+from crm_events.loyalty import TierChanged
 from crm_events.offboarding import (
     CustomerRetained,
     ExitAgreed,
@@ -46,6 +49,18 @@ def register_handlers(runtime: ServiceRuntime, service: ContactsService) -> None
     async def export_requested(data: PersonalDataExportRequested, event: CloudEvent) -> bool:
         return await service.export_requested(translate.export_request(data, event))
 
+    async def purchased(data: PurchaseRecorded, event: CloudEvent) -> bool:
+        return await service.purchased(translate.purchase(data, event))
+
+    async def returned(data: PurchaseReturned, event: CloudEvent) -> bool:
+        return await service.purchase_returned(translate.purchase_return(data, event))
+
+    async def tier_changed(data: TierChanged, event: CloudEvent) -> bool:
+        return await service.tier_changed(translate.tier_change(data, event))
+
+    async def departed(data: EmployeeDeparted, event: CloudEvent) -> bool:
+        return await service.departures.departed(translate.departure(data, event))
+
     handlers: dict[Any, Any] = {
         CustomerRegistered: registered,
         CustomerProfileUpdated: profile_updated,
@@ -55,6 +70,11 @@ def register_handlers(runtime: ServiceRuntime, service: ContactsService) -> None
         RelationshipEnded: relationship_ended,
         PersonalDataErasureRequested: erasure_requested,
         PersonalDataExportRequested: export_requested,
+        PurchaseRecorded: purchased,
+        PurchaseReturned: returned,
+        TierChanged: tier_changed,
     }
     for model, handler in handlers.items():
         runtime.on(model, handler, aggregate=customer)
+    employee = (service.departures.store, lambda data: data.employee_id)
+    runtime.on(EmployeeDeparted, departed, aggregate=employee)

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from crm_contacts.domain import Customer, TimelineEntry
+from crm_contacts.rules import Rules, due_of
 from crm_events import deterministic_event_id
 from crm_events.offboarding import PersonalDataExported
 from crm_runtime.errors import MissingPrerequisite
@@ -40,6 +41,7 @@ def exported(
     request: ExportRequest,
     timeline: list[TimelineEntry],
     now: datetime,
+    rules: Rules,
     *,
     source: str,
 ) -> Decision[Customer]:
@@ -58,4 +60,4 @@ def exported(
         event_id=deterministic_event_id(request.event_id, "exported", SERVICE),
         time=now,
     )
-    return Decision(state, publish=[event], due=state.next_due_at)
+    return Decision(state, publish=[event], due=due_of(state, rules))

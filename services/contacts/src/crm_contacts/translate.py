@@ -7,15 +7,21 @@ from crm_contacts.domain import (
     PROFILE_FIELDS,
     ExitAgreement,
     ProfileChange,
+    PurchaseMade,
+    PurchaseReturn,
     Registration,
     RelationshipEnd,
     Retention,
+    StaffDeparture,
+    TierChange,
     Touchpoint,
 )
 from crm_contacts.erasure import ErasureRequest
 from crm_contacts.portability import ExportRequest
 from crm_events import CloudEvent
 from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
+from crm_events.inbound import EmployeeDeparted, PurchaseRecorded, PurchaseReturned
+from crm_events.loyalty import TierChanged
 from crm_events.offboarding import (
     CustomerRetained,
     ExitAgreed,
@@ -77,3 +83,28 @@ def erasure_request(data: PersonalDataErasureRequested, event: CloudEvent) -> Er
 
 def export_request(data: PersonalDataExportRequested, event: CloudEvent) -> ExportRequest:
     return ExportRequest(event.id, data.export_id, data.case_id, data.customer_id)
+
+
+def purchase(data: PurchaseRecorded, event: CloudEvent) -> PurchaseMade:
+    return PurchaseMade(
+        event.id, data.customer_id, data.order_id, data.amount_minor, data.purchased_at
+    )
+
+
+def purchase_return(data: PurchaseReturned, event: CloudEvent) -> PurchaseReturn:
+    return PurchaseReturn(
+        event_id=event.id,
+        customer_id=data.customer_id,
+        order_id=data.order_id,
+        return_id=data.return_id,
+        amount_minor=data.amount_minor,
+        at=data.returned_at,
+    )
+
+
+def tier_change(data: TierChanged, event: CloudEvent) -> TierChange:
+    return TierChange(event.id, data.customer_id, data.previous_tier, data.new_tier, event.time)
+
+
+def departure(data: EmployeeDeparted, event: CloudEvent) -> StaffDeparture:
+    return StaffDeparture(event.id, data.employee_id, data.departed_at, data.successor_id)

@@ -12,6 +12,7 @@ from crm_events.feedback import (
     ComplaintEscalated,
     ComplaintPaused,
     ComplaintRaised,
+    ComplaintReassigned,
     ComplaintReopened,
     ComplaintResolved,
     ComplaintResumed,
@@ -24,7 +25,7 @@ from crm_events.feedback import (
     SurveyRequested,
 )
 from crm_events.offboarding import PersonalDataErased, PersonalDataExported
-from crm_feedback import codec
+from crm_feedback import codec, ownership
 from crm_feedback.api import build_router
 from crm_feedback.api_feedback import build_feedback_router, build_survey_plan_router
 from crm_feedback.disposal_service import DisposalService, EndOfRelationship, PortabilityService
@@ -57,6 +58,7 @@ PUBLISHED: list[type[EventData]] = [
     SurveyAnswered,
     PersonalDataErased,
     PersonalDataExported,
+    ComplaintReassigned,
 ]
 
 
@@ -137,6 +139,13 @@ def create_app(
         complaint_store, ends, runtime.clock, policy=policy, source=runtime.source
     )
     register_handlers(runtime, complaints, surveys, feedback, plans, disposals, exports, ending)
+    owners = ownership.ComplaintOwnership(
+        runtime.aggregates(ownership.AccountCodec()),
+        complaint_store,
+        runtime.clock,
+        source=runtime.source,
+    )
+    ownership.wire(runtime, owners)
     runtime.sweep_aggregates("complaint-sla", complaint_store, complaints.on_due)
     runtime.sweep_aggregates("survey-plans", plans.plans, plans.on_due)
     runtime.sweep_aggregates("erasures", tombstones, disposals.on_due)

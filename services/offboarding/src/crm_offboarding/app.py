@@ -14,6 +14,7 @@ from crm_events.offboarding import (
     NegotiationRoundHeld,
     OffboardingCaseClosed,
     OffboardingCaseOpened,
+    OffboardingCaseReassigned,
     PersonalDataErased,
     PersonalDataErasureRequested,
     PersonalDataExportDelivered,
@@ -22,7 +23,7 @@ from crm_events.offboarding import (
     RetentionOfferExpired,
     RetentionOfferMade,
 )
-from crm_offboarding import codec
+from crm_offboarding import codec, ownership
 from crm_offboarding.api import build_router
 from crm_offboarding.handlers import register_handlers
 from crm_offboarding.service import OffboardingService
@@ -47,6 +48,7 @@ PUBLISHED: list[type[EventData]] = [
     OffboardingCaseClosed,
     PersonalDataExportRequested,
     PersonalDataExportDelivered,
+    OffboardingCaseReassigned,
 ]
 
 
@@ -64,9 +66,16 @@ def create_app(
     rules = settings.aftercare_rules()
     service = OffboardingService(cases, markers, runtime.clock, source=runtime.source, rules=rules)
     register_handlers(runtime, service)
-    runtime.publishes(PUBLISHED, outboxes=[runtime.db[codec.CASES]])
+    accounts = runtime.aggregates(ownership.AccountCodec())
+    owners = ownership.CaseOwnership(accounts, cases, runtime)
+    owner_routes = ownership.wire(runtime, owners, rules)
+    outboxes = [runtime.db[codec.CASES], runtime.db[ownership.ACCOUNTS]]
+    runtime.publishes(PUBLISHED, outboxes=outboxes)
     if store is None:
         runtime.on_startup(lambda: codec.ensure_indexes(runtime.db))
-    app = runtime.build_app(title="CRM offboarding service", routers=[build_router(service)])
+    app = runtime.build_app(
+        title="CRM offboarding service", routers=[build_router(service), owner_routes]
+    )
     app.state.service = service
+    app.state.ownership = owners
     return app

@@ -237,6 +237,13 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
             IndexModel([("next_due_at", ASCENDING)], name="next_due_at", sparse=True),
         ]
     )
+    # Issue 8: who owns each customer's account (``ownership.py``), looked up by owner.
+    await db["accounts"].create_indexes(
+        [
+            IndexModel([("owner_id", ASCENDING), ("owner_since", DESCENDING)], name="by_owner"),
+            IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True),
+        ]
+    )
 
 
 def _retention(doc: dict[str, Any] | None) -> RetentionOutcome | None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import EmailStr, Field
 
 from crm_events.base import EventData
 from crm_events.common import (
     Channel,
+    Count,
     CustomerClass,
     CustomerId,
     Direction,
@@ -18,6 +19,8 @@ from crm_events.common import (
     ShortText,
     Timestamp,
 )
+
+TeamRole = Annotated[str, Field(min_length=1, max_length=30, pattern=r"^[a-z][a-z0-9_-]*$")]
 
 
 class _Contacts(EventData):
@@ -117,6 +120,40 @@ class FollowUpOverdue(_Contacts):
     owner_id: EmployeeId = Field(description="Who should have made the contact.")
 
 
+class AccountTeamChanged(_Contacts):
+    """The account team of a customer changed (a manager's edit or a staff departure)."""
+
+    # Teams change back and forth; each change is a fact of its own.
+    business_key = ()
+
+    customer_id: CustomerId
+    members: dict[EmployeeId, TeamRole] = Field(
+        max_length=50, description="The team from now on: employee id -> role in the team."
+    )
+    removed: list[EmployeeId] = Field(
+        default_factory=list, max_length=50, description="Members who left the team."
+    )
+    reason: Literal["reassigned", "employee_departed"] = Field(description="Why it changed.")
+
+
+class EmployeeHandoverCompleted(_Contacts):
+    """Contacts handed over a departed employee's accounts and team seats.
+
+    Keyed by the employee id. Counts are cumulative: a later summary (accounts found by a
+    re-check) supersedes the earlier one.
+    """
+
+    business_key = ()
+    subject_field = "employee_id"
+
+    employee_id: EmployeeId
+    successor_id: EmployeeId | None = Field(
+        None, description="Designated successor after following the departure chain."
+    )
+    accounts_reassigned: Count = Field(description="Accounts whose owner was replaced.")
+    team_seats_removed: Count = Field(description="Account-team memberships removed.")
+
+
 CONTACTS_EVENTS: tuple[type[EventData], ...] = (
     CustomerRegistered,
     CustomerProfileUpdated,
@@ -125,4 +162,6 @@ CONTACTS_EVENTS: tuple[type[EventData], ...] = (
     AccountOwnerChanged,
     FollowUpScheduled,
     FollowUpOverdue,
+    AccountTeamChanged,
+    EmployeeHandoverCompleted,
 )

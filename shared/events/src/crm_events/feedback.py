@@ -225,6 +225,22 @@ class ComplaintReopened(_Feedback):
     owner_id: EmployeeId = Field(description="Owner of the reopened complaint.")
 
 
+class ComplaintReassigned(_Feedback):
+    """An open complaint moved to another owner because its customer's account did (its
+    SLA clocks keep running)."""
+
+    # A complaint may move back and forth; each move is a fact of its own.
+    business_key = ()
+
+    complaint_id: EntityId = Field(description="Id of the complaint.")
+    customer_id: CustomerId
+    previous_owner_id: EmployeeId = Field(description="Owner before the move.")
+    new_owner_id: EmployeeId = Field(description="Owner after the move.")
+    reason: Literal["reassigned", "employee_departed"] = Field(
+        description="Why the account moved (the AccountOwnerChanged reason)."
+    )
+
+
 class FeedbackSubmitted(_Feedback):
     """The customer gave unsolicited feedback that is not a complaint."""
 
@@ -351,4 +367,5 @@ FEEDBACK_EVENTS: tuple[type[EventData], ...] = (
     FeedbackStatusChanged,
     SurveyRequested,
     SurveyExpired,
+    ComplaintReassigned,
 )

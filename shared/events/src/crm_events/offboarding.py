@@ -269,6 +269,22 @@ class PersonalDataExportDelivered(_Offboarding):
     delivered_at: Timestamp = Field(description="When the bundle was complete.")
 
 
+class OffboardingCaseReassigned(_Offboarding):
+    """An open case now belongs to another employee because its customer's account moved
+    (the case's owner is the account's owner)."""
+
+    # A case may move back and forth; each move is a fact of its own.
+    business_key = ()
+
+    case_id: EntityId = Field(description="Id of the offboarding case.")
+    customer_id: CustomerId
+    previous_owner_id: EmployeeId = Field(description="Owner before the move.")
+    new_owner_id: EmployeeId = Field(description="Owner after the move.")
+    reason: Literal["reassigned", "employee_departed"] = Field(
+        description="Why the account moved (the AccountOwnerChanged reason)."
+    )
+
+
 OFFBOARDING_EVENTS: tuple[type[EventData], ...] = (
     OffboardingCaseOpened,
     RetentionOfferMade,
@@ -285,4 +301,5 @@ OFFBOARDING_EVENTS: tuple[type[EventData], ...] = (
     PersonalDataExportRequested,
     PersonalDataExported,
     PersonalDataExportDelivered,
+    OffboardingCaseReassigned,
 )

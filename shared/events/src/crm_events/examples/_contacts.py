@@ -5,10 +5,12 @@ from __future__ import annotations
 from crm_events.base import EventData
 from crm_events.contacts import (
     AccountOwnerChanged,
+    AccountTeamChanged,
     ContactLogged,
     CustomerClassified,
     CustomerProfileUpdated,
     CustomerRegistered,
+    EmployeeHandoverCompleted,
     FollowUpOverdue,
     FollowUpScheduled,
 )
@@ -87,6 +89,26 @@ EXAMPLES: dict[type[EventData], Example] = {
             "previous_owner_id": OWNER,
             "new_owner_id": COLLEAGUE,
             "reason": "employee_departed",
+        },
+    ),
+    AccountTeamChanged: Example(
+        time="2025-02-28T18:00:01Z",
+        caused_by=EmployeeDeparted,
+        data={
+            "customer_id": CUSTOMER,
+            "members": {COLLEAGUE: "deputy", "emp-203": "manager"},
+            "removed": [OWNER],
+            "reason": "employee_departed",
+        },
+    ),
+    EmployeeHandoverCompleted: Example(
+        time="2025-02-28T18:00:02Z",
+        caused_by=EmployeeDeparted,
+        data={
+            "employee_id": OWNER,
+            "successor_id": COLLEAGUE,
+            "accounts_reassigned": 42,
+            "team_seats_removed": 7,
         },
     ),
 }

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from crm_events.base import EventData
-from crm_events.examples._spec import COLLEAGUE, CUSTOMER, MANAGER, Example
+from crm_events.contacts import AccountOwnerChanged
+from crm_events.examples._spec import COLLEAGUE, CUSTOMER, MANAGER, OWNER, Example
 from crm_events.feedback import (
     ComplaintAcknowledged,
     ComplaintEscalated,
     ComplaintPaused,
     ComplaintRaised,
+    ComplaintReassigned,
     ComplaintReopened,
     ComplaintResolved,
     ComplaintResumed,
@@ -201,6 +203,17 @@ EXAMPLES: dict[type[EventData], Example] = {
             "kind": "nps",
             "requested_at": "2025-09-01T08:00:00Z",
             "expired_at": "2025-09-15T08:00:00Z",
+        },
+    ),
+    ComplaintReassigned: Example(
+        time="2025-02-28T18:00:03Z",
+        caused_by=AccountOwnerChanged,
+        data={
+            "complaint_id": COMPLAINT,
+            "customer_id": CUSTOMER,
+            "previous_owner_id": OWNER,
+            "new_owner_id": COLLEAGUE,
+            "reason": "employee_departed",
         },
     ),
 }

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from crm_events.base import EventData
-from crm_events.examples._spec import COLLEAGUE, CUSTOMER, MANAGER, Example
+from crm_events.contacts import AccountOwnerChanged
+from crm_events.examples._spec import COLLEAGUE, CUSTOMER, MANAGER, OWNER, Example
 from crm_events.loyalty import RiskDetected
 from crm_events.offboarding import (
     CustomerRetained,
@@ -13,6 +14,7 @@ from crm_events.offboarding import (
     NegotiationRoundHeld,
     OffboardingCaseClosed,
     OffboardingCaseOpened,
+    OffboardingCaseReassigned,
     PersonalDataErased,
     PersonalDataErasureRequested,
     PersonalDataExportDelivered,
@@ -195,6 +197,17 @@ EXAMPLES: dict[type[EventData], Example] = {
             "customer_id": CUSTOMER,
             "services": ["contacts", "feedback", "loyalty", "offboarding"],
             "delivered_at": "2025-06-05T09:00:05Z",
+        },
+    ),
+    OffboardingCaseReassigned: Example(
+        time="2025-02-28T18:00:04Z",
+        caused_by=AccountOwnerChanged,
+        data={
+            "case_id": CASE,
+            "customer_id": CUSTOMER,
+            "previous_owner_id": OWNER,
+            "new_owner_id": COLLEAGUE,
+            "reason": "employee_departed",
         },
     ),
 }
