@@ -20,6 +20,8 @@ from crm_loyalty import codec
 from crm_loyalty.app import create_app
 from crm_loyalty.customer_health_service import CustomerHealthService
 from crm_loyalty.domain import Account, LedgerEntry
+from crm_loyalty.programme import RuleBooks
+from crm_loyalty.rulebook import default_book
 from crm_loyalty.rules import Rules
 from crm_loyalty.service import LoyaltyService, Redemption
 from crm_loyalty.settings import LoyaltySettings
@@ -50,9 +52,19 @@ class Loyalty:
         self.accounts = AggregateStore(
             self.backend, codec.AccountCodec(), clock=self.clock, marker_lifetime=None
         )
-        self.points = LoyaltyService(self.accounts, self.clock, rules=self.rules, source=SOURCE)
+        self.books = RuleBooks(
+            AggregateStore(
+                self.backend, codec.RuleBookCodec(), clock=self.clock, marker_lifetime=None
+            ),
+            self.clock,
+            default=default_book(1),
+            earning=self.rules.earning,
+        )
+        self.points = LoyaltyService(
+            self.accounts, self.clock, rules=self.rules, source=SOURCE, books=self.books
+        )
         self.health = CustomerHealthService(
-            self.accounts, self.clock, rules=self.rules.health, source=SOURCE
+            self.accounts, self.clock, rules=self.rules, source=SOURCE, books=self.books
         )
 
     def event(self, data: EventData, event_id: str) -> CloudEvent:

@@ -9,6 +9,8 @@ from crm_events.loyalty import (
     HealthScoreChanged,
     LoyaltyAccountSettled,
     PointsAwarded,
+    PointsExpired,
+    PointsExpiring,
     PointsRedeemed,
     PointsReversed,
     RiskDetected,
@@ -18,6 +20,9 @@ from crm_loyalty import codec
 from crm_loyalty.api import build_router
 from crm_loyalty.customer_health_service import CustomerHealthService
 from crm_loyalty.handlers import register_handlers
+from crm_loyalty.programme import RuleBooks
+from crm_loyalty.rulebook import default_book
+from crm_loyalty.rules_api import build_rules_router
 from crm_loyalty.service import LoyaltyService
 from crm_loyalty.settings import LoyaltySettings
 from crm_runtime.app import ServiceRuntime
@@ -26,6 +31,8 @@ from crm_runtime.store import Backend
 
 PUBLISHED: list[type[EventData]] = [
     PointsAwarded,
+    PointsExpired,
+    PointsExpiring,
     PointsRedeemed,
     PointsReversed,
     TierChanged,
@@ -46,17 +53,29 @@ def create_app(
     runtime = ServiceRuntime(settings, clock=clock, backend=store)
     rules = settings.rules()
     accounts = runtime.aggregates(codec.AccountCodec())
-    points = LoyaltyService(accounts, runtime.clock, rules=rules, source=runtime.source)
+    books = RuleBooks(
+        runtime.aggregates(codec.RuleBookCodec()),
+        runtime.clock,
+        default=default_book(settings.points_per_currency_unit),
+        earning=rules.earning,
+        refresh_s=settings.rules_refresh_s,
+    )
+    points = LoyaltyService(
+        accounts, runtime.clock, rules=rules, source=runtime.source, books=books
+    )
     customer_health = CustomerHealthService(
-        accounts, runtime.clock, rules=rules.health, source=runtime.source
+        accounts, runtime.clock, rules=rules, source=runtime.source, books=books
     )
     register_handlers(runtime, points, customer_health)
+    # One sweeper over the accounts' one due date: inactivity, expiry warnings, expiries.
     runtime.sweep_aggregates("inactivity", accounts, customer_health.on_due)
     runtime.publishes(PUBLISHED, outboxes=[runtime.db[codec.ACCOUNTS]])
     if store is None:
         runtime.on_startup(lambda: codec.ensure_indexes(runtime.db))
+    runtime.on_startup(lambda: books.seed(settings.rules_file))
     app = runtime.build_app(
-        title="CRM loyalty service", routers=[build_router(points, rules.health)]
+        title="CRM loyalty service",
+        routers=[build_router(points, rules.health), build_rules_router(books)],
     )
     app.state.points = points
     app.state.customer_health = customer_health

@@ -18,19 +18,23 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from crm_loyalty.domain import (
     Account,
+    CapUsage,
     Contribution,
     LedgerEntry,
+    Lot,
     OrderRecord,
     ReturnRecord,
     RiskEpisode,
     Settlement,
 )
+from crm_loyalty.rulebook import RuleBook
 from crm_runtime.mongo import OUTBOX_PENDING
 from crm_runtime.scheduler import NEXT_DUE_AT
 from crm_runtime.store import Backend
-from crm_runtime.timestamps import stamp_tree, unstamp, unstamp_optional
+from crm_runtime.timestamps import stamp, stamp_tree, unstamp, unstamp_optional
 
 ACCOUNTS, LEDGER = "accounts", "ledger"
+PROGRAMME, RULEBOOK_VERSIONS = "programme", "rulebook_versions"
 
 
 async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
@@ -51,6 +55,9 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
             IndexModel([("reverses", ASCENDING)], name="reversals", sparse=True),
         ]
     )
+    await db[RULEBOOK_VERSIONS].create_indexes(
+        [IndexModel([("scope", ASCENDING), ("created_at", DESCENDING)], name="newest_first")]
+    )
 
 
 class AccountCodec:
@@ -59,7 +66,7 @@ class AccountCodec:
     def encode(self, account: Account) -> dict[str, Any]:
         doc = asdict(account)
         # The _id, the store's own counter and due date.
-        del doc["customer_id"], doc["version"], doc["next_due_at"]
+        del doc["customer_id"], doc["version"]
         return dict(stamp_tree(doc))
 
     def decode(self, doc: dict[str, Any]) -> Account:
@@ -79,13 +86,60 @@ class AccountCodec:
             risk_episodes=int(doc.get("risk_episodes") or 0),
             last_hard_signal_at=unstamp_optional(doc.get("last_hard_signal_at")),
             last_activity_at=unstamp_optional(doc.get("last_activity_at")),
-            next_due_at=unstamp_optional(doc.get(NEXT_DUE_AT)),
+            # Accounts stored before issue 11 kept their inactivity date as the due date.
+            inactivity_due_at=unstamp_optional(
+                doc["inactivity_due_at"] if "inactivity_due_at" in doc else doc.get(NEXT_DUE_AT)
+            ),
             settlement=_settlement(settlement) if settlement else None,
             orders={k: _order(v) for k, v in (doc.get("orders") or {}).items()},
+            lots=_lots(doc),
+            expiry_due_at=unstamp_optional(doc.get("expiry_due_at")),
+            cap_usage={k: _usage(v) for k, v in (doc.get("cap_usage") or {}).items()},
         )
 
     def entry(self, entry: LedgerEntry) -> tuple[str, dict[str, Any]]:
         return LEDGER, entry_document(entry)
+
+
+class RuleBookCodec:
+    """The current rule book (one aggregate, ``_id`` = ``earning-rules``) and each stored
+    version as an entry (``rules-v<N>``). The book travels as JSON text: its rules are a
+    list of sub-documents, which the portable subset keeps out of arrays."""
+
+    collection = PROGRAMME
+
+    def encode(self, book: RuleBook) -> dict[str, Any]:
+        return {"rules_version": book.version, "book": book.model_dump_json()}
+
+    def decode(self, doc: dict[str, Any]) -> RuleBook:
+        return RuleBook.model_validate_json(doc["book"])
+
+    def entry(self, book: RuleBook) -> tuple[str, dict[str, Any]]:
+        return RULEBOOK_VERSIONS, {
+            "_id": f"rules-v{book.version}",
+            "scope": "earning",
+            "version": book.version,
+            "created_at": stamp(book.created_at),
+            "created_by": book.created_by,
+            "book": book.model_dump_json(),
+        }
+
+
+async def rulebook_versions(backend: Backend, *, limit: int) -> list[RuleBook]:
+    """Stored versions, newest first."""
+    docs = await backend.page(
+        RULEBOOK_VERSIONS,
+        equals={"scope": "earning"},
+        newest_by="created_at",
+        before=None,
+        limit=limit,
+    )
+    return [RuleBook.model_validate_json(doc["book"]) for doc in docs]
+
+
+async def rulebook_version(backend: Backend, version: int) -> RuleBook | None:
+    found = (await backend.load(RULEBOOK_VERSIONS, [f"rules-v{version}"])).get(f"rules-v{version}")
+    return None if found is None else RuleBook.model_validate_json(found["book"])
 
 
 def entry_document(entry: LedgerEntry) -> dict[str, Any]:
@@ -198,3 +252,30 @@ def _return(doc: dict[str, Any]) -> ReturnRecord:
         base_points=int(doc["base_points"]),
         counted=bool(doc["counted"]),
     )
+
+
+def _lots(doc: dict[str, Any]) -> dict[str, Lot]:
+    if "lots" not in doc:
+        # Accounts from before lots: the balance becomes one lot that never expires (points
+        # earned before an expiry policy existed are not taken retroactively).
+        balance = int(doc["balance"])
+        if balance <= 0:
+            return {}
+        opened = unstamp(doc["opened_at"])
+        return {"opening": Lot("opening", opened, balance, balance)}
+    return {k: _lot(v) for k, v in (doc.get("lots") or {}).items()}
+
+
+def _lot(doc: dict[str, Any]) -> Lot:
+    return Lot(
+        entry_id=doc["entry_id"],
+        earned_at=unstamp(doc["earned_at"]),
+        points=int(doc["points"]),
+        remaining=int(doc["remaining"]),
+        expires_at=unstamp_optional(doc.get("expires_at")),
+        warned_for=unstamp_optional(doc.get("warned_for")),
+    )
+
+
+def _usage(doc: dict[str, Any]) -> CapUsage:
+    return CapUsage(points=int(doc["points"]), until=unstamp(doc["until"]))

@@ -70,7 +70,7 @@ def record_activity(
     """
     if account.last_activity_at is None or at > account.last_activity_at:
         account.last_activity_at = at
-        account.next_due_at = now + rules.inactivity_period
+        account.inactivity_due_at = now + rules.inactivity_period
 
 
 def rescore(

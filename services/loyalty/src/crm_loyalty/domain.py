@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,8 @@ from crm_loyalty.rules import Rules
 OPEN, SETTLED = "open", "settled"
 PENDING, POSTED, IGNORED = "pending", "posted", "ignored"
 EARN, REVERSE, REDEEM, SETTLE = "earn", "reverse", "redeem", "settle"
-DEBITS = frozenset({REVERSE, REDEEM, SETTLE})
+EXPIRE, ADJUST = "expire", "adjust"
+DEBITS = frozenset({REVERSE, REDEEM, SETTLE, EXPIRE})
 
 # (name of the derived event, payload): the name makes its id deterministic per cause.
 Derived = tuple[str, EventData]
@@ -134,6 +135,35 @@ class OrderRecord:
         ]
 
 
+@dataclass(frozen=True)
+class Lot:
+    """Points credited together (one earn entry), with what is left of them."""
+
+    entry_id: str
+    earned_at: datetime
+    points: int
+    remaining: int
+    expires_at: datetime | None = None
+    warned_for: datetime | None = None  # the expiry date a PointsExpiring went out for
+
+    def take(self, points: int) -> Lot:
+        return replace(self, remaining=self.remaining - points)
+
+    def expiring(self, at: datetime) -> Lot:
+        return replace(self, expires_at=at)
+
+    def warned(self, at: datetime) -> Lot:
+        return replace(self, warned_for=at)
+
+
+@dataclass(frozen=True)
+class CapUsage:
+    """Points credited in one cap period (kept until the period has ended)."""
+
+    points: int
+    until: datetime
+
+
 @dataclass
 class Account:
     customer_id: str
@@ -149,11 +179,26 @@ class Account:
     risk_episodes: int = 0
     last_hard_signal_at: datetime | None = None
     last_activity_at: datetime | None = None
-    next_due_at: datetime | None = None
+    inactivity_due_at: datetime | None = None
     settlement: Settlement | None = None
     # Per order (keyed by ``map_key(order_id)``): what it earned and what returns reversed,
     # so that a return is decided on the account alone.
     orders: dict[str, OrderRecord] = field(default_factory=dict)
+    # Point lots by ``map_key(entry id)``; their sum is the available balance.
+    lots: dict[str, Lot] = field(default_factory=dict)
+    expiry_due_at: datetime | None = None  # next expiry warning or expiry of the lots
+    # Points credited per cap scope and period (``<scope>__<period>``).
+    cap_usage: dict[str, CapUsage] = field(default_factory=dict)
+
+    @property
+    def next_due_at(self) -> datetime | None:
+        """The earliest timer: the aggregate's one due date."""
+        timers = [self.inactivity_due_at, self.expiry_due_at]
+        return min((t for t in timers if t is not None), default=None)
+
+    def stop_timers(self) -> None:
+        self.inactivity_due_at = None
+        self.expiry_due_at = None
 
     @classmethod
     def open(cls, customer_id: str, at: datetime, rules: Rules, now: datetime) -> Account:
@@ -165,7 +210,7 @@ class Account:
             tier=rules.earning.entry_tier.code,
             score=rules.health.initial,
             last_activity_at=min(at, now),
-            next_due_at=now + rules.health.inactivity_period,
+            inactivity_due_at=now + rules.health.inactivity_period,
         )
 
     @property

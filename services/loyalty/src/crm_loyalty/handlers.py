@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from crm_events.contacts import ContactLogged, CustomerRegistered
-from crm_events.feedback import ComplaintRaised, ComplaintSlaBreached, SurveyAnswered
+from crm_events.feedback import (
+    ComplaintRaised,
+    ComplaintResolved,
+    ComplaintSlaBreached,
+    SurveyAnswered,
+)
 from crm_events.inbound import ContractBreached, PaymentOverdue, PurchaseRecorded, PurchaseReturned
 from crm_events.offboarding import ExitAgreed
 from crm_loyalty.customer_health_service import CustomerHealthService
@@ -20,6 +25,7 @@ def register_handlers(
     runtime.on(ExitAgreed, points.on_exit_agreed)
     runtime.on(ContactLogged, health.on_contact_logged)
     runtime.on(ComplaintRaised, health.on_complaint_raised)
+    runtime.on(ComplaintResolved, health.on_complaint_resolved)
     runtime.on(ComplaintSlaBreached, health.on_sla_breached)
     runtime.on(SurveyAnswered, health.on_survey_answered)
     runtime.on(PaymentOverdue, health.on_payment_overdue)

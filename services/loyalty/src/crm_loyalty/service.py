@@ -16,6 +16,7 @@ from crm_events.inbound import PurchaseRecorded, PurchaseReturned
 from crm_events.offboarding import ExitAgreed
 from crm_loyalty import codec, decisions, translate
 from crm_loyalty.domain import REDEEM, Account, LedgerEntry, OrderRecord, entry_id
+from crm_loyalty.programme import RuleBooks
 from crm_loyalty.rules import Rules
 from crm_runtime.clock import Clock
 from crm_runtime.errors import Conflict, NotFound
@@ -38,12 +39,19 @@ class Redeemed:
 
 class LoyaltyService:
     def __init__(
-        self, accounts: AggregateStore[Account], clock: Clock, *, rules: Rules, source: str
+        self,
+        accounts: AggregateStore[Account],
+        clock: Clock,
+        *,
+        rules: Rules,
+        source: str,
+        books: RuleBooks,
     ) -> None:
         self.accounts = accounts
         self._clock = clock
         self._rules = rules
         self._source = source
+        self.books = books
 
     # --- consumed events -------------------------------------------------------------
     async def on_customer_registered(self, data: CustomerRegistered, event: CloudEvent) -> bool:
@@ -57,9 +65,10 @@ class LoyaltyService:
     async def on_purchase_recorded(self, data: PurchaseRecorded, event: CloudEvent) -> bool:
         fact = translate.purchase(data, event)
         legacy = await self._legacy_order(fact.customer_id, fact.order_id)
+        book = await self.books.current()
         now, rules, source = self._clock.now(), self._rules, self._source
         decide: decisions.Decide = lambda s: decisions.earn(  # noqa: E731
-            s, fact, rules=rules, now=now, source=source, legacy=legacy
+            s, fact, rules=rules, book=book, now=now, source=source, legacy=legacy
         )
         return (await self.accounts.apply(fact.customer_id, fact.event_id, decide)).applied
 
@@ -101,12 +110,12 @@ class LoyaltyService:
         if stored is not None:
             _check_same_request(stored, request)
             return Redeemed(entry=stored, balance=account.balance)
-        now, source = self._clock.now(), self._source
+        now, rules, source = self._clock.now(), self._rules, self._source
         candidate = decisions.redemption_entry(
             customer_id, request.points, request.reward, request.reference, request_id, now
         )
         decide: decisions.Decide = lambda s: decisions.redeem(  # noqa: E731
-            s, candidate, now=now, source=source
+            s, candidate, rules=rules, now=now, source=source
         )
         try:
             applied = await self.accounts.apply(customer_id, request_id, decide)

@@ -17,6 +17,8 @@ from crm_loyalty.rules import (
     DEFAULT_RISK_CATEGORIES,
     CustomerHealthRules,
     EarningRules,
+    ExpiryPolicy,
+    ExpiryPolicyKind,
     Rules,
     SettlementPolicy,
     SettlementRules,
@@ -45,6 +47,24 @@ class LoyaltySettings(ServiceSettings):
     tier_multipliers_percent: dict[str, NonNegativeInt] = Field(
         default_factory=lambda: {"bronze": 100, "silver": 125, "gold": 150}
     )
+
+    # --- earning rules and expiry (issue 11) --------------------------------------------
+    rules_file: str | None = Field(
+        None,
+        description="JSON rule book (rules, caps, version) stored at start-up when newer "
+        "than the stored one; without it and before any PUT /rules, the default rule book "
+        "(POINTS_PER_CURRENCY_UNIT on every purchase) applies.",
+    )
+    rules_refresh_s: float = Field(
+        5.0, ge=0, description="How long a replica reuses the rule book it last read."
+    )
+    expiry_policy: ExpiryPolicyKind = Field(
+        "none",
+        description="none, fixed (N months after earning) or activity (M months "
+        "after the last qualifying activity).",
+    )
+    expiry_months: int = Field(12, ge=1, le=240)
+    expiry_warning_days: int = Field(30, ge=0, le=3650)
 
     # --- health and risk --------------------------------------------------------------
     health_initial: int = Field(70, ge=0, le=100)
@@ -120,6 +140,9 @@ class LoyaltySettings(ServiceSettings):
                 tiers=tuple(
                     Tier(code, threshold, self.tier_multipliers_percent[code])
                     for code, threshold in sorted(self.tier_thresholds.items(), key=_by_value)
+                ),
+                expiry=ExpiryPolicy(
+                    self.expiry_policy, self.expiry_months, self.expiry_warning_days
                 ),
             ),
             health=self._health_rules(),

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from crm_events import CloudEvent
-from crm_events.contacts import CustomerRegistered
+from crm_events.contacts import ContactLogged, CustomerRegistered
+from crm_events.feedback import ComplaintResolved, SurveyAnswered
 from crm_events.inbound import PurchaseRecorded, PurchaseReturned
 from crm_events.offboarding import ExitAgreed
+from crm_loyalty.earning import Fact
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,9 @@ class Purchase:
     currency: str
     purchased_at: datetime
     cause: CloudEvent
+    items_count: int | None = None
+    category: str | None = None
+    channel: str | None = None
 
     @property
     def event_id(self) -> str:
@@ -78,6 +83,9 @@ def purchase(data: PurchaseRecorded, event: CloudEvent) -> Purchase:
         currency=data.currency,
         purchased_at=data.purchased_at,
         cause=event,
+        items_count=data.items_count,
+        category=data.category,
+        channel=data.channel,
     )
 
 
@@ -96,4 +104,33 @@ def return_(data: PurchaseReturned, event: CloudEvent) -> Return:
 def exit_agreed(data: ExitAgreed, event: CloudEvent) -> Exit:
     return Exit(
         customer_id=data.customer_id, subject=data.subject, case_id=data.case_id, cause=event
+    )
+
+
+# --- facts as the earning rules see them -------------------------------------------------
+def contact_fact(data: ContactLogged, event: CloudEvent) -> Fact:
+    return Fact(
+        trigger="contact_logged",
+        event_id=event.id,
+        at=data.occurred_at,
+        fields={"channel": data.channel.value, "direction": data.direction.value},
+    )
+
+
+def survey_fact(data: SurveyAnswered, event: CloudEvent) -> Fact:
+    return Fact(
+        trigger="survey_answered",
+        event_id=event.id,
+        at=data.answered_at,
+        fields={"csat": data.csat, "nps": data.nps},
+    )
+
+
+def resolution_fact(data: ComplaintResolved, event: CloudEvent) -> Fact:
+    severity = data.severity.value if data.severity is not None else None
+    return Fact(
+        trigger="complaint_resolved",
+        event_id=event.id,
+        at=data.resolved_at,
+        fields={"severity": severity, "within_sla": data.within_sla},
     )

@@ -10,6 +10,7 @@ from crm_events.loyalty import (
     LoyaltyAccountSettled,
     PointsAwarded,
     PointsExpired,
+    PointsExpiring,
     PointsRedeemed,
     PointsReversed,
     RiskDetected,
@@ -30,6 +31,9 @@ EXAMPLES: dict[type[EventData], Example] = {
             "multiplier_percent": 100,
             "balance_after": 130,
             "expires_at": "2027-01-15T14:29:12Z",
+            "rule_id": "purchase-points",
+            "rulebook_version": 3,
+            "rule_points": {"purchase-points": 130},
         },
     ),
     PointsRedeemed: Example(
@@ -63,6 +67,16 @@ EXAMPLES: dict[type[EventData], Example] = {
             "points": 30,
             "balance_after": 0,
             "expired_entry_ids": [f"earn-{example_id(PurchaseRecorded)}"],
+        },
+    ),
+    PointsExpiring: Example(
+        time="2026-12-16T14:29:12Z",
+        data={
+            "customer_id": CUSTOMER,
+            "points": 30,
+            "expires_at": "2027-01-15T14:29:12Z",
+            "expiring_entry_ids": [f"earn-{example_id(PurchaseRecorded)}"],
+            "balance": 30,
         },
     ),
     TierChanged: Example(
