@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 import pytest
 
 from crm_events import CloudEvent, EventData
-from crm_events.contacts import CustomerRegistered
+from crm_events.contacts import ContactLogged, CustomerRegistered
+from crm_events.feedback import ComplaintResolved, SurveyAnswered
 from crm_events.examples import load_golden
 from crm_events.inbound import PurchaseRecorded, PurchaseReturned
 from crm_events.offboarding import ExitAgreed
@@ -21,7 +22,7 @@ from crm_loyalty.app import create_app
 from crm_loyalty.customer_health_service import CustomerHealthService
 from crm_loyalty.domain import Account, LedgerEntry
 from crm_loyalty.programme import RuleBooks
-from crm_loyalty.rulebook import default_book
+from crm_loyalty.rulebook import RuleBook, RuleBookBody, default_book
 from crm_loyalty.rules import Rules
 from crm_loyalty.service import LoyaltyService, Redemption
 from crm_loyalty.settings import LoyaltySettings
@@ -109,6 +110,42 @@ class Loyalty:
     async def exit(self, case_id: str = "obc-1") -> bool:
         data = golden(ExitAgreed, case_id=case_id)
         return await self.points.on_exit_agreed(data, self.event(data, f"exit-{case_id}"))
+
+    async def put_rules(self, body: dict[str, Any], *, dry_run: bool = False) -> RuleBook:
+        """Store a rule book as a manager would (``PUT /rules``)."""
+        book = RuleBookBody.model_validate(body)
+        return await self.books.put(book, by="manager:test", expected=None, dry_run=dry_run)
+
+    async def contact(self, n: int = 1, **changes: Any) -> bool:
+        data = golden(ContactLogged, occurred_at=self.clock.now().isoformat(), **changes)
+        return await self.health.on_contact_logged(data, self.event(data, f"contact-{n}"))
+
+    async def resolved(self, n: int = 1, **changes: Any) -> bool:
+        data = golden(
+            ComplaintResolved,
+            complaint_id=f"cmp-{n}",
+            resolved_at=self.clock.now().isoformat(),
+            **changes,
+        )
+        return await self.health.on_complaint_resolved(data, self.event(data, f"resolved-{n}"))
+
+    async def survey(self, n: int = 1, **scores: Any) -> bool:
+        answered_at = self.clock.now().isoformat()
+        data = golden(
+            SurveyAnswered,
+            **{
+                "survey_id": f"srv-{n}",
+                "csat": None,
+                "nps": None,
+                "answered_at": answered_at,
+                **scores,
+            },
+        )
+        return await self.health.on_survey_answered(data, self.event(data, f"survey-{n}"))
+
+    async def sweep(self, customer_id: str = "cus-1") -> bool:
+        """The account's timers at the clock's time (what the sweeper does)."""
+        return await self.health.on_inactivity_due(customer_id, self.clock.now())
 
     async def redeem(self, points: int, key: str | None = "k-1", **extra: Any) -> Any:
         request = Redemption(points=points, reward=extra.get("reward", "voucher"))

@@ -36,16 +36,10 @@ def credit(
     kept = points - min(points, debt)
     if kept <= 0:
         return None
-    expires = policy.expiry_for(earned_at)
-    if expires is not None and policy.kind == "activity":
-        # One date for the whole balance: the latest activity's.
-        dates = [x.expires_at for x in account.lots.values() if x.expires_at is not None]
-        expires = max([expires, *dates])
-    lot = Lot(
-        entry_id=entry_id, earned_at=earned_at, points=kept, remaining=kept, expires_at=expires
-    )
+    lot = Lot(entry_id, earned_at, kept, kept, expires_at=policy.expiry_for(earned_at))
     account.lots[map_key(entry_id)] = lot
-    return lot
+    touch(account, earned_at, policy)  # activity policy: one date for the whole balance
+    return account.lots[map_key(entry_id)]
 
 
 def debit(account: Account, points: int, *, first: str | None = None) -> list[str]:
