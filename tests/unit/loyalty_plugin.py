@@ -13,12 +13,13 @@ import pytest
 
 from crm_events import CloudEvent, EventData
 from crm_events.contacts import ContactLogged, CustomerRegistered
-from crm_events.feedback import ComplaintResolved, SurveyAnswered
 from crm_events.examples import load_golden
+from crm_events.feedback import ComplaintResolved, SurveyAnswered
 from crm_events.inbound import PurchaseRecorded, PurchaseReturned
 from crm_events.offboarding import ExitAgreed
 from crm_loyalty import codec
 from crm_loyalty.app import create_app
+from crm_loyalty.budget import Budgets
 from crm_loyalty.customer_health_service import CustomerHealthService
 from crm_loyalty.domain import Account, LedgerEntry
 from crm_loyalty.programme import RuleBooks
@@ -61,12 +62,21 @@ class Loyalty:
             default=default_book(1),
             earning=self.rules.earning,
         )
-        self.points = LoyaltyService(
-            self.accounts, self.clock, rules=self.rules, source=SOURCE, books=self.books
+        self.budgets = Budgets(
+            AggregateStore(
+                self.backend, codec.BudgetCodec(), clock=self.clock, marker_lifetime=None
+            ),
+            self.accounts,
+            self.rules.earning,
         )
-        self.health = CustomerHealthService(
-            self.accounts, self.clock, rules=self.rules, source=SOURCE, books=self.books
-        )
+        wiring = {
+            "rules": self.rules,
+            "source": SOURCE,
+            "books": self.books,
+            "budgets": self.budgets,
+        }
+        self.points = LoyaltyService(self.accounts, self.clock, **wiring)
+        self.health = CustomerHealthService(self.accounts, self.clock, **wiring)
 
     def event(self, data: EventData, event_id: str) -> CloudEvent:
         return data.to_event(source="/test", event_id=event_id, time=self.clock.now())

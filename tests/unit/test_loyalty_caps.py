@@ -79,3 +79,23 @@ async def test_a_purchase_beyond_every_cap_is_posted_with_zero_points_and_its_re
     second = loyalty.entries["earn:buy-ord-2"]
     assert (second.state, second.points, second.details["capped"]) == ("posted", 0, 10)
     assert len(loyalty.published(PointsAwarded)) == 1
+
+
+async def test_the_programme_budget_is_shared_by_every_member_and_explained(
+    loyalty: Loyalty,
+) -> None:
+    await loyalty.register("cus-2")
+    await loyalty.put_rules({"rules": [PURCHASE], "budget": {"points": 150, "period": "month"}})
+    await loyalty.purchase(10_000, order="ord-1", purchased_at=NOW.isoformat())
+    await loyalty.purchase(10_000, order="ord-1", purchased_at=NOW.isoformat())  # again
+    await loyalty.purchase(10_000, order="ord-2", customer_id="cus-2", purchased_at=NOW.isoformat())
+
+    assert loyalty.entries["earn:buy-ord-1"].points == 100
+    second = loyalty.entries["earn:buy-ord-2"]
+    assert (second.points, second.details["capped"]) == (50, 50)
+    assert second.details["rules"]["purchase-points"]["cap"] == (
+        "programme budget: 150 points per month"
+    )
+    budget = await loyalty.budgets.current(await loyalty.books.current(), NOW)
+    assert budget is not None
+    assert (budget.granted, budget.left, len(budget.reservations)) == (150, 0, 2)

@@ -77,7 +77,7 @@ def test_redemption_takes_the_oldest_lots_first(earnings: list[int], wanted: int
 
     left = {lot.entry_id: lot.remaining for lot in account.lots.values()}
     consumed, remaining_wanted = [], wanted
-    for n, points in enumerate(earnings):
+    for points in earnings:
         take = min(points, remaining_wanted)
         remaining_wanted -= take
         consumed.append(points - take)

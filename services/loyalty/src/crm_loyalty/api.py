@@ -9,7 +9,9 @@ from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_events.common import EntityId, ShortText
+from crm_loyalty.budget import Budget
 from crm_loyalty.domain import Account, LedgerEntry
+from crm_loyalty.rulebook import RuleBook
 from crm_loyalty.rules import CustomerHealthRules
 from crm_loyalty.service import LoyaltyService, Redeemed, Redemption
 from crm_runtime.http import CustomerIdPath, error_responses
@@ -45,6 +47,29 @@ class SettlementView(BaseModel):
     written_off: int
 
 
+class LotView(BaseModel):
+    entry_id: str = Field(description="The award entry that credited these points.")
+    earned_at: datetime
+    points: int
+    remaining: int
+    expires_at: datetime | None
+
+
+class CapView(BaseModel):
+    scope: str = Field(description="member, or rule-<rule id>.")
+    period: str = Field(description="d<yyyymmdd>, w<yyyy>w<ww>, m<yyyymm> or y<yyyy>.")
+    used: int = Field(description="Points credited in the period under this cap.")
+    limit: int | None = Field(description="The cap in the current rule book (none: removed).")
+    until: datetime
+
+
+class BudgetView(BaseModel):
+    period: str
+    limit: int
+    granted: int
+    left: int
+
+
 class AccountView(BaseModel):
     customer_id: str
     status: str = Field(description="open, or settled (frozen) after offboarding.")
@@ -54,6 +79,11 @@ class AccountView(BaseModel):
     opened_at: datetime
     version: int
     settlement: SettlementView | None
+    lots: list[LotView] = Field(description="Points held, oldest first (redeemed first).")
+    next_expiry_at: datetime | None
+    caps: list[CapView] = Field(description="Cap usage of this member per period.")
+    budget: BudgetView | None = Field(description="The programme budget's current period.")
+    rulebook_version: int = Field(description="Earning rules in force.")
 
 
 class LedgerEntryView(BaseModel):
@@ -119,7 +149,10 @@ def build_router(service: LoyaltyService, health_rules: CustomerHealthRules) -> 
 
     @router.get("/{customer_id}", responses=_UNKNOWN)
     async def get_account(customer_id: CustomerIdPath) -> AccountView:
-        return _account_view(await service.account(customer_id))
+        account = await service.account(customer_id)
+        book = await service.books.current()
+        budget = await service.budgets.current(book, service.now())
+        return _account_view(account, book, budget)
 
     @router.get("/{customer_id}/ledger", responses=_UNKNOWN)
     async def get_ledger(
@@ -147,8 +180,10 @@ def build_router(service: LoyaltyService, health_rules: CustomerHealthRules) -> 
     return router
 
 
-def _account_view(account: Account) -> AccountView:
+def _account_view(account: Account, book: RuleBook, budget: Budget | None) -> AccountView:
     settlement = account.settlement
+    lots = sorted(account.lots.values(), key=lambda lot: (lot.earned_at, lot.entry_id))
+    expiries = [lot.expires_at for lot in lots if lot.expires_at is not None]
     return AccountView(
         customer_id=account.customer_id,
         status=account.status,
@@ -160,6 +195,29 @@ def _account_view(account: Account) -> AccountView:
         settlement=SettlementView.model_validate(settlement, from_attributes=True)
         if settlement
         else None,
+        lots=[LotView.model_validate(lot, from_attributes=True) for lot in lots],
+        next_expiry_at=min(expiries, default=None),
+        caps=[
+            _cap_view(key, usage.points, usage.until, book)
+            for key, usage in account.cap_usage.items()
+        ],
+        budget=None
+        if budget is None
+        else BudgetView(
+            period=budget.period, limit=budget.limit, granted=budget.granted, left=budget.left
+        ),
+        rulebook_version=book.version,
+    )
+
+
+def _cap_view(key: str, used: int, until: datetime, book: RuleBook) -> CapView:
+    scope, _, period = key.partition("__")
+    cap = book.member_cap
+    if scope.startswith("rule-"):
+        rule = next((r for r in book.rules if r.id == scope.removeprefix("rule-")), None)
+        cap = rule.cap if rule else None
+    return CapView(
+        scope=scope, period=period, used=used, limit=cap.points if cap else None, until=until
     )
 
 

@@ -18,6 +18,7 @@ from crm_events.loyalty import (
 )
 from crm_loyalty import codec
 from crm_loyalty.api import build_router
+from crm_loyalty.budget import Budgets
 from crm_loyalty.customer_health_service import CustomerHealthService
 from crm_loyalty.handlers import register_handlers
 from crm_loyalty.programme import RuleBooks
@@ -60,11 +61,12 @@ def create_app(
         earning=rules.earning,
         refresh_s=settings.rules_refresh_s,
     )
+    budgets = Budgets(runtime.aggregates(codec.BudgetCodec()), accounts, rules.earning)
     points = LoyaltyService(
-        accounts, runtime.clock, rules=rules, source=runtime.source, books=books
+        accounts, runtime.clock, rules=rules, source=runtime.source, books=books, budgets=budgets
     )
     customer_health = CustomerHealthService(
-        accounts, runtime.clock, rules=rules, source=runtime.source, books=books
+        accounts, runtime.clock, rules=rules, source=runtime.source, books=books, budgets=budgets
     )
     register_handlers(runtime, points, customer_health)
     # One sweeper over the accounts' one due date: inactivity, expiry warnings, expiries.

@@ -50,7 +50,11 @@ def purchase_fact(purchase: Purchase, tier: str) -> Fact:
 
 
 def outcome_for(
-    account: Account, fact: Fact, book: RuleBook, rules: EarningRules
+    account: Account,
+    fact: Fact,
+    book: RuleBook,
+    rules: EarningRules,
+    budget_left: int | None = None,
 ) -> tuple[Outcome, dict[str, CapUsage]]:
     """The awards after caps, and the cap usage they leave (counted once posted)."""
     tier = rules.tier(account.tier)
@@ -58,7 +62,7 @@ def outcome_for(
         rules.currency, rules.minor_units_per_currency_unit, tier.multiplier_percent
     )
     usage = dict(account.cap_usage)
-    outcome = apply_caps(evaluate(book, fact, programme), book, fact.at, usage)
+    outcome = apply_caps(evaluate(book, fact, programme), book, fact.at, usage, budget_left)
     return outcome, usage
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
+from crm_loyalty.budget import Budget
 from crm_loyalty.domain import (
     Account,
     CapUsage,
@@ -34,7 +35,7 @@ from crm_runtime.store import Backend
 from crm_runtime.timestamps import stamp, stamp_tree, unstamp, unstamp_optional
 
 ACCOUNTS, LEDGER = "accounts", "ledger"
-PROGRAMME, RULEBOOK_VERSIONS = "programme", "rulebook_versions"
+PROGRAMME, RULEBOOK_VERSIONS, BUDGETS = "programme", "rulebook_versions", "budgets"
 
 
 async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
@@ -123,6 +124,27 @@ class RuleBookCodec:
             "created_by": book.created_by,
             "book": book.model_dump_json(),
         }
+
+
+class BudgetCodec:
+    """The programme's budget of one period (``budget-<period>``); reservations by event."""
+
+    collection = BUDGETS
+
+    def encode(self, budget: Budget) -> dict[str, Any]:
+        return dict(stamp_tree(asdict(budget)))
+
+    def decode(self, doc: dict[str, Any]) -> Budget:
+        return Budget(
+            period=doc["period"],
+            limit=int(doc["limit"]),
+            granted=int(doc["granted"]),
+            until=unstamp(doc["until"]),
+            reservations={k: int(v) for k, v in (doc.get("reservations") or {}).items()},
+        )
+
+    def entry(self, entry: object) -> tuple[str, dict[str, Any]]:
+        raise TypeError("budgets append no entries")
 
 
 async def rulebook_versions(backend: Backend, *, limit: int) -> list[RuleBook]:

@@ -19,6 +19,7 @@ from crm_events.feedback import (
 )
 from crm_events.inbound import ContractBreached, PaymentOverdue
 from crm_loyalty import decisions, signals, timers, translate
+from crm_loyalty.budget import Budgets
 from crm_loyalty.customer_health import Signal
 from crm_loyalty.domain import Account
 from crm_loyalty.earning import Fact
@@ -40,6 +41,7 @@ class CustomerHealthService:
         rules: Rules,
         source: str,
         books: RuleBooks,
+        budgets: Budgets,
     ) -> None:
         self.accounts = accounts
         self._clock = clock
@@ -47,6 +49,7 @@ class CustomerHealthService:
         self._health = rules.health
         self._source = source
         self._books = books
+        self._budgets = budgets
 
     # --- consumed events -------------------------------------------------------------
     async def on_contact_logged(self, data: ContactLogged, event: CloudEvent) -> bool:
@@ -94,7 +97,11 @@ class CustomerHealthService:
     async def _apply(
         self, event: CloudEvent, signal: Signal | None, fact: Fact | None = None
     ) -> bool:
-        earning = (fact, await self._books.current()) if fact is not None else None
+        earning = None
+        if fact is not None:
+            book = await self._books.current()
+            budget = await self._budgets.grant(event.subject, fact, book)
+            earning = decisions.Earning(fact, book, budget)
         now, rules, source = self._clock.now(), self._rules, self._source
         decide: decisions.Decide = lambda s: decisions.health_signal(  # noqa: E731
             s, signal, event, rules=rules, now=now, source=source, earning=earning

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from crm_events import CloudEvent, deterministic_event_id
@@ -137,6 +137,7 @@ def earn(
     now: datetime,
     source: str,
     legacy: OrderRecord | None = None,
+    budget_left: int | None = None,
 ) -> Decision[Account]:
     """The earn entry (posted, or ignored with a note) and the purchase's health signal.
     ``legacy``: the order as the ledger knows it (see ``legacy_order``)."""
@@ -155,7 +156,7 @@ def earn(
     if recorded is not None:
         return UNCHANGED
     rule_fact = purchase_fact(fact, account.tier)
-    outcome, usage = outcome_for(account, rule_fact, book, rules.earning)
+    outcome, usage = outcome_for(account, rule_fact, book, rules.earning, budget_left)
     details = {"amount_minor": fact.amount_minor, "currency": fact.currency}
     entry = award_entry(
         account, rule_fact, outcome, rules.earning, now, order_id=fact.order_id, details=details
@@ -275,12 +276,12 @@ def health_signal(
     rules: Rules,
     now: datetime,
     source: str,
-    earning: tuple[Fact, RuleBook] | None = None,
+    earning: Earning | None = None,
 ) -> Decision[Account]:
     """One contribution (keyed by the event), with HealthScoreChanged / RiskDetected, and
     what the earning rules award for the same fact (``earning``), in one decision."""
     customer_id = cause.subject
-    what = signal.code if signal else (earning[0].trigger if earning else "fact")
+    what = signal.code if signal else (earning.fact.trigger if earning else "fact")
     account = _existing(
         state,
         lambda: MissingPrerequisite(f"{what.replace('_', ' ')} for unknown account {customer_id}"),
@@ -288,19 +289,29 @@ def health_signal(
     derived: list[Derived] = []
     entries: list[LedgerEntry] = []
     if earning is not None:
-        entry, posted = rule_award(account, earning[0], earning[1], rules, now)
+        entry, posted = rule_award(account, earning, rules, now)
         entries, derived = ([entry], posted) if entry is not None else ([], [])
     if signal is not None:
         derived += apply_signal(account, signal, rules.health, now, cause.id)
     return _changed(account, derived, cause.id, cause, now, source, entries)
 
 
+@dataclass(frozen=True)
+class Earning:
+    """A fact for the earning rules, the book in force and the budget granted to it."""
+
+    fact: Fact
+    book: RuleBook
+    budget_left: int | None = None
+
+
 def rule_award(
-    account: Account, fact: Fact, book: RuleBook, rules: Rules, now: datetime
+    account: Account, earning: Earning, rules: Rules, now: datetime
 ) -> tuple[LedgerEntry | None, list[Derived]]:
     """A fact other than a purchase: an entry only when a rule fired and the account is
     open (nothing to explain otherwise)."""
-    outcome, usage = outcome_for(account, fact, book, rules.earning)
+    fact = replace(earning.fact, fields={**earning.fact.fields, "tier": account.tier})
+    outcome, usage = outcome_for(account, fact, earning.book, rules.earning, earning.budget_left)
     if not outcome.awards or not account.is_open:
         return None, []
     entry = award_entry(account, fact, outcome, rules.earning, now)

@@ -9,12 +9,15 @@ account write that carries the applied marker and the outbox.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from crm_events import CloudEvent
 from crm_events.contacts import CustomerRegistered
 from crm_events.inbound import PurchaseRecorded, PurchaseReturned
 from crm_events.offboarding import ExitAgreed
 from crm_loyalty import codec, decisions, translate
+from crm_loyalty.awards import purchase_fact
+from crm_loyalty.budget import Budgets
 from crm_loyalty.domain import REDEEM, Account, LedgerEntry, OrderRecord, entry_id
 from crm_loyalty.programme import RuleBooks
 from crm_loyalty.rules import Rules
@@ -46,12 +49,14 @@ class LoyaltyService:
         rules: Rules,
         source: str,
         books: RuleBooks,
+        budgets: Budgets,
     ) -> None:
         self.accounts = accounts
         self._clock = clock
         self._rules = rules
         self._source = source
         self.books = books
+        self.budgets = budgets
 
     # --- consumed events -------------------------------------------------------------
     async def on_customer_registered(self, data: CustomerRegistered, event: CloudEvent) -> bool:
@@ -66,9 +71,17 @@ class LoyaltyService:
         fact = translate.purchase(data, event)
         legacy = await self._legacy_order(fact.customer_id, fact.order_id)
         book = await self.books.current()
+        budget = await self.budgets.grant(fact.customer_id, purchase_fact(fact, ""), book)
         now, rules, source = self._clock.now(), self._rules, self._source
         decide: decisions.Decide = lambda s: decisions.earn(  # noqa: E731
-            s, fact, rules=rules, book=book, now=now, source=source, legacy=legacy
+            s,
+            fact,
+            rules=rules,
+            book=book,
+            now=now,
+            source=source,
+            legacy=legacy,
+            budget_left=budget,
         )
         return (await self.accounts.apply(fact.customer_id, fact.event_id, decide)).applied
 
@@ -128,6 +141,9 @@ class LoyaltyService:
         return Redeemed(entry=entry, balance=balance)
 
     # --- queries -----------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self._clock.now()
+
     async def account(self, customer_id: str) -> Account:
         found = await self.accounts.get(customer_id)
         if found is None:
