@@ -62,7 +62,8 @@ async def test_only_a_manager_stores_rules_and_a_dry_run_tries_samples(
     assert (trial.json()["stored"], trial.json()["version"]) == (False, 2)
     assert [(t["points"], t["capped"]) for t in trial.json()["trials"]] == [(100, 400)]
     assert refused.status_code == 403
-    assert invalid.status_code == 422 and "carries no amount" in invalid.text
+    assert invalid.status_code == 422
+    assert "carries no amount" in invalid.text
     assert (await client.get("/rules", headers=AGENT)).json()["version"] == 1
 
     stored = await client.put("/rules", json={**BOOK, "expected_version": 1}, headers=MANAGER)
