@@ -13,11 +13,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 from crm_events.loyalty import PointsAwarded
-from crm_loyalty import lots
+from crm_loyalty import lots, tiers
 from crm_loyalty.domain import EARN, IGNORED, Account, CapUsage, Derived, LedgerEntry, Lot, Posting
 from crm_loyalty.domain import entry_id as make_entry_id
 from crm_loyalty.earning import Fact, Outcome, Programme, apply_caps, evaluate, prune_usage
-from crm_loyalty.ledger import retier
 from crm_loyalty.rulebook import RuleBook
 from crm_loyalty.rules import EarningRules
 from crm_loyalty.translate import Purchase
@@ -122,12 +121,12 @@ def post_award(
     lot = lots.credit(account, entry.entry_id, entry.points, earned_at, rules.expiry)
     lots.touch(account, now, rules.expiry)
     lots.refresh_due(account, rules.expiry)
-    account.qualifying_points += entry.base_points
+    tiers.count(account, entry.base_points, now, rules)
     account.cap_usage = prune_usage(usage, now)
     derived: list[Derived] = []
     if entry.points > 0:
         derived.append(("points-awarded", _awarded(account, entry, lot)))
-    return Posting(derived + retier(account, rules))
+    return Posting(derived + tiers.retier(account, rules, now))
 
 
 def _awarded(account: Account, entry: LedgerEntry, lot: Lot | None) -> PointsAwarded:

@@ -24,6 +24,7 @@ from crm_loyalty.domain import (
     LedgerEntry,
     Lot,
     OrderRecord,
+    PendingDowngrade,
     ReturnRecord,
     RiskEpisode,
     Settlement,
@@ -96,6 +97,9 @@ class AccountCodec:
             lots=_lots(doc),
             expiry_due_at=unstamp_optional(doc.get("expiry_due_at")),
             cap_usage={k: _usage(v) for k, v in (doc.get("cap_usage") or {}).items()},
+            monthly_points={k: int(v) for k, v in (doc.get("monthly_points") or {}).items()},
+            tier_review_at=unstamp_optional(doc.get("tier_review_at")),
+            pending_downgrade=_pending(doc.get("pending_downgrade")),
         )
 
     def entry(self, entry: LedgerEntry) -> tuple[str, dict[str, Any]]:
@@ -301,3 +305,15 @@ def _lot(doc: dict[str, Any]) -> Lot:
 
 def _usage(doc: dict[str, Any]) -> CapUsage:
     return CapUsage(points=int(doc["points"]), until=unstamp(doc["until"]))
+
+
+def _pending(doc: dict[str, Any] | None) -> PendingDowngrade | None:
+    if not doc:
+        return None
+    return PendingDowngrade(
+        to_tier=doc["to_tier"],
+        effective_at=unstamp(doc["effective_at"]),
+        period_start=unstamp(doc["period_start"]),
+        period_end=unstamp(doc["period_end"]),
+        points=int(doc["points"]),
+    )

@@ -125,7 +125,7 @@ def register(
     if state is not None:
         return UNCHANGED
     account = Account.open(fact.customer_id, fact.registered_at, rules, now)
-    return _changed(account, [account.enrolment()], fact.event_id, fact.cause, now, source)
+    return _changed(account, [account.enrolment(rules)], fact.event_id, fact.cause, now, source)
 
 
 def earn(

@@ -164,6 +164,17 @@ class CapUsage:
     until: datetime
 
 
+@dataclass(frozen=True)
+class PendingDowngrade:
+    """A downgrade decided at a tier review, effective after the grace window."""
+
+    to_tier: str
+    effective_at: datetime
+    period_start: datetime
+    period_end: datetime
+    points: int  # qualifying points of the reviewed period
+
+
 @dataclass
 class Account:
     customer_id: str
@@ -189,22 +200,32 @@ class Account:
     expiry_due_at: datetime | None = None  # next expiry warning or expiry of the lots
     # Points credited per cap scope and period (``<scope>__<period>``).
     cap_usage: dict[str, CapUsage] = field(default_factory=dict)
+    # Tier qualification periods: qualifying points per month (``m<yyyymm>``), the next
+    # review and a downgrade waiting for its grace window to end.
+    monthly_points: dict[str, int] = field(default_factory=dict)
+    tier_review_at: datetime | None = None
+    pending_downgrade: PendingDowngrade | None = None
 
     @property
     def next_due_at(self) -> datetime | None:
         """The earliest timer: the aggregate's one due date."""
-        timers = [self.inactivity_due_at, self.expiry_due_at]
+        pending = self.pending_downgrade.effective_at if self.pending_downgrade else None
+        timers = [self.inactivity_due_at, self.expiry_due_at, self.tier_review_at, pending]
         return min((t for t in timers if t is not None), default=None)
 
     def stop_timers(self) -> None:
         self.inactivity_due_at = None
         self.expiry_due_at = None
+        self.tier_review_at = None
+        self.pending_downgrade = None
 
     @classmethod
     def open(cls, customer_id: str, at: datetime, rules: Rules, now: datetime) -> Account:
         """Registration counts as activity; the inactivity clock runs from when we learn of
         it, and a registration dated in the future counts as happening now."""
+        periods = rules.earning.qualification != "lifetime"
         return cls(
+            tier_review_at=rules.earning.next_review(now) if periods else None,
             customer_id=customer_id,
             opened_at=at,
             tier=rules.earning.entry_tier.code,
@@ -217,7 +238,7 @@ class Account:
     def is_open(self) -> bool:
         return self.status == OPEN
 
-    def enrolment(self) -> Derived:
+    def enrolment(self, rules: Rules) -> Derived:
         return (
             "tier-changed",
             TierChanged(
@@ -226,6 +247,9 @@ class Account:
                 new_tier=self.tier,
                 qualifying_points=0,
                 reason="enrolled",
+                qualification=rules.earning.qualification,
+                required_points=rules.earning.entry_tier.threshold,
+                next_review_at=self.tier_review_at,
             ),
         )
 

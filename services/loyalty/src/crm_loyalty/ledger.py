@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from crm_events.loyalty import PointsRedeemed, PointsReversed, TierChanged
-from crm_loyalty import lots
+from crm_events.loyalty import PointsRedeemed, PointsReversed
+from crm_loyalty import lots, tiers
 from crm_loyalty.domain import (
     IGNORED,
     POSTED,
@@ -26,25 +26,6 @@ from crm_loyalty.domain import (
 from crm_loyalty.rules import EarningRules
 from crm_loyalty.translate import Return
 from crm_runtime.errors import Conflict, DomainError, Unprocessable
-
-
-# --- tiers ------------------------------------------------------------------------------
-def retier(account: Account, rules: EarningRules) -> list[Derived]:
-    """Tier follows the qualifying points: up on qualification, down after reversals."""
-    new = rules.tier_for(account.qualifying_points)
-    if new.code == account.tier:
-        return []
-    previous = account.tier
-    upgrade = new.threshold > rules.rank(previous)
-    account.tier = new.code
-    changed = TierChanged(
-        customer_id=account.customer_id,
-        previous_tier=previous,
-        new_tier=new.code,
-        qualifying_points=account.qualifying_points,
-        reason="qualified" if upgrade else "downgraded",
-    )
-    return [("tier-changed", changed)]
 
 
 # --- reversal ----------------------------------------------------------------------------
@@ -123,7 +104,7 @@ def post_reversal(account: Account, entry: LedgerEntry, rules: EarningRules) -> 
     # Its own purchase's lot first; may go negative: the points were already spent.
     lots.debit(account, entry.points, first=entry.reverses)
     lots.refresh_due(account, rules.expiry)
-    account.qualifying_points = max(account.qualifying_points - entry.base_points, 0)
+    tiers.count(account, -entry.base_points, entry.recorded_at, rules)
     derived: list[Derived] = []
     if entry.points > 0:
         reversed_ = PointsReversed(
@@ -135,7 +116,7 @@ def post_reversal(account: Account, entry: LedgerEntry, rules: EarningRules) -> 
             balance_after=account.balance,
         )
         derived.append(("points-reversed", reversed_))
-    return Posting(derived + retier(account, rules))
+    return Posting(derived + tiers.retier(account, rules, entry.recorded_at))
 
 
 # --- redemption ---------------------------------------------------------------------------

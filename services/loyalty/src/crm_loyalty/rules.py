@@ -20,6 +20,7 @@ class Tier:
 
 
 ExpiryPolicyKind = Literal["none", "fixed", "activity"]
+Qualification = Literal["lifetime", "rolling_12_months", "calendar_year"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class EarningRules:
     minor_units_per_currency_unit: int = 100
     tiers: tuple[Tier, ...] = DEFAULT_TIERS
     expiry: ExpiryPolicy = field(default_factory=ExpiryPolicy)
+    qualification: Qualification = "lifetime"
+    tier_grace_days: int = 30
 
     def tier_for(self, qualifying_points: int) -> Tier:
         """The highest tier whose threshold the qualifying points reach."""
@@ -76,6 +79,21 @@ class EarningRules:
 
     def rank(self, code: str) -> int:
         return self.tier(code).threshold
+
+    def one_below(self, code: str) -> Tier:
+        """The next lower tier (the entry tier stays where it is)."""
+        lower = [t for t in self.tiers if t.threshold < self.rank(code)]
+        return max(lower, key=lambda t: t.threshold, default=self.entry_tier)
+
+    @property
+    def tier_grace(self) -> timedelta:
+        return timedelta(days=self.tier_grace_days)
+
+    def next_review(self, after: datetime) -> datetime:
+        """The next tier review: 1 January (calendar year) or 12 months on (rolling)."""
+        if self.qualification == "calendar_year":
+            return datetime(after.year + 1, 1, 1, tzinfo=after.tzinfo)
+        return add_months(after, 12)
 
 
 DEFAULT_COMPLAINT_DELTAS = {"low": -5, "medium": -10, "high": -15, "critical": -20}

@@ -19,6 +19,7 @@ from crm_loyalty.rules import (
     EarningRules,
     ExpiryPolicy,
     ExpiryPolicyKind,
+    Qualification,
     Rules,
     SettlementPolicy,
     SettlementRules,
@@ -65,6 +66,14 @@ class LoyaltySettings(ServiceSettings):
     )
     expiry_months: int = Field(12, ge=1, le=240)
     expiry_warning_days: int = Field(30, ge=0, le=3650)
+    tier_qualification: Qualification = Field(
+        "lifetime",
+        description="lifetime (as before), rolling_12_months or calendar_year: how tiers "
+        "qualify and when they are reviewed.",
+    )
+    tier_grace_days: int = Field(
+        30, ge=0, le=3650, description="Days between a failed review and the downgrade."
+    )
 
     # --- health and risk --------------------------------------------------------------
     health_initial: int = Field(70, ge=0, le=100)
@@ -144,6 +153,8 @@ class LoyaltySettings(ServiceSettings):
                 expiry=ExpiryPolicy(
                     self.expiry_policy, self.expiry_months, self.expiry_warning_days
                 ),
+                qualification=self.tier_qualification,
+                tier_grace_days=self.tier_grace_days,
             ),
             health=self._health_rules(),
             settlement=SettlementRules(

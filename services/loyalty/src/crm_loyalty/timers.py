@@ -11,7 +11,7 @@ import copy
 from datetime import datetime
 
 from crm_events.loyalty import PointsExpired, PointsExpiring
-from crm_loyalty import lots, signals
+from crm_loyalty import lots, signals, tiers
 from crm_loyalty.customer_health import apply_signal
 from crm_loyalty.decisions import UNCHANGED, _changed
 from crm_loyalty.domain import EXPIRE, POSTED, Account, Derived, LedgerEntry, entry_id
@@ -42,6 +42,8 @@ def due(
         entries.append(expired[0])
         derived.append(expired[1])
     lots.refresh_due(account, rules.earning.expiry)
+    derived += tiers.review(account, rules.earning, now)
+    derived += tiers.downgrade(account, rules.earning, now)
     derived += _inactivity(account, now, rules, cause_id)
     return _changed(account, derived, cause_id, None, now, source, entries)
 

@@ -157,6 +157,21 @@ class TierChanged(_Loyalty):
     new_tier: TierCode = Field(description="Tier from now on.")
     qualifying_points: Points = Field(description="Points in the qualification period.")
     reason: ShortText = Field(description="Why, e.g. qualified, downgraded, manual.")
+    qualification: Literal["lifetime", "rolling_12_months", "calendar_year"] | None = Field(
+        None, description="How qualifying points are counted."
+    )
+    period_start: Timestamp | None = Field(
+        None, description="Start of the qualification period the figures are from."
+    )
+    period_end: Timestamp | None = Field(
+        None, description="End (exclusive) of the qualification period."
+    )
+    required_points: Points | None = Field(
+        None, description="Qualifying points the new tier requires."
+    )
+    next_review_at: Timestamp | None = Field(
+        None, description="When the tier is next reviewed (none: lifetime qualification)."
+    )
 
 
 class HealthScoreChanged(_Loyalty):

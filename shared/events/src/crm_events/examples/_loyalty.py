@@ -88,6 +88,11 @@ EXAMPLES: dict[type[EventData], Example] = {
             "new_tier": "silver",
             "qualifying_points": 130,
             "reason": "qualified",
+            "qualification": "rolling_12_months",
+            "period_start": "2024-02-01T00:00:00Z",
+            "period_end": "2025-02-01T00:00:00Z",
+            "required_points": 100,
+            "next_review_at": "2026-01-15T14:30:03Z",
         },
     ),
     HealthScoreChanged: Example(
