@@ -11,14 +11,24 @@ from pydantic import BaseModel, ConfigDict, Field
 from crm_events.common import EntityId, ShortText
 from crm_loyalty.budget import Budget
 from crm_loyalty.domain import Account, LedgerEntry
+from crm_loyalty.goodwill import Adjustment
 from crm_loyalty.rulebook import RuleBook
 from crm_loyalty.rules import CustomerHealthRules
 from crm_loyalty.service import LoyaltyService, Redeemed, Redemption
+from crm_runtime.errors import DomainError
 from crm_runtime.http import CustomerIdPath, error_responses
-from crm_runtime.security import IdempotencyKey, require
+from crm_runtime.security import IdempotencyKey, Principal, require
 from crm_runtime.settings import Role
 
 _staff = Depends(require(Role.AGENT, Role.MANAGER, Role.SYSTEM))
+_manager = require(Role.MANAGER)
+_ADJUST_ERRORS = error_responses(
+    {
+        404: "No loyalty account for this customer.",
+        409: "Account frozen (settled), a concurrent update, or an Idempotency-Key reused.",
+        422: "Invalid request, 0 points, above the per-grant limit, or not enough points.",
+    }
+)
 _UNKNOWN = error_responses({404: "No loyalty account for this customer."})
 _REDEEM_ERRORS = error_responses(
     {
@@ -35,6 +45,28 @@ class RedeemPoints(BaseModel):
     points: int = Field(ge=1, le=100_000_000, description="Points to spend.")
     reward: ShortText = Field(description="What the points are exchanged for.")
     reference: EntityId | None = Field(None, description="Order, voucher or request id.")
+
+
+class AdjustPoints(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    points: int = Field(
+        ge=-100_000_000,
+        le=100_000_000,
+        description="Signed: a credit (goodwill) or a debit (correction); not 0.",
+    )
+    reason: ShortText = Field(description="Why (shown in the ledger; no personal data).")
+    reference: EntityId | None = Field(None, description="Complaint, case or ticket id.")
+
+
+class AdjustmentView(BaseModel):
+    entry_id: str
+    customer_id: str
+    points: int = Field(description="Signed effect on the balance.")
+    reason: str
+    reference: str | None
+    granted_by: str = Field(description="Role and key fingerprint of who granted it.")
+    balance: int = Field(description="Account balance after the adjustment.")
 
 
 class SettlementView(BaseModel):
@@ -173,6 +205,24 @@ def build_router(service: LoyaltyService, health_rules: CustomerHealthRules) -> 
         request_id = service.request_id(customer_id, idempotency_key)
         return _redemption_view(await service.redeem(customer_id, request, request_id))
 
+    @router.post(
+        "/{customer_id}/adjustments",
+        status_code=status.HTTP_201_CREATED,
+        responses=_ADJUST_ERRORS,
+    )
+    async def adjust(
+        customer_id: CustomerIdPath,
+        body: AdjustPoints,
+        principal: Annotated[Principal, Depends(_manager)],
+        idempotency_key: IdempotencyKey = None,
+    ) -> AdjustmentView:
+        if body.points == 0:
+            raise DomainError("an adjustment moves at least one point")
+        by = f"{principal.role.value}:{principal.key_id}"
+        adjustment = Adjustment(body.points, body.reason, body.reference, by)
+        request_id = service.adjustment_id(customer_id, idempotency_key)
+        return _adjustment_view(await service.adjust(customer_id, adjustment, request_id))
+
     @router.get("/{customer_id}/health", responses=_UNKNOWN)
     async def get_health(customer_id: CustomerIdPath) -> HealthView:
         return _health_view(await service.account(customer_id), health_rules)
@@ -223,6 +273,19 @@ def _cap_view(key: str, used: int, until: datetime, book: RuleBook) -> CapView:
 
 def _entry_view(entry: LedgerEntry) -> LedgerEntryView:
     return LedgerEntryView.model_validate(entry, from_attributes=True)
+
+
+def _adjustment_view(done: Redeemed) -> AdjustmentView:
+    entry = done.entry
+    return AdjustmentView(
+        entry_id=entry.entry_id,
+        customer_id=entry.customer_id,
+        points=entry.delta,
+        reason=entry.details["reason"],
+        reference=entry.details.get("reference"),
+        granted_by=entry.details["granted_by"],
+        balance=done.balance,
+    )
 
 
 def _redemption_view(redeemed: Redeemed) -> RedemptionView:

@@ -19,8 +19,8 @@ from crm_loyalty.rules import Rules
 OPEN, SETTLED = "open", "settled"
 PENDING, POSTED, IGNORED = "pending", "posted", "ignored"
 EARN, REVERSE, REDEEM, SETTLE = "earn", "reverse", "redeem", "settle"
-EXPIRE, ADJUST = "expire", "adjust"
-DEBITS = frozenset({REVERSE, REDEEM, SETTLE, EXPIRE})
+EXPIRE, GOODWILL, GOODWILL_DEBIT = "expire", "goodwill", "goodwill-debit"
+DEBITS = frozenset({REVERSE, REDEEM, SETTLE, EXPIRE, GOODWILL_DEBIT})
 
 # (name of the derived event, payload): the name makes its id deterministic per cause.
 Derived = tuple[str, EventData]

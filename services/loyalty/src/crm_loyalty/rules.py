@@ -63,6 +63,7 @@ class EarningRules:
     expiry: ExpiryPolicy = field(default_factory=ExpiryPolicy)
     qualification: Qualification = "lifetime"
     tier_grace_days: int = 30
+    goodwill_limit: int = 5000  # points per adjustment, either sign
 
     def tier_for(self, qualifying_points: int) -> Tier:
         """The highest tier whose threshold the qualifying points reach."""

@@ -15,10 +15,18 @@ from crm_events import CloudEvent
 from crm_events.contacts import CustomerRegistered
 from crm_events.inbound import PurchaseRecorded, PurchaseReturned
 from crm_events.offboarding import ExitAgreed
-from crm_loyalty import codec, decisions, translate
+from crm_loyalty import codec, decisions, goodwill, translate
 from crm_loyalty.awards import purchase_fact
 from crm_loyalty.budget import Budgets
-from crm_loyalty.domain import REDEEM, Account, LedgerEntry, OrderRecord, entry_id
+from crm_loyalty.domain import (
+    GOODWILL,
+    GOODWILL_DEBIT,
+    REDEEM,
+    Account,
+    LedgerEntry,
+    OrderRecord,
+    entry_id,
+)
 from crm_loyalty.programme import RuleBooks
 from crm_loyalty.rules import Rules
 from crm_runtime.clock import Clock
@@ -140,6 +148,35 @@ class LoyaltyService:
         balance = applied.state.balance if applied.state is not None else 0
         return Redeemed(entry=entry, balance=balance)
 
+    async def adjust(
+        self, customer_id: str, adjustment: goodwill.Adjustment, request_id: str
+    ) -> Redeemed:
+        """A goodwill adjustment, idempotent by request id like a redemption."""
+        account = await self.account(customer_id)
+        for kind in (GOODWILL, GOODWILL_DEBIT):
+            stored = await codec.entry(self.accounts.backend, entry_id(kind, request_id))
+            if stored is not None:
+                _check_same_adjustment(stored, adjustment)
+                return Redeemed(entry=stored, balance=account.balance)
+        now, rules, source = self._clock.now(), self._rules, self._source
+        book = await self.books.current()
+        candidate = goodwill.adjustment_entry(customer_id, adjustment, request_id, now)
+        limit = rules.earning.goodwill_limit
+        decide: decisions.Decide = lambda s: decisions.adjust(  # noqa: E731
+            s, candidate, adjustment, rules=rules, book=book, limit=limit, now=now, source=source
+        )
+        try:
+            applied = await self.accounts.apply(customer_id, request_id, decide)
+        except AggregateConflict as exc:
+            raise Conflict("the account is being updated concurrently; retry") from exc
+        entry = await codec.entry(self.accounts.backend, candidate.entry_id)
+        assert entry is not None  # inserted by apply, right after the account write
+        _check_same_adjustment(entry, adjustment)
+        return Redeemed(entry=entry, balance=applied.state.balance if applied.state else 0)
+
+    def adjustment_id(self, customer_id: str, idempotency_key: str | None) -> str:
+        return command_event_id(self._source, "adjust", customer_id, idempotency_key)
+
     # --- queries -----------------------------------------------------------------------
     def now(self) -> datetime:
         return self._clock.now()
@@ -163,3 +200,13 @@ def _check_same_request(entry: LedgerEntry, request: Redemption) -> None:
     )
     if not same:
         raise Conflict("Idempotency-Key already used for a different redemption")
+
+
+def _check_same_adjustment(entry: LedgerEntry, adjustment: goodwill.Adjustment) -> None:
+    same = (
+        entry.details.get("signed_points") == adjustment.points
+        and entry.details.get("reason") == adjustment.reason
+        and entry.details.get("reference") == adjustment.reference
+    )
+    if not same:
+        raise Conflict("Idempotency-Key already used for a different adjustment")

@@ -74,6 +74,9 @@ class LoyaltySettings(ServiceSettings):
     tier_grace_days: int = Field(
         30, ge=0, le=3650, description="Days between a failed review and the downgrade."
     )
+    goodwill_max_points: int = Field(
+        5000, ge=1, le=100_000_000, description="Most points one goodwill adjustment moves."
+    )
 
     # --- health and risk --------------------------------------------------------------
     health_initial: int = Field(70, ge=0, le=100)
@@ -155,6 +158,7 @@ class LoyaltySettings(ServiceSettings):
                 ),
                 qualification=self.tier_qualification,
                 tier_grace_days=self.tier_grace_days,
+                goodwill_limit=self.goodwill_max_points,
             ),
             health=self._health_rules(),
             settlement=SettlementRules(
