@@ -100,6 +100,8 @@ class AccountCodec:
             monthly_points={k: int(v) for k, v in (doc.get("monthly_points") or {}).items()},
             tier_review_at=unstamp_optional(doc.get("tier_review_at")),
             pending_downgrade=_pending(doc.get("pending_downgrade")),
+            birthday=doc.get("birthday"),
+            birthday_due_at=unstamp_optional(doc.get("birthday_due_at")),
         )
 
     def entry(self, entry: LedgerEntry) -> tuple[str, dict[str, Any]]:

@@ -86,8 +86,9 @@ class CustomerHealthService:
         if due is None or due > now:
             return False
         rules, source = self._rules, self._source
+        book = await self._books.current()
         decide: decisions.Decide = lambda s: timers.due(  # noqa: E731
-            s, due, rules=rules, now=now, source=source
+            s, due, rules=rules, book=book, now=now, source=source
         )
         applied = await self.accounts.apply(customer_id, timers.due_id(customer_id, due), decide)
         if applied.applied:

@@ -205,12 +205,20 @@ class Account:
     monthly_points: dict[str, int] = field(default_factory=dict)
     tier_review_at: datetime | None = None
     pending_downgrade: PendingDowngrade | None = None
+    birthday: str | None = None  # "MM-DD" (personal data: no year kept)
+    birthday_due_at: datetime | None = None
 
     @property
     def next_due_at(self) -> datetime | None:
         """The earliest timer: the aggregate's one due date."""
         pending = self.pending_downgrade.effective_at if self.pending_downgrade else None
-        timers = [self.inactivity_due_at, self.expiry_due_at, self.tier_review_at, pending]
+        timers = [
+            self.inactivity_due_at,
+            self.expiry_due_at,
+            self.tier_review_at,
+            pending,
+            self.birthday_due_at,
+        ]
         return min((t for t in timers if t is not None), default=None)
 
     def stop_timers(self) -> None:
@@ -218,6 +226,7 @@ class Account:
         self.expiry_due_at = None
         self.tier_review_at = None
         self.pending_downgrade = None
+        self.birthday_due_at = None
 
     @classmethod
     def open(cls, customer_id: str, at: datetime, rules: Rules, now: datetime) -> Account:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crm_events.contacts import ContactLogged, CustomerRegistered
+from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
 from crm_events.feedback import (
     ComplaintRaised,
     ComplaintResolved,
@@ -20,6 +20,7 @@ def register_handlers(
     runtime: ServiceRuntime, points: LoyaltyService, health: CustomerHealthService
 ) -> None:
     runtime.on(CustomerRegistered, points.on_customer_registered)
+    runtime.on(CustomerProfileUpdated, points.on_profile_updated)
     runtime.on(PurchaseRecorded, points.on_purchase_recorded)
     runtime.on(PurchaseReturned, points.on_purchase_returned)
     runtime.on(ExitAgreed, points.on_exit_agreed)

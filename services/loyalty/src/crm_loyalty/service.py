@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from crm_events import CloudEvent
-from crm_events.contacts import CustomerRegistered
+from crm_events.contacts import CustomerProfileUpdated, CustomerRegistered
 from crm_events.inbound import PurchaseRecorded, PurchaseReturned
 from crm_events.offboarding import ExitAgreed
 from crm_loyalty import codec, decisions, goodwill, translate
@@ -72,6 +72,16 @@ class LoyaltyService:
         now, rules, source = self._clock.now(), self._rules, self._source
         decide: decisions.Decide = lambda s: decisions.register(  # noqa: E731
             s, fact, rules=rules, now=now, source=source
+        )
+        return (await self.accounts.apply(fact.customer_id, fact.event_id, decide)).applied
+
+    async def on_profile_updated(self, data: CustomerProfileUpdated, event: CloudEvent) -> bool:
+        fact = translate.profile(data, event)
+        if fact.date_of_birth is None:
+            return False  # nothing loyalty keeps changed
+        now, source = self._clock.now(), self._source
+        decide: decisions.Decide = lambda s: decisions.profile_updated(  # noqa: E731
+            s, fact, now=now, source=source
         )
         return (await self.accounts.apply(fact.customer_id, fact.event_id, decide)).applied
 

@@ -11,10 +11,11 @@ import copy
 from datetime import datetime
 
 from crm_events.loyalty import PointsExpired, PointsExpiring
-from crm_loyalty import lots, signals, tiers
+from crm_loyalty import birthday, lots, signals, tiers
 from crm_loyalty.customer_health import apply_signal
-from crm_loyalty.decisions import UNCHANGED, _changed
+from crm_loyalty.decisions import UNCHANGED, Earning, _changed, rule_award
 from crm_loyalty.domain import EXPIRE, POSTED, Account, Derived, LedgerEntry, entry_id
+from crm_loyalty.rulebook import RuleBook
 from crm_loyalty.rules import Rules
 from crm_runtime.store import Decision
 
@@ -24,7 +25,13 @@ def due_id(customer_id: str, due: datetime) -> str:
 
 
 def due(
-    state: Account | None, seen: datetime, *, rules: Rules, now: datetime, source: str
+    state: Account | None,
+    seen: datetime,
+    *,
+    rules: Rules,
+    book: RuleBook,
+    now: datetime,
+    source: str,
 ) -> Decision[Account]:
     """Everything due by ``now`` on an account whose due date is still ``seen``."""
     if state is None or state.next_due_at != seen:
@@ -45,6 +52,11 @@ def due(
     derived += tiers.review(account, rules.earning, now)
     derived += tiers.downgrade(account, rules.earning, now)
     derived += _inactivity(account, now, rules, cause_id)
+    celebrated = birthday.due(account, now)
+    if celebrated is not None:
+        award, posted = rule_award(account, Earning(celebrated, book), rules, now)
+        entries += [award] if award is not None else []
+        derived += posted
     return _changed(account, derived, cause_id, None, now, source, entries)
 
 

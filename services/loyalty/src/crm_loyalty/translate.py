@@ -5,10 +5,10 @@ facts into signals)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from crm_events import CloudEvent
-from crm_events.contacts import ContactLogged, CustomerRegistered
+from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
 from crm_events.feedback import ComplaintResolved, SurveyAnswered
 from crm_events.inbound import PurchaseRecorded, PurchaseReturned
 from crm_events.offboarding import ExitAgreed
@@ -20,6 +20,7 @@ class Registration:
     customer_id: str
     registered_at: datetime
     cause: CloudEvent
+    date_of_birth: date | None = None
 
     @property
     def event_id(self) -> str:
@@ -72,7 +73,29 @@ class Exit:
 
 def registration(data: CustomerRegistered, event: CloudEvent) -> Registration:
     """The account opens when the registration event was published."""
-    return Registration(customer_id=data.customer_id, registered_at=event.time, cause=event)
+    return Registration(
+        customer_id=data.customer_id,
+        registered_at=event.time,
+        cause=event,
+        date_of_birth=data.date_of_birth,
+    )
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What loyalty uses of a profile change: the date of birth (for birthday awards)."""
+
+    customer_id: str
+    date_of_birth: date | None
+    cause: CloudEvent
+
+    @property
+    def event_id(self) -> str:
+        return self.cause.id
+
+
+def profile(data: CustomerProfileUpdated, event: CloudEvent) -> Profile:
+    return Profile(customer_id=data.customer_id, date_of_birth=data.date_of_birth, cause=event)
 
 
 def purchase(data: PurchaseRecorded, event: CloudEvent) -> Purchase:
