@@ -23,10 +23,11 @@ from crm_loyalty.budget import Budgets
 from crm_loyalty.customer_health_service import CustomerHealthService
 from crm_loyalty.domain import Account, LedgerEntry
 from crm_loyalty.programme import RuleBooks
-from crm_loyalty.rulebook import RuleBook, RuleBookBody, default_book
+from crm_loyalty.rulebook import DEFAULT_CREATED_AT, RuleBook, RuleBookBody, default_book
 from crm_loyalty.rules import Rules
 from crm_loyalty.service import LoyaltyService, Redemption
 from crm_loyalty.settings import LoyaltySettings
+from crm_loyalty.weights import Weights, from_rules
 from crm_runtime.clock import ManualClock
 from crm_runtime.store import AggregateStore
 from tests.store_memory import InMemoryBackend
@@ -69,7 +70,15 @@ class Loyalty:
             self.accounts,
             self.rules.earning,
         )
+        self.weights = Weights(
+            AggregateStore(
+                self.backend, codec.WeightsCodec(), clock=self.clock, marker_lifetime=None
+            ),
+            self.clock,
+            default=from_rules(self.rules.health, DEFAULT_CREATED_AT),
+        )
         wiring = {
+            "weights": self.weights,
             "rules": self.rules,
             "source": SOURCE,
             "books": self.books,

@@ -21,11 +21,13 @@ from crm_loyalty.api import build_router
 from crm_loyalty.budget import Budgets
 from crm_loyalty.customer_health_service import CustomerHealthService
 from crm_loyalty.handlers import register_handlers
+from crm_loyalty.health_api import build_health_router
 from crm_loyalty.programme import RuleBooks
-from crm_loyalty.rulebook import default_book
+from crm_loyalty.rulebook import DEFAULT_CREATED_AT, default_book
 from crm_loyalty.rules_api import build_rules_router
 from crm_loyalty.service import LoyaltyService
 from crm_loyalty.settings import LoyaltySettings
+from crm_loyalty.weights import Weights, from_rules
 from crm_runtime.app import ServiceRuntime
 from crm_runtime.clock import Clock
 from crm_runtime.store import Backend
@@ -62,11 +64,30 @@ def create_app(
         refresh_s=settings.rules_refresh_s,
     )
     budgets = Budgets(runtime.aggregates(codec.BudgetCodec()), accounts, rules.earning)
+    weights = Weights(
+        runtime.aggregates(codec.WeightsCodec()),
+        runtime.clock,
+        default=from_rules(rules.health, DEFAULT_CREATED_AT),
+        refresh_s=settings.rules_refresh_s,
+    )
+    source = runtime.source
     points = LoyaltyService(
-        accounts, runtime.clock, rules=rules, source=runtime.source, books=books, budgets=budgets
+        accounts,
+        runtime.clock,
+        rules=rules,
+        source=source,
+        books=books,
+        budgets=budgets,
+        weights=weights,
     )
     customer_health = CustomerHealthService(
-        accounts, runtime.clock, rules=rules, source=runtime.source, books=books, budgets=budgets
+        accounts,
+        runtime.clock,
+        rules=rules,
+        source=source,
+        books=books,
+        budgets=budgets,
+        weights=weights,
     )
     register_handlers(runtime, points, customer_health)
     # One sweeper over the accounts' one due date: inactivity, expiry warnings, expiries.
@@ -77,7 +98,11 @@ def create_app(
     runtime.on_startup(lambda: books.seed(settings.rules_file))
     app = runtime.build_app(
         title="CRM loyalty service",
-        routers=[build_router(points, rules.health), build_rules_router(books)],
+        routers=[
+            build_router(points, rules.health),
+            build_rules_router(books),
+            build_health_router(points, weights),
+        ],
     )
     app.state.points = points
     app.state.customer_health = customer_health

@@ -11,6 +11,7 @@ one document each, keyed by their id (``earn:<event>``, ``reverse:<event>``, ...
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
@@ -21,6 +22,7 @@ from crm_loyalty.domain import (
     Account,
     CapUsage,
     Contribution,
+    HealthPoint,
     LedgerEntry,
     Lot,
     OrderRecord,
@@ -28,14 +30,16 @@ from crm_loyalty.domain import (
     ReturnRecord,
     RiskEpisode,
     Settlement,
+    entry_id,
 )
 from crm_loyalty.rulebook import RuleBook
+from crm_loyalty.weights import HealthWeights
 from crm_runtime.mongo import OUTBOX_PENDING
 from crm_runtime.scheduler import NEXT_DUE_AT
 from crm_runtime.store import Backend
 from crm_runtime.timestamps import stamp, stamp_tree, unstamp, unstamp_optional
 
-ACCOUNTS, LEDGER = "accounts", "ledger"
+ACCOUNTS, LEDGER, HEALTH_HISTORY = "accounts", "ledger", "health_history"
 PROGRAMME, RULEBOOK_VERSIONS, BUDGETS = "programme", "rulebook_versions", "budgets"
 
 
@@ -57,6 +61,9 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
             IndexModel([("reverses", ASCENDING)], name="reversals", sparse=True),
         ]
     )
+    await db[HEALTH_HISTORY].create_indexes(
+        [IndexModel([("customer_id", ASCENDING), ("at", DESCENDING)], name="history_newest_first")]
+    )
     await db[RULEBOOK_VERSIONS].create_indexes(
         [IndexModel([("scope", ASCENDING), ("created_at", DESCENDING)], name="newest_first")]
     )
@@ -68,7 +75,7 @@ class AccountCodec:
     def encode(self, account: Account) -> dict[str, Any]:
         doc = asdict(account)
         # The _id, the store's own counter and due date.
-        del doc["customer_id"], doc["version"]
+        del doc["customer_id"], doc["version"], doc["history"]
         return dict(stamp_tree(doc))
 
     def decode(self, doc: dict[str, Any]) -> Account:
@@ -104,7 +111,9 @@ class AccountCodec:
             birthday_due_at=unstamp_optional(doc.get("birthday_due_at")),
         )
 
-    def entry(self, entry: LedgerEntry) -> tuple[str, dict[str, Any]]:
+    def entry(self, entry: LedgerEntry | HealthPoint) -> tuple[str, dict[str, Any]]:
+        if isinstance(entry, HealthPoint):
+            return HEALTH_HISTORY, health_point_document(entry)
         return LEDGER, entry_document(entry)
 
 
@@ -153,6 +162,40 @@ class BudgetCodec:
         raise TypeError("budgets append no entries")
 
 
+class WeightsCodec:
+    """The health score's current weights (``health-weights``) and each version as an
+    entry (``weights-v<N>``, beside the rule book's versions)."""
+
+    collection = PROGRAMME
+
+    def encode(self, weights: HealthWeights) -> dict[str, Any]:
+        return {"weights_version": weights.version, "weights": weights.model_dump_json()}
+
+    def decode(self, doc: dict[str, Any]) -> HealthWeights:
+        return HealthWeights.model_validate_json(doc["weights"])
+
+    def entry(self, weights: HealthWeights) -> tuple[str, dict[str, Any]]:
+        return RULEBOOK_VERSIONS, {
+            "_id": f"weights-v{weights.version}",
+            "scope": "health",
+            "version": weights.version,
+            "created_at": stamp(weights.created_at),
+            "created_by": weights.created_by,
+            "weights": weights.model_dump_json(),
+        }
+
+
+async def weights_versions(backend: Backend, *, limit: int) -> list[HealthWeights]:
+    docs = await backend.page(
+        RULEBOOK_VERSIONS,
+        equals={"scope": "health"},
+        newest_by="created_at",
+        before=None,
+        limit=limit,
+    )
+    return [HealthWeights.model_validate_json(doc["weights"]) for doc in docs]
+
+
 async def rulebook_versions(backend: Backend, *, limit: int) -> list[RuleBook]:
     """Stored versions, newest first."""
     docs = await backend.page(
@@ -168,6 +211,41 @@ async def rulebook_versions(backend: Backend, *, limit: int) -> list[RuleBook]:
 async def rulebook_version(backend: Backend, version: int) -> RuleBook | None:
     found = (await backend.load(RULEBOOK_VERSIONS, [f"rules-v{version}"])).get(f"rules-v{version}")
     return None if found is None else RuleBook.model_validate_json(found["book"])
+
+
+def health_point_document(point: HealthPoint) -> dict[str, Any]:
+    doc: dict[str, Any] = stamp_tree(asdict(point))
+    doc["_id"] = entry_id("health", point.cause_id)
+    return doc
+
+
+async def health_history(
+    backend: Backend, customer_id: str, *, since: datetime, until: datetime, limit: int
+) -> list[HealthPoint]:
+    """Points with ``since <= at < until``, newest first."""
+    docs = await backend.page(
+        HEALTH_HISTORY,
+        equals={"customer_id": customer_id},
+        newest_by="at",
+        before=(stamp(until), ""),
+        limit=limit,
+    )
+    points = [_health_point(doc) for doc in docs]
+    return [p for p in points if p.at >= since]
+
+
+def _health_point(doc: dict[str, Any]) -> HealthPoint:
+    return HealthPoint(
+        customer_id=doc["customer_id"],
+        at=unstamp(doc["at"]),
+        score=int(doc["score"]),
+        previous_score=int(doc["previous_score"]),
+        code=doc["code"],
+        reason=doc["reason"],
+        delta=int(doc["delta"]),
+        weights_version=int(doc["weights_version"]),
+        cause_id=doc["cause_id"],
+    )
 
 
 def entry_document(entry: LedgerEntry) -> dict[str, Any]:

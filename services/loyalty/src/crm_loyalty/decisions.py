@@ -73,11 +73,12 @@ def _changed(
     source: str,
     entries: Sequence[LedgerEntry] = (),
 ) -> Decision[Account]:
+    history, account.history = account.history, []
     return Decision(
         state=account,
         publish=events(derived, cause_id, cause, now, source),
         due=account.next_due_at,
-        entries=entries,
+        entries=[*entries, *history],
     )
 
 

@@ -165,6 +165,21 @@ class CapUsage:
 
 
 @dataclass(frozen=True)
+class HealthPoint:
+    """One point of the score's history: the score after a change and what moved it."""
+
+    customer_id: str
+    at: datetime
+    score: int
+    previous_score: int
+    code: str  # the contribution's reason code, or "window" when old ones stopped counting
+    reason: str
+    delta: int  # the contribution's own delta (the score may move less: it is clamped)
+    weights_version: int
+    cause_id: str
+
+
+@dataclass(frozen=True)
 class PendingDowngrade:
     """A downgrade decided at a tier review, effective after the grace window."""
 
@@ -207,6 +222,8 @@ class Account:
     pending_downgrade: PendingDowngrade | None = None
     birthday: str | None = None  # "MM-DD" (personal data: no year kept)
     birthday_due_at: datetime | None = None
+    # Health history points of the decision in progress (entries; never stored here).
+    history: list[HealthPoint] = field(default_factory=list)
 
     @property
     def next_due_at(self) -> datetime | None:

@@ -135,6 +135,7 @@ class CustomerHealthRules:
     risk_categories: Mapping[str, RiskCategory] = field(
         default_factory=lambda: dict(DEFAULT_RISK_CATEGORIES)
     )
+    weights_version: int = 1  # of the contribution weights (``weights.py``)
 
     @property
     def recovery_threshold(self) -> int:

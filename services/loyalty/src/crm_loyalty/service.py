@@ -8,7 +8,7 @@ account write that carries the applied marker and the outbox.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from crm_events import CloudEvent
@@ -29,6 +29,7 @@ from crm_loyalty.domain import (
 )
 from crm_loyalty.programme import RuleBooks
 from crm_loyalty.rules import Rules
+from crm_loyalty.weights import Weights
 from crm_runtime.clock import Clock
 from crm_runtime.errors import Conflict, NotFound
 from crm_runtime.idempotency import command_event_id
@@ -58,6 +59,7 @@ class LoyaltyService:
         source: str,
         books: RuleBooks,
         budgets: Budgets,
+        weights: Weights,
     ) -> None:
         self.accounts = accounts
         self._clock = clock
@@ -65,6 +67,7 @@ class LoyaltyService:
         self._source = source
         self.books = books
         self.budgets = budgets
+        self.weights = weights
 
     # --- consumed events -------------------------------------------------------------
     async def on_customer_registered(self, data: CustomerRegistered, event: CloudEvent) -> bool:
@@ -90,7 +93,8 @@ class LoyaltyService:
         legacy = await self._legacy_order(fact.customer_id, fact.order_id)
         book = await self.books.current()
         budget = await self.budgets.grant(fact.customer_id, purchase_fact(fact, ""), book)
-        now, rules, source = self._clock.now(), self._rules, self._source
+        health = await self.weights.rules(self._rules.health)
+        now, rules, source = self._clock.now(), replace(self._rules, health=health), self._source
         decide: decisions.Decide = lambda s: decisions.earn(  # noqa: E731
             s,
             fact,
