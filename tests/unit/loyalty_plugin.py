@@ -17,7 +17,7 @@ from crm_events.examples import load_golden
 from crm_events.feedback import ComplaintResolved, SurveyAnswered
 from crm_events.inbound import PurchaseRecorded, PurchaseReturned
 from crm_events.offboarding import ExitAgreed
-from crm_loyalty import codec
+from crm_loyalty import codec, programme_codec
 from crm_loyalty.app import create_app
 from crm_loyalty.budget import Budgets
 from crm_loyalty.customer_health_service import CustomerHealthService
@@ -57,7 +57,10 @@ class Loyalty:
         )
         self.books = RuleBooks(
             AggregateStore(
-                self.backend, codec.RuleBookCodec(), clock=self.clock, marker_lifetime=None
+                self.backend,
+                programme_codec.RuleBookCodec(),
+                clock=self.clock,
+                marker_lifetime=None,
             ),
             self.clock,
             default=default_book(1),
@@ -65,14 +68,14 @@ class Loyalty:
         )
         self.budgets = Budgets(
             AggregateStore(
-                self.backend, codec.BudgetCodec(), clock=self.clock, marker_lifetime=None
+                self.backend, programme_codec.BudgetCodec(), clock=self.clock, marker_lifetime=None
             ),
             self.accounts,
             self.rules.earning,
         )
         self.weights = Weights(
             AggregateStore(
-                self.backend, codec.WeightsCodec(), clock=self.clock, marker_lifetime=None
+                self.backend, programme_codec.WeightsCodec(), clock=self.clock, marker_lifetime=None
             ),
             self.clock,
             default=from_rules(self.rules.health, DEFAULT_CREATED_AT),

@@ -16,7 +16,7 @@ from crm_events.loyalty import (
     RiskDetected,
     TierChanged,
 )
-from crm_loyalty import codec
+from crm_loyalty import codec, programme_codec
 from crm_loyalty.api import build_router
 from crm_loyalty.budget import Budgets
 from crm_loyalty.customer_health_service import CustomerHealthService
@@ -57,15 +57,15 @@ def create_app(
     rules = settings.rules()
     accounts = runtime.aggregates(codec.AccountCodec())
     books = RuleBooks(
-        runtime.aggregates(codec.RuleBookCodec()),
+        runtime.aggregates(programme_codec.RuleBookCodec()),
         runtime.clock,
         default=default_book(settings.points_per_currency_unit),
         earning=rules.earning,
         refresh_s=settings.rules_refresh_s,
     )
-    budgets = Budgets(runtime.aggregates(codec.BudgetCodec()), accounts, rules.earning)
+    budgets = Budgets(runtime.aggregates(programme_codec.BudgetCodec()), accounts, rules.earning)
     weights = Weights(
-        runtime.aggregates(codec.WeightsCodec()),
+        runtime.aggregates(programme_codec.WeightsCodec()),
         runtime.clock,
         default=from_rules(rules.health, DEFAULT_CREATED_AT),
         refresh_s=settings.rules_refresh_s,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from crm_events import CloudEvent, deterministic_event_id
-from crm_loyalty import birthday, goodwill, signals
+from crm_loyalty import birthday, signals
 from crm_loyalty.awards import award_entry, outcome_for, post_award, purchase_fact
 from crm_loyalty.customer_health import Signal, apply_signal
 from crm_loyalty.domain import (
@@ -40,7 +40,7 @@ from crm_loyalty.rulebook import RuleBook
 from crm_loyalty.rules import Rules
 from crm_loyalty.settlement import settle as settle_account
 from crm_loyalty.settlement import settlement_entry
-from crm_loyalty.translate import Exit, Profile, Purchase, Registration, Return
+from crm_loyalty.translate import Exit, Purchase, Registration, Return
 from crm_runtime.errors import MissingPrerequisite, NotFound, Unprocessable
 from crm_runtime.keys import map_key
 from crm_runtime.store import Decision
@@ -128,19 +128,6 @@ def register(
     account = Account.open(fact.customer_id, fact.registered_at, rules, now)
     birthday.learn(account, fact.date_of_birth, now)
     return _changed(account, [account.enrolment(rules)], fact.event_id, fact.cause, now, source)
-
-
-def profile_updated(
-    state: Account | None, fact: Profile, *, now: datetime, source: str
-) -> Decision[Account]:
-    """A new date of birth moves the birthday due date; other profile fields are not ours."""
-    account = _existing(
-        state,
-        lambda: MissingPrerequisite(f"profile of unknown account {fact.customer_id}"),
-    )
-    if not birthday.learn(account, fact.date_of_birth, now):
-        return UNCHANGED
-    return _changed(account, [], fact.event_id, fact.cause, now, source)
 
 
 def earn(
@@ -332,30 +319,3 @@ def rule_award(
     entry = award_entry(account, fact, outcome, rules.earning, now)
     posting = post_award(account, entry, usage, rules.earning, now)
     return replace(entry, state=posting.state, note=posting.note or entry.note), posting.derived
-
-
-# --- goodwill ---------------------------------------------------------------------------------
-def adjust(
-    state: Account | None,
-    entry: LedgerEntry,
-    adjustment: goodwill.Adjustment,
-    *,
-    rules: Rules,
-    book: RuleBook,
-    limit: int,
-    now: datetime,
-    source: str,
-) -> Decision[Account]:
-    """A manager's signed adjustment; a credit is also a ``goodwill_granted`` fact for the
-    earning rules (their award is a second entry, ``earn:<request>``)."""
-    account = _existing(state, lambda: NotFound(f"loyalty account {entry.customer_id} not found"))
-    goodwill.check(account, adjustment, limit)
-    derived = goodwill.post(account, entry, rules.earning, now)
-    entries = [entry]
-    if adjustment.points > 0:
-        fact = Fact("goodwill_granted", entry.source_event_id, now, {"points": entry.points})
-        award, posted = rule_award(account, Earning(fact, book), rules, now)
-        if award is not None:
-            entries.append(award)
-            derived += posted
-    return _changed(account, derived, entry.source_event_id, None, now, source, entries)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from crm_events.bounds import Timestamp
-from crm_loyalty import codec
+from crm_loyalty import codec, programme_codec
 from crm_loyalty.domain import HealthPoint
 from crm_loyalty.service import LoyaltyService
 from crm_loyalty.weights import HealthWeights, Weights, WeightsBody
@@ -89,7 +89,7 @@ def build_health_router(service: LoyaltyService, weights: Weights) -> APIRouter:
     async def get_weight_versions(
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
     ) -> WeightsPage:
-        stored = await codec.weights_versions(weights.store.backend, limit=limit)
+        stored = await programme_codec.weights_versions(weights.store.backend, limit=limit)
         return WeightsPage(items=[_weights(w) for w in stored or [await weights.current()]])
 
     @router.put("/health/weights", responses=_PUT_ERRORS)

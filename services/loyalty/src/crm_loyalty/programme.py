@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from crm_loyalty import awards, codec
+from crm_loyalty import awards, programme_codec
 from crm_loyalty.domain import Account
 from crm_loyalty.earning import Fact
 from crm_loyalty.rulebook import RuleBook, RuleBookBody, RuleBookFile, check_tiers, versioned
@@ -76,11 +76,11 @@ class RuleBooks:
 
     async def versions(self, *, limit: int) -> list[RuleBook]:
         """Stored versions, newest first (the default book is never stored)."""
-        stored = await codec.rulebook_versions(self.store.backend, limit=limit)
+        stored = await programme_codec.rulebook_versions(self.store.backend, limit=limit)
         return stored or [self._default]
 
     async def version(self, version: int) -> RuleBook:
-        found = await codec.rulebook_version(self.store.backend, version)
+        found = await programme_codec.rulebook_version(self.store.backend, version)
         if found is None and version == self._default.version:
             found = self._default
         if found is None:

@@ -15,7 +15,7 @@ from crm_events import CloudEvent
 from crm_events.contacts import CustomerProfileUpdated, CustomerRegistered
 from crm_events.inbound import PurchaseRecorded, PurchaseReturned
 from crm_events.offboarding import ExitAgreed
-from crm_loyalty import codec, decisions, goodwill, translate
+from crm_loyalty import codec, decisions, decisions_programme, goodwill, translate
 from crm_loyalty.awards import purchase_fact
 from crm_loyalty.budget import Budgets
 from crm_loyalty.domain import (
@@ -83,7 +83,7 @@ class LoyaltyService:
         if fact.date_of_birth is None:
             return False  # nothing loyalty keeps changed
         now, source = self._clock.now(), self._source
-        decide: decisions.Decide = lambda s: decisions.profile_updated(  # noqa: E731
+        decide: decisions.Decide = lambda s: decisions_programme.profile_updated(  # noqa: E731
             s, fact, now=now, source=source
         )
         return (await self.accounts.apply(fact.customer_id, fact.event_id, decide)).applied
@@ -176,7 +176,7 @@ class LoyaltyService:
         book = await self.books.current()
         candidate = goodwill.adjustment_entry(customer_id, adjustment, request_id, now)
         limit = rules.earning.goodwill_limit
-        decide: decisions.Decide = lambda s: decisions.adjust(  # noqa: E731
+        decide: decisions.Decide = lambda s: decisions_programme.adjust(  # noqa: E731
             s, candidate, adjustment, rules=rules, book=book, limit=limit, now=now, source=source
         )
         try:
