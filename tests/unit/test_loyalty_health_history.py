@@ -96,6 +96,9 @@ async def test_the_history_endpoint_filters_by_period_and_weights_need_a_manager
         stored = await client.put("/health/weights", json=WEIGHTS, headers=MANAGER)
         assert (refused.status_code, stored.status_code) == (403, 200)
         assert (await client.get("/health/weights", headers=AGENT)).json()["version"] == 2
+        first = await client.get("/health/weights?version=1", headers=AGENT)
+        assert first.json()["weights"]["contact"] == 2
+        assert (await client.get("/health/weights?version=7", headers=AGENT)).status_code == 404
         versions = await client.get("/health/weights/versions", headers=AGENT)
         assert [v["version"] for v in versions.json()["items"]] == [2]
 

@@ -81,9 +81,13 @@ def build_health_router(service: LoyaltyService, weights: Weights) -> APIRouter:
             truncated=len(points) > limit,
         )
 
-    @router.get("/health/weights")
-    async def get_weights() -> WeightsView:
-        return _weights(await weights.current())
+    @router.get("/health/weights", responses=error_responses({404: "No such version."}))
+    async def get_weights(
+        version: Annotated[
+            int | None, Query(ge=1, le=1_000_000, description="A version (default: current).")
+        ] = None,
+    ) -> WeightsView:
+        return _weights(await weights.version(version) if version else await weights.current())
 
     @router.get("/health/weights/versions")
     async def get_weight_versions(

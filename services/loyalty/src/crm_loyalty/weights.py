@@ -19,11 +19,12 @@ from crm_events.bounds import Timestamp
 from crm_events.common import Severity, ShortText
 from crm_loyalty.rules import CustomerHealthRules
 from crm_runtime.clock import Clock
-from crm_runtime.errors import Conflict
+from crm_runtime.errors import Conflict, NotFound
 from crm_runtime.store import AggregateConflict, AggregateStore, Decision
 
 MAX_WEIGHT = 50
 WEIGHTS_ID = "health-weights"
+VERSIONS = "rulebook_versions"  # where every version is kept (``programme_codec``)
 Gain = Annotated[int, Field(ge=0, le=MAX_WEIGHT)]
 Loss = Annotated[int, Field(ge=-MAX_WEIGHT, le=0)]
 
@@ -118,6 +119,16 @@ class Weights:
             self._cached = await self.store.get(WEIGHTS_ID) or self._default
             self._loaded = time.monotonic()
         return self._cached
+
+    async def version(self, version: int) -> HealthWeights:
+        doc = (await self.store.backend.load(VERSIONS, [f"weights-v{version}"])).get(
+            f"weights-v{version}"
+        )
+        if doc is not None:
+            return HealthWeights.model_validate_json(doc["weights"])
+        if version == self._default.version:
+            return self._default
+        raise NotFound(f"no version {version} of the health weights")
 
     async def rules(self, base: CustomerHealthRules) -> CustomerHealthRules:
         return (await self.current()).apply_to(base)
