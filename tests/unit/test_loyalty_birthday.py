@@ -76,3 +76,11 @@ def test_29_february_is_celebrated_on_28_february_outside_leap_years() -> None:
     assert next_birthday("12-31", datetime(2027, 12, 31, tzinfo=UTC)) == datetime(
         2028, 12, 31, tzinfo=UTC
     )
+
+
+def test_a_date_of_birth_has_one_canonical_spelling_for_business_keys() -> None:
+    first = golden(CustomerProfileUpdated, date_of_birth="1990-04-12")
+    same = golden(CustomerProfileUpdated, date_of_birth="1990-04-12")
+    other = golden(CustomerProfileUpdated, date_of_birth="1990-04-13")
+    assert first.content_fingerprint() == same.content_fingerprint()
+    assert first.content_fingerprint() != other.content_fingerprint()

@@ -85,6 +85,7 @@ class LotView(BaseModel):
     points: int
     remaining: int
     expires_at: datetime | None
+    warned_for: datetime | None = Field(description="Expiry date a PointsExpiring was sent for.")
 
 
 class CapView(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler
@@ -139,4 +139,6 @@ def _canonical(value: Any) -> Any:
     """One spelling per value: instants in UTC, everything else as JSON would write it."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):  # a calendar date (e.g. a date of birth)
+        return value.isoformat()
     return value
