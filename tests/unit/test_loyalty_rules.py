@@ -3,13 +3,17 @@ dates, tiers, versions and the dry run — the ledger explains every award by ru
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from crm_events.loyalty import PointsAwarded
+from crm_loyalty.rulebook import RuleBookFile
 from crm_runtime.errors import Conflict, DomainError
 from tests.unit.loyalty_plugin import NOW, Loyalty
 
@@ -276,3 +280,33 @@ async def test_awards_record_the_version_in_force_when_they_were_decided(loyalty
     )
     assert (second.details["rulebook_version"], list(second.details["rules"])) == (2, ["flat"])
     assert second.points == 7
+
+
+async def test_the_start_up_file_is_stored_only_when_newer(loyalty: Loyalty, tmp_path: Any) -> None:
+    path = tmp_path / "rules.json"
+    flat = rule("flat", "purchase_recorded", {"kind": "fixed", "points": 3})
+    path.write_text(json.dumps({"version": 4, "rules": [flat]}), encoding="utf-8")
+    await loyalty.books.seed(str(path))
+    assert (await loyalty.books.current()).version == 4
+
+    await loyalty.put_rules({"rules": [PURCHASE]})  # a manager's version 5
+    path.write_text(json.dumps({"version": 4, "rules": [PURCHASE, flat]}), encoding="utf-8")
+    await loyalty.books.seed(str(path))  # a restart with the old file
+    current = await loyalty.books.current()
+    assert (current.version, [r.id for r in current.rules]) == (5, ["purchase-points"])
+
+
+async def test_an_invalid_start_up_file_stops_the_start(loyalty: Loyalty, tmp_path: Any) -> None:
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps({"version": 2, "rules": [{"id": "x"}]}), encoding="utf-8")
+    with pytest.raises(ValidationError):
+        await loyalty.books.seed(str(path))
+    assert (await loyalty.books.current()).version == 1
+
+
+def test_the_readme_rule_book_is_valid() -> None:
+    readme = Path(__file__).parents[2] / "services" / "loyalty" / "README.md"
+    block = re.search(r"```json\n(.*?)```", readme.read_text(encoding="utf-8"), re.S)
+    assert block is not None
+    book = RuleBookFile.model_validate_json(block.group(1))
+    assert [r.trigger for r in book.rules][-1] == "birthday"
