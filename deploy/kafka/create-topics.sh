@@ -85,6 +85,8 @@ TOPICS=(
   crm.loyalty.points-reversed.dlq
   crm.loyalty.points-expired
   crm.loyalty.points-expired.dlq
+  crm.loyalty.points-expiring
+  crm.loyalty.points-expiring.dlq
   crm.loyalty.tier-changed
   crm.loyalty.tier-changed.dlq
   crm.loyalty.health-score-changed

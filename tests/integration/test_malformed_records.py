@@ -21,8 +21,8 @@ import pytest
 from crm_contacts.app import create_app as contacts_app
 from crm_contacts.settings import ContactsSettings
 from crm_events import REGISTRY, CloudEvent, EventData
-from crm_events.offboarding import RelationshipEnded
 from crm_events.examples import load_golden
+from crm_events.offboarding import RelationshipEnded
 from crm_events.schemas import payload_schema
 from crm_feedback.app import create_app as feedback_app
 from crm_feedback.settings import FeedbackSettings

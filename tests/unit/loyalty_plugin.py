@@ -12,18 +12,23 @@ from typing import Any, TypeVar
 import pytest
 
 from crm_events import CloudEvent, EventData
-from crm_events.contacts import CustomerRegistered
+from crm_events.contacts import ContactLogged, CustomerRegistered
 from crm_events.examples import load_golden
+from crm_events.feedback import ComplaintResolved, SurveyAnswered
 from crm_events.inbound import PurchaseRecorded, PurchaseReturned
 from crm_events.offboarding import ExitAgreed
-from crm_loyalty import codec
+from crm_loyalty import codec, programme_codec
 from crm_loyalty.app import create_app
+from crm_loyalty.budget import Budgets
 from crm_loyalty.customer_health_service import CustomerHealthService
 from crm_loyalty.domain import Account, LedgerEntry
 from crm_loyalty.privacy_service import PrivacyService
+from crm_loyalty.programme import RuleBooks
+from crm_loyalty.rulebook import DEFAULT_CREATED_AT, RuleBook, RuleBookBody, default_book
 from crm_loyalty.rules import Rules
 from crm_loyalty.service import LoyaltyService, Redemption
 from crm_loyalty.settings import LoyaltySettings
+from crm_loyalty.weights import Weights, from_rules
 from crm_runtime.clock import ManualClock
 from crm_runtime.store import AggregateStore
 from tests.store_memory import InMemoryBackend
@@ -51,11 +56,41 @@ class Loyalty:
         self.accounts = AggregateStore(
             self.backend, codec.AccountCodec(), clock=self.clock, marker_lifetime=None
         )
-        self.points = LoyaltyService(self.accounts, self.clock, rules=self.rules, source=SOURCE)
-        self.health = CustomerHealthService(
-            self.accounts, self.clock, rules=self.rules.health, source=SOURCE
+        self.books = RuleBooks(
+            AggregateStore(
+                self.backend,
+                programme_codec.RuleBookCodec(),
+                clock=self.clock,
+                marker_lifetime=None,
+            ),
+            self.clock,
+            default=default_book(1),
+            earning=self.rules.earning,
         )
         self.privacy = PrivacyService(self.accounts, self.clock, source=SOURCE)
+        self.budgets = Budgets(
+            AggregateStore(
+                self.backend, programme_codec.BudgetCodec(), clock=self.clock, marker_lifetime=None
+            ),
+            self.accounts,
+            self.rules.earning,
+        )
+        self.weights = Weights(
+            AggregateStore(
+                self.backend, programme_codec.WeightsCodec(), clock=self.clock, marker_lifetime=None
+            ),
+            self.clock,
+            default=from_rules(self.rules.health, DEFAULT_CREATED_AT),
+        )
+        wiring = {
+            "weights": self.weights,
+            "rules": self.rules,
+            "source": SOURCE,
+            "books": self.books,
+            "budgets": self.budgets,
+        }
+        self.points = LoyaltyService(self.accounts, self.clock, **wiring)
+        self.health = CustomerHealthService(self.accounts, self.clock, **wiring)
 
     def event(self, data: EventData, event_id: str) -> CloudEvent:
         return data.to_event(source="/test", event_id=event_id, time=self.clock.now())
@@ -99,6 +134,42 @@ class Loyalty:
     async def exit(self, case_id: str = "obc-1") -> bool:
         data = golden(ExitAgreed, case_id=case_id)
         return await self.points.on_exit_agreed(data, self.event(data, f"exit-{case_id}"))
+
+    async def put_rules(self, body: dict[str, Any], *, dry_run: bool = False) -> RuleBook:
+        """Store a rule book as a manager would (``PUT /rules``)."""
+        book = RuleBookBody.model_validate(body)
+        return await self.books.put(book, by="manager:test", expected=None, dry_run=dry_run)
+
+    async def contact(self, n: int = 1, **changes: Any) -> bool:
+        data = golden(ContactLogged, occurred_at=self.clock.now().isoformat(), **changes)
+        return await self.health.on_contact_logged(data, self.event(data, f"contact-{n}"))
+
+    async def resolved(self, n: int = 1, **changes: Any) -> bool:
+        data = golden(
+            ComplaintResolved,
+            complaint_id=f"cmp-{n}",
+            resolved_at=self.clock.now().isoformat(),
+            **changes,
+        )
+        return await self.health.on_complaint_resolved(data, self.event(data, f"resolved-{n}"))
+
+    async def survey(self, n: int = 1, **scores: Any) -> bool:
+        answered_at = self.clock.now().isoformat()
+        data = golden(
+            SurveyAnswered,
+            **{
+                "survey_id": f"srv-{n}",
+                "csat": None,
+                "nps": None,
+                "answered_at": answered_at,
+                **scores,
+            },
+        )
+        return await self.health.on_survey_answered(data, self.event(data, f"survey-{n}"))
+
+    async def sweep(self, customer_id: str = "cus-1") -> bool:
+        """The account's timers at the clock's time (what the sweeper does)."""
+        return await self.health.on_inactivity_due(customer_id, self.clock.now())
 
     async def redeem(self, points: int, key: str | None = "k-1", **extra: Any) -> Any:
         request = Redemption(points=points, reward=extra.get("reward", "voucher"))

@@ -1,7 +1,8 @@
 """Loyalty's part of issue 9 through the real wiring over the in-memory store: strategy and
 regulation facts raise one RiskDetected per episode; the erasure request overwrites the
-redemptions' free text and attests in the account write; the export request publishes the
-account and ledger."""
+redemptions' and goodwill adjustments' free text, drops the birthday (issue 11) and attests
+in the account write; the export request publishes the account and ledger; settling at the
+end of the relationship consumes the point lots."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import json
 import pytest
 
 from crm_events import CloudEvent, EventData
-from crm_events.contacts import CustomerRegistered
+from crm_events.contacts import CustomerProfileUpdated, CustomerRegistered
 from crm_events.inbound import CustomerDeprioritised, PurchaseRecorded, RegulationChanged
 from crm_events.offboarding import (
     ExitAgreed,
@@ -20,6 +21,7 @@ from crm_events.offboarding import (
 )
 from crm_loyalty import codec
 from crm_loyalty.app import create_app
+from crm_loyalty.goodwill import Adjustment
 from crm_loyalty.service import Redemption
 from crm_loyalty.settings import LoyaltySettings
 from crm_runtime.clock import ManualClock
@@ -70,26 +72,58 @@ async def test_a_strategy_fact_for_an_unknown_account_waits(loyalty_app: Loyalty
     assert await loyalty_app.deliver(event(golden(CustomerDeprioritised), "chg-1")) == "parked"
 
 
-async def test_erasure_overwrites_redemption_text_and_attests_once(
+async def test_erasure_overwrites_free_text_drops_the_birthday_and_attests_once(
     loyalty_app: LoyaltyApp,
 ) -> None:
     await registered(loyalty_app)
+    profile = event(golden(CustomerProfileUpdated), "profile-1")
+    assert await loyalty_app.deliver(profile) == "applied"
     assert await loyalty_app.deliver(event(golden(PurchaseRecorded), "buy-1")) == "applied"
     request = Redemption(points=10, reward="Voucher for Erika's birthday", reference="ord-77")
     await loyalty_app.points.redeem("cus-1", request, "redeem-1")
+    grant = Adjustment(50, "Erika waited two hours at the desk", "call 0171 555", "manager:ab12")
+    await loyalty_app.points.adjust("cus-1", grant, "goodwill-1")
+    before = await loyalty_app.points.accounts.get("cus-1")
+    assert before is not None
+    assert before.birthday == "04-12"
     erase = golden(PersonalDataErasureRequested)
 
     assert await loyalty_app.deliver(event(erase, "erase-1")) == "applied"
     assert await loyalty_app.deliver(event(erase, "erase-1")) == "duplicate"
 
-    redeemed = [d for d in loyalty_app.backend.docs(codec.LEDGER).values() if d["kind"] == "redeem"]
+    ledger = loyalty_app.backend.docs(codec.LEDGER).values()
+    redeemed = [d for d in ledger if d["kind"] == "redeem"]
     assert [d["details"]["reward"] for d in redeemed] == ["[erased]"]
     assert [d["points"] for d in redeemed] == [10]  # the fact stays
+    (granted,) = [d for d in ledger if d["kind"] == "goodwill"]
+    assert (granted["details"]["reason"], granted["note"]) == ("[erased]", "[erased]")
+    assert granted["details"]["reference"] is None
+    assert granted["points"] == 50  # the fact stays
+    assert "Erika" not in json.dumps([d for d in ledger], default=str)
     (attestation,) = published(loyalty_app, "personal-data-erased")
-    assert (attestation.data["service"], attestation.data["records"]) == ("loyalty", 1)
+    assert (attestation.data["service"], attestation.data["records"]) == ("loyalty", 2)
+    assert "account.birthday" in attestation.data["erased_fields"]
     stored = await loyalty_app.points.accounts.get("cus-1")
     assert stored is not None
     assert stored.erased_at == NOW
+    assert (stored.birthday, stored.birthday_due_at) == (None, None)
+    assert stored.balance == before.balance  # the points (facts) stay
+
+
+async def test_a_replayed_profile_after_erasure_brings_no_birthday_back(
+    loyalty_app: LoyaltyApp,
+) -> None:
+    await registered(loyalty_app)
+    assert await loyalty_app.deliver(event(golden(PersonalDataErasureRequested), "e-1")) == (
+        "applied"
+    )
+
+    replayed = event(golden(CustomerProfileUpdated), "profile-1")
+    assert await loyalty_app.deliver(replayed) in {"applied", "duplicate"}
+
+    stored = await loyalty_app.points.accounts.get("cus-1")
+    assert stored is not None
+    assert (stored.birthday, stored.birthday_due_at) == (None, None)
 
 
 async def test_an_export_request_publishes_the_account_and_ledger(
@@ -129,14 +163,19 @@ async def test_configured_to_settle_at_the_end_the_points_stay_usable_until_then
     app = create_app(settings, clock, store=backend)
     runtime = app.state.runtime
     assert await deliver(runtime, event(golden(CustomerRegistered), "reg-1")) == "applied"
+    assert await deliver(runtime, event(golden(PurchaseRecorded), "buy-1")) == "applied"
 
     assert await deliver(runtime, event(golden(ExitAgreed), "exit-1")) == "duplicate"
     still_open = await app.state.points.accounts.get("cus-1")
     assert still_open is not None
     assert still_open.is_open
+    assert sum(lot.remaining for lot in still_open.lots.values()) == still_open.balance
     assert await deliver(runtime, event(golden(RelationshipEnded), "ended-1")) == "applied"
 
     settled = await app.state.points.accounts.get("cus-1")
     assert settled is not None
     assert settled.settlement is not None
     assert settled.settlement.case_id == golden(RelationshipEnded).case_id
+    assert settled.settlement.points == still_open.balance > 0
+    assert (settled.balance, settled.lots) == (0, {})  # the settlement consumed the lots
+    assert settled.next_due_at is None

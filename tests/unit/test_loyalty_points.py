@@ -40,6 +40,8 @@ async def test_registration_opens_a_bronze_account_once(loyalty: Loyalty) -> Non
             "new_tier": "bronze",
             "qualifying_points": 0,
             "reason": "enrolled",
+            "qualification": "lifetime",
+            "required_points": 0,
         }
     ]
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from crm_events import deterministic_event_id
 from crm_events.common import RiskCategory
 from crm_events.loyalty import HealthScoreChanged, RiskDetected
-from crm_loyalty.domain import Account, Contribution, Derived, RiskEpisode
+from crm_loyalty.domain import Account, Contribution, Derived, HealthPoint, RiskEpisode
 from crm_loyalty.rules import CustomerHealthRules
 
 MAX_REASONS = 10
@@ -57,7 +57,7 @@ def apply_signal(
         last = account.last_hard_signal_at
         account.last_hard_signal_at = now if last is None else max(last, now)
     hard = signal if signal.hard_signal is not None else None
-    return rescore(account, rules, now, cause_id=cause_id, hard=hard)
+    return rescore(account, rules, now, cause_id=cause_id, hard=hard, moved_by=signal)
 
 
 def record_activity(
@@ -70,7 +70,7 @@ def record_activity(
     """
     if account.last_activity_at is None or at > account.last_activity_at:
         account.last_activity_at = at
-        account.next_due_at = now + rules.inactivity_period
+        account.inactivity_due_at = now + rules.inactivity_period
 
 
 def rescore(
@@ -80,12 +80,14 @@ def rescore(
     *,
     cause_id: str,
     hard: Signal | None = None,
+    moved_by: Signal | None = None,
 ) -> list[Derived]:
-    prune(account, rules, now)
     previous = account.score
+    prune(account, rules, now)
     account.score = score_of(account, rules)
     derived: list[Derived] = []
     if account.score != previous:
+        account.history.append(_point(account, previous, now, rules, cause_id, moved_by))
         changed = HealthScoreChanged(
             customer_id=account.customer_id,
             score=account.score,
@@ -97,6 +99,33 @@ def rescore(
     if risk is not None:
         derived.append(("risk-detected", risk))
     return derived
+
+
+def _point(
+    account: Account,
+    previous: int,
+    now: datetime,
+    rules: CustomerHealthRules,
+    cause_id: str,
+    moved_by: Signal | None,
+) -> HealthPoint:
+    """What moved the score: the new contribution, else the window dropping old ones."""
+    if moved_by is not None and moved_by.delta != 0:
+        code, reason, delta = moved_by.code, moved_by.reason, moved_by.delta
+    else:
+        code, reason = "window", f"contributions older than {rules.window_days} days dropped"
+        delta = account.score - previous
+    return HealthPoint(
+        customer_id=account.customer_id,
+        at=now,
+        score=account.score,
+        previous_score=previous,
+        code=code,
+        reason=reason,
+        delta=delta,
+        weights_version=rules.weights_version,
+        cause_id=cause_id,
+    )
 
 
 def score_of(account: Account, rules: CustomerHealthRules) -> int:

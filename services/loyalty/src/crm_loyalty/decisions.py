@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from crm_events import CloudEvent, deterministic_event_id
-from crm_loyalty import signals
+from crm_loyalty import birthday, signals
+from crm_loyalty.awards import award_entry, outcome_for, post_award, purchase_fact
 from crm_loyalty.customer_health import Signal, apply_signal
 from crm_loyalty.domain import (
     EARN,
@@ -28,15 +29,15 @@ from crm_loyalty.domain import (
     ReturnRecord,
     entry_id,
 )
+from crm_loyalty.earning import Fact
 from crm_loyalty.ledger import (
     check_redemption,
-    earn_entry,
-    post_earn,
     post_redemption,
     post_reversal,
     reversal_entry,
 )
-from crm_loyalty.rules import CustomerHealthRules, Rules
+from crm_loyalty.rulebook import RuleBook
+from crm_loyalty.rules import Rules
 from crm_loyalty.settlement import settle as settle_account
 from crm_loyalty.settlement import settlement_entry
 from crm_loyalty.translate import Exit, Purchase, Registration, Return
@@ -72,11 +73,12 @@ def _changed(
     source: str,
     entries: Sequence[LedgerEntry] = (),
 ) -> Decision[Account]:
+    history, account.history = account.history, []
     return Decision(
         state=account,
         publish=events(derived, cause_id, cause, now, source),
         due=account.next_due_at,
-        entries=entries,
+        entries=[*entries, *history],
     )
 
 
@@ -124,7 +126,8 @@ def register(
     if state is not None:
         return UNCHANGED
     account = Account.open(fact.customer_id, fact.registered_at, rules, now)
-    return _changed(account, [account.enrolment()], fact.event_id, fact.cause, now, source)
+    birthday.learn(account, fact.date_of_birth, now)
+    return _changed(account, [account.enrolment(rules)], fact.event_id, fact.cause, now, source)
 
 
 def earn(
@@ -132,9 +135,11 @@ def earn(
     fact: Purchase,
     *,
     rules: Rules,
+    book: RuleBook,
     now: datetime,
     source: str,
     legacy: OrderRecord | None = None,
+    budget_left: int | None = None,
 ) -> Decision[Account]:
     """The earn entry (posted, or ignored with a note) and the purchase's health signal.
     ``legacy``: the order as the ledger knows it (see ``legacy_order``)."""
@@ -152,8 +157,13 @@ def earn(
         )
     if recorded is not None:
         return UNCHANGED
-    entry = earn_entry(account, fact, fact.event_id, rules.earning, now)
-    posting = post_earn(account, entry, rules.earning)
+    rule_fact = purchase_fact(fact, account.tier)
+    outcome, usage = outcome_for(account, rule_fact, book, rules.earning, budget_left)
+    details = {"amount_minor": fact.amount_minor, "currency": fact.currency}
+    entry = award_entry(
+        account, rule_fact, outcome, rules.earning, now, order_id=fact.order_id, details=details
+    )
+    posting = post_award(account, entry, usage, rules.earning, now)
     entry = replace(entry, state=posting.state, note=posting.note or entry.note)
     account.orders[map_key(fact.order_id)] = OrderRecord(
         earn_entry_id=entry.entry_id,
@@ -275,52 +285,62 @@ def redemption_entry(
 
 
 def redeem(
-    state: Account | None, entry: LedgerEntry, *, now: datetime, source: str
+    state: Account | None, entry: LedgerEntry, *, rules: Rules, now: datetime, source: str
 ) -> Decision[Account]:
     """Spend points, or refuse (frozen account, not enough points) without any write."""
     account = _existing(state, lambda: NotFound(f"loyalty account {entry.customer_id} not found"))
     check_redemption(account, entry.points)
-    posting = post_redemption(account, entry)
+    posting = post_redemption(account, entry, rules.earning)
     return _changed(account, posting.derived, entry.source_event_id, None, now, source, [entry])
 
 
 # --- health -----------------------------------------------------------------------------------
 def health_signal(
     state: Account | None,
-    signal: Signal,
+    signal: Signal | None,
     cause: CloudEvent,
     *,
-    rules: CustomerHealthRules,
+    rules: Rules,
     now: datetime,
     source: str,
+    earning: Earning | None = None,
 ) -> Decision[Account]:
-    """One contribution (keyed by the event), with HealthScoreChanged / RiskDetected."""
+    """One contribution (keyed by the event), with HealthScoreChanged / RiskDetected, and
+    what the earning rules award for the same fact (``earning``), in one decision."""
     customer_id = cause.subject
+    what = signal.code if signal else (earning.fact.trigger if earning else "fact")
     account = _existing(
         state,
-        lambda: MissingPrerequisite(
-            f"{signal.code.replace('_', ' ')} for unknown account {customer_id}"
-        ),
+        lambda: MissingPrerequisite(f"{what.replace('_', ' ')} for unknown account {customer_id}"),
     )
-    derived = apply_signal(account, signal, rules, now, cause.id)
-    return _changed(account, derived, cause.id, cause, now, source)
+    derived: list[Derived] = []
+    entries: list[LedgerEntry] = []
+    if earning is not None:
+        entry, posted = rule_award(account, earning, rules, now)
+        entries, derived = ([entry], posted) if entry is not None else ([], [])
+    if signal is not None:
+        derived += apply_signal(account, signal, rules.health, now, cause.id)
+    return _changed(account, derived, cause.id, cause, now, source, entries)
 
 
-def inactivity_id(customer_id: str, due: datetime) -> str:
-    return f"inactivity:{customer_id}:{due.isoformat()}"
+@dataclass(frozen=True)
+class Earning:
+    """A fact for the earning rules, the book in force and the budget granted to it."""
+
+    fact: Fact
+    book: RuleBook
+    budget_left: int | None = None
 
 
-def inactivity(
-    state: Account | None, due: datetime, *, rules: CustomerHealthRules, now: datetime, source: str
-) -> Decision[Account]:
-    """One inactivity contribution per period that passed without contact or purchase."""
-    if state is None or state.next_due_at != due:
-        return UNCHANGED  # activity (or another sweeper) moved the timer meanwhile
-    account = copy.deepcopy(state)
-    if not account.is_open:
-        account.next_due_at = None  # no inactivity checks for a relationship that has ended
-        return Decision(state=account, due=None)
-    account.next_due_at = due + rules.inactivity_period
-    signal = signals.inactivity(due, rules)
-    derived = apply_signal(account, signal, rules, now, inactivity_id(account.customer_id, due))
-    return _changed(account, derived, inactivity_id(account.customer_id, due), None, now, source)
+def rule_award(
+    account: Account, earning: Earning, rules: Rules, now: datetime
+) -> tuple[LedgerEntry | None, list[Derived]]:
+    """A fact other than a purchase: an entry only when a rule fired and the account is
+    open (nothing to explain otherwise)."""
+    fact = replace(earning.fact, fields={**earning.fact.fields, "tier": account.tier})
+    outcome, usage = outcome_for(account, fact, earning.book, rules.earning, earning.budget_left)
+    if not outcome.awards or not account.is_open:
+        return None, []
+    entry = award_entry(account, fact, outcome, rules.earning, now)
+    posting = post_award(account, entry, usage, rules.earning, now)
+    return replace(entry, state=posting.state, note=posting.note or entry.note), posting.derived

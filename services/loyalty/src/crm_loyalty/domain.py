@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,8 @@ from crm_loyalty.rules import Rules
 OPEN, SETTLED = "open", "settled"
 PENDING, POSTED, IGNORED = "pending", "posted", "ignored"
 EARN, REVERSE, REDEEM, SETTLE = "earn", "reverse", "redeem", "settle"
-DEBITS = frozenset({REVERSE, REDEEM, SETTLE})
+EXPIRE, GOODWILL, GOODWILL_DEBIT = "expire", "goodwill", "goodwill-debit"
+DEBITS = frozenset({REVERSE, REDEEM, SETTLE, EXPIRE, GOODWILL_DEBIT})
 
 # (name of the derived event, payload): the name makes its id deterministic per cause.
 Derived = tuple[str, EventData]
@@ -134,6 +135,61 @@ class OrderRecord:
         ]
 
 
+@dataclass(frozen=True)
+class Lot:
+    """Points credited together (one earn entry), with what is left of them."""
+
+    entry_id: str
+    earned_at: datetime
+    points: int
+    remaining: int
+    expires_at: datetime | None = None
+    warned_for: datetime | None = None  # the expiry date a PointsExpiring went out for
+
+    def take(self, points: int) -> Lot:
+        return replace(self, remaining=self.remaining - points)
+
+    def expiring(self, at: datetime) -> Lot:
+        return replace(self, expires_at=at)
+
+    def warned(self, at: datetime) -> Lot:
+        return replace(self, warned_for=at)
+
+
+@dataclass(frozen=True)
+class CapUsage:
+    """Points credited in one cap period (kept until the period has ended)."""
+
+    points: int
+    until: datetime
+
+
+@dataclass(frozen=True)
+class HealthPoint:
+    """One point of the score's history: the score after a change and what moved it."""
+
+    customer_id: str
+    at: datetime
+    score: int
+    previous_score: int
+    code: str  # the contribution's reason code, or "window" when old ones stopped counting
+    reason: str
+    delta: int  # the contribution's own delta (the score may move less: it is clamped)
+    weights_version: int
+    cause_id: str
+
+
+@dataclass(frozen=True)
+class PendingDowngrade:
+    """A downgrade decided at a tier review, effective after the grace window."""
+
+    to_tier: str
+    effective_at: datetime
+    period_start: datetime
+    period_end: datetime
+    points: int  # qualifying points of the reviewed period
+
+
 @dataclass
 class Account:
     customer_id: str
@@ -149,7 +205,7 @@ class Account:
     risk_episodes: int = 0
     last_hard_signal_at: datetime | None = None
     last_activity_at: datetime | None = None
-    next_due_at: datetime | None = None
+    inactivity_due_at: datetime | None = None
     settlement: Settlement | None = None
     # Per order (keyed by ``map_key(order_id)``): what it earned and what returns reversed,
     # so that a return is decided on the account alone.
@@ -163,18 +219,54 @@ class Account:
     # True for accounts opened since they keep their orders: then ``orders`` knows every
     # order, and the ledger need not be asked (``decisions.legacy_order``).
     orders_complete: bool = False
+    # Point lots by ``map_key(entry id)``; their sum is the available balance.
+    lots: dict[str, Lot] = field(default_factory=dict)
+    expiry_due_at: datetime | None = None  # next expiry warning or expiry of the lots
+    # Points credited per cap scope and period (``<scope>__<period>``).
+    cap_usage: dict[str, CapUsage] = field(default_factory=dict)
+    # Tier qualification periods: qualifying points per month (``m<yyyymm>``), the next
+    # review and a downgrade waiting for its grace window to end.
+    monthly_points: dict[str, int] = field(default_factory=dict)
+    tier_review_at: datetime | None = None
+    pending_downgrade: PendingDowngrade | None = None
+    birthday: str | None = None  # "MM-DD" (personal data: no year kept)
+    birthday_due_at: datetime | None = None
+    # Health history points of the decision in progress (entries; never stored here).
+    history: list[HealthPoint] = field(default_factory=list)
+
+    @property
+    def next_due_at(self) -> datetime | None:
+        """The earliest timer: the aggregate's one due date."""
+        pending = self.pending_downgrade.effective_at if self.pending_downgrade else None
+        timers = [
+            self.inactivity_due_at,
+            self.expiry_due_at,
+            self.tier_review_at,
+            pending,
+            self.birthday_due_at,
+        ]
+        return min((t for t in timers if t is not None), default=None)
+
+    def stop_timers(self) -> None:
+        self.inactivity_due_at = None
+        self.expiry_due_at = None
+        self.tier_review_at = None
+        self.pending_downgrade = None
+        self.birthday_due_at = None
 
     @classmethod
     def open(cls, customer_id: str, at: datetime, rules: Rules, now: datetime) -> Account:
         """Registration counts as activity; the inactivity clock runs from when we learn of
         it, and a registration dated in the future counts as happening now."""
+        periods = rules.earning.qualification != "lifetime"
         return cls(
+            tier_review_at=rules.earning.next_review(now) if periods else None,
             customer_id=customer_id,
             opened_at=at,
             tier=rules.earning.entry_tier.code,
             score=rules.health.initial,
             last_activity_at=min(at, now),
-            next_due_at=now + rules.health.inactivity_period,
+            inactivity_due_at=now + rules.health.inactivity_period,
             orders_complete=True,
         )
 
@@ -182,7 +274,7 @@ class Account:
     def is_open(self) -> bool:
         return self.status == OPEN
 
-    def enrolment(self) -> Derived:
+    def enrolment(self, rules: Rules) -> Derived:
         return (
             "tier-changed",
             TierChanged(
@@ -191,6 +283,9 @@ class Account:
                 new_tier=self.tier,
                 qualifying_points=0,
                 reason="enrolled",
+                qualification=rules.earning.qualification,
+                required_points=rules.earning.entry_tier.threshold,
+                next_review_at=self.tier_review_at,
             ),
         )
 

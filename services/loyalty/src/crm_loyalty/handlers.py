@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from crm_events.contacts import ContactLogged, CustomerRegistered
-from crm_events.feedback import ComplaintRaised, ComplaintSlaBreached, SurveyAnswered
+from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
+from crm_events.feedback import (
+    ComplaintRaised,
+    ComplaintResolved,
+    ComplaintSlaBreached,
+    SurveyAnswered,
+)
 from crm_events.inbound import (
     ContractBreached,
     CustomerDeprioritised,
@@ -31,12 +36,14 @@ def register_handlers(
     privacy: PrivacyService,
 ) -> None:
     runtime.on(CustomerRegistered, points.on_customer_registered)
+    runtime.on(CustomerProfileUpdated, points.on_profile_updated)
     runtime.on(PurchaseRecorded, points.on_purchase_recorded)
     runtime.on(PurchaseReturned, points.on_purchase_returned)
     runtime.on(ExitAgreed, points.on_exit_agreed)
     runtime.on(RelationshipEnded, points.on_relationship_ended)
     runtime.on(ContactLogged, health.on_contact_logged)
     runtime.on(ComplaintRaised, health.on_complaint_raised)
+    runtime.on(ComplaintResolved, health.on_complaint_resolved)
     runtime.on(ComplaintSlaBreached, health.on_sla_breached)
     runtime.on(SurveyAnswered, health.on_survey_answered)
     runtime.on(PaymentOverdue, health.on_payment_overdue)

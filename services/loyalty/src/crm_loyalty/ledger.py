@@ -1,4 +1,5 @@
-"""Ledger rules: what a purchase earns, what a return reverses, what a redemption needs.
+"""Ledger rules: what a return reverses, what a redemption needs, how tiers follow
+(earning is ``awards``).
 
 Pure functions over the domain types; each ``post_*`` changes the account (a copy, see
 ``decisions``) and returns the derived events (a ``Posting``) or says why the entry was
@@ -10,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from crm_events.loyalty import PointsAwarded, PointsRedeemed, PointsReversed, TierChanged
+from crm_events.loyalty import PointsRedeemed, PointsReversed
+from crm_loyalty import lots, tiers
 from crm_loyalty.domain import (
-    EARN,
     IGNORED,
     POSTED,
     REVERSE,
@@ -23,84 +24,8 @@ from crm_loyalty.domain import (
     entry_id,
 )
 from crm_loyalty.rules import EarningRules
-from crm_loyalty.translate import Purchase, Return
+from crm_loyalty.translate import Return
 from crm_runtime.errors import Conflict, DomainError, Unprocessable
-
-
-# --- earning ---------------------------------------------------------------------------
-def earn_entry(
-    account: Account,
-    data: Purchase,
-    source_event_id: str,
-    rules: EarningRules,
-    now: datetime,
-) -> LedgerEntry:
-    tier = rules.tier(account.tier)
-    base, points, note = 0, 0, None
-    if data.currency == rules.currency:
-        base = data.amount_minor * rules.points_per_currency_unit
-        base //= rules.minor_units_per_currency_unit
-        points = base * tier.multiplier_percent // 100
-    else:
-        note = f"purchases in {data.currency} earn no points (programme currency {rules.currency})"
-    return LedgerEntry(
-        entry_id=entry_id(EARN, source_event_id),
-        customer_id=data.customer_id,
-        kind=EARN,
-        points=points,
-        source_event_id=source_event_id,
-        occurred_at=data.purchased_at,
-        recorded_at=now,
-        order_id=data.order_id,
-        details={
-            "amount_minor": data.amount_minor,
-            "currency": data.currency,
-            "base_points": base,
-            "multiplier_percent": tier.multiplier_percent,
-        },
-        note=note,
-    )
-
-
-def post_earn(account: Account, entry: LedgerEntry, rules: EarningRules) -> Posting:
-    if not account.is_open:
-        return Posting([], IGNORED, f"account {account.status}: purchases earn nothing")
-    if entry.points == 0 and entry.base_points == 0:
-        return Posting([], IGNORED, entry.note or "purchase too small to earn points")
-    account.balance += entry.points
-    account.qualifying_points += entry.base_points
-    derived: list[Derived] = []
-    if entry.points > 0:
-        awarded = PointsAwarded(
-            entry_id=entry.entry_id,
-            customer_id=account.customer_id,
-            points=entry.points,
-            reason="purchase",
-            source_event_id=entry.source_event_id,
-            multiplier_percent=int(entry.details["multiplier_percent"]),
-            # "Available" balance: points owed after a reversal are not available.
-            balance_after=max(account.balance, 0),
-        )
-        derived.append(("points-awarded", awarded))
-    return Posting(derived + retier(account, rules))
-
-
-def retier(account: Account, rules: EarningRules) -> list[Derived]:
-    """Tier follows the qualifying points: up on qualification, down after reversals."""
-    new = rules.tier_for(account.qualifying_points)
-    if new.code == account.tier:
-        return []
-    previous = account.tier
-    upgrade = new.threshold > rules.rank(previous)
-    account.tier = new.code
-    changed = TierChanged(
-        customer_id=account.customer_id,
-        previous_tier=previous,
-        new_tier=new.code,
-        qualifying_points=account.qualifying_points,
-        reason="qualified" if upgrade else "downgraded",
-    )
-    return [("tier-changed", changed)]
 
 
 # --- reversal ----------------------------------------------------------------------------
@@ -176,8 +101,10 @@ def post_reversal(account: Account, entry: LedgerEntry, rules: EarningRules) -> 
         return Posting([], IGNORED, f"account {account.status}: nothing to reverse")
     if entry.points == 0 and entry.base_points == 0:
         return Posting([], IGNORED, "the purchase left no points to reverse")
-    account.balance -= entry.points  # may go negative: the points were already spent
-    account.qualifying_points = max(account.qualifying_points - entry.base_points, 0)
+    # Its own purchase's lot first; may go negative: the points were already spent.
+    lots.debit(account, entry.points, first=entry.reverses)
+    lots.refresh_due(account, rules.expiry)
+    tiers.count(account, -entry.base_points, entry.recorded_at, rules)
     derived: list[Derived] = []
     if entry.points > 0:
         reversed_ = PointsReversed(
@@ -189,7 +116,7 @@ def post_reversal(account: Account, entry: LedgerEntry, rules: EarningRules) -> 
             balance_after=account.balance,
         )
         derived.append(("points-reversed", reversed_))
-    return Posting(derived + retier(account, rules))
+    return Posting(derived + tiers.retier(account, rules, entry.recorded_at))
 
 
 # --- redemption ---------------------------------------------------------------------------
@@ -205,9 +132,11 @@ def check_redemption(account: Account, points: int) -> None:
         )
 
 
-def post_redemption(account: Account, entry: LedgerEntry) -> Posting:
+def post_redemption(account: Account, entry: LedgerEntry, rules: EarningRules) -> Posting:
     check_redemption(account, entry.points)
-    account.balance -= entry.points
+    lots.debit(account, entry.points)  # oldest lots first
+    lots.touch(account, entry.recorded_at, rules.expiry)  # a redemption is activity
+    lots.refresh_due(account, rules.expiry)
     redeemed = PointsRedeemed(
         entry_id=entry.entry_id,
         customer_id=account.customer_id,

@@ -2,11 +2,14 @@
 
 Loyalty holds little personal data: health reasons name ids and categories only, and the
 ledger's amounts, points and dates are the facts KPIs need. What is personal is the free
-text of redemptions (the reward). On the erasure request those are overwritten, the
-account keeps a **tombstone** (``erased_at``, the case) and ``PersonalDataErased`` is
-published in the same account write. No consumed fact carries personal data into loyalty,
-so a replay has nothing to bring back; redemptions (HTTP only) are refused once the
-relationship ended (the account is settled or frozen).
+text of redemptions (the reward) and of goodwill adjustments (reason, reference), and the
+birthday (month and day, issue 11) on the account. On the erasure request the free text is
+overwritten, the birthday and its due date dropped, the account keeps a **tombstone**
+(``erased_at``, the case) and ``PersonalDataErased`` is published in the same account
+write. The one consumed fact that carries personal data, a profile's date of birth, is
+ignored once the tombstone is there (``birthday.learn``), so a replay brings nothing back;
+redemptions and adjustments (HTTP only) are refused once the relationship ended (the
+account is settled or frozen).
 
 On an export request the account and its ledger go out as ``PersonalDataExported``.
 """
@@ -28,7 +31,12 @@ from crm_runtime.timestamps import stamp_tree
 SERVICE = "loyalty"
 SECTION_VERSION = "loyalty.export.v1"
 MAX_ENTRIES = 1000
-ERASED_FIELDS = ["ledger.redeem.reward"]
+ERASED_FIELDS = [
+    "ledger.redeem.reward",
+    "ledger.goodwill.reason",
+    "ledger.goodwill.reference",
+    "account.birthday",
+]
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,7 @@ def erased(
     if account.erased_at is not None:
         return Decision()
     account.erased_at, account.erasure_case_id = now, request.case_id
+    account.birthday = account.birthday_due_at = None
     attestation = PersonalDataErased(
         case_id=request.case_id,
         customer_id=account.customer_id,

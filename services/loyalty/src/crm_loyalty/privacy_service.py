@@ -25,10 +25,11 @@ class PrivacyService:
     async def on_erasure_requested(
         self, data: PersonalDataErasureRequested, event: CloudEvent
     ) -> bool:
-        """Redemptions' free text first (idempotent), then tombstone and attestation in one
-        account write: a crash between them redoes both on redelivery."""
+        """The ledger's free text (redemptions, goodwill) first (idempotent), then
+        tombstone and attestation in one account write: a crash between them redoes both
+        on redelivery."""
         request = privacy.CaseRequest(event.id, data.case_id, data.customer_id)
-        records = await codec.erase_redemptions(self.accounts.backend, data.customer_id)
+        records = await codec.erase_free_text(self.accounts.backend, data.customer_id)
         now, source = self._clock.now(), self._source
         done = await self.accounts.apply(
             data.customer_id,

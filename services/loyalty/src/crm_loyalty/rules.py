@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from crm_events.common import RiskCategory
@@ -19,6 +19,38 @@ class Tier:
     multiplier_percent: int
 
 
+ExpiryPolicyKind = Literal["none", "fixed", "activity"]
+Qualification = Literal["lifetime", "rolling_12_months", "calendar_year"]
+
+
+@dataclass(frozen=True)
+class ExpiryPolicy:
+    """``none``; ``fixed``: a lot expires ``months`` after it was earned; ``activity``:
+    every lot expires ``months`` after the last qualifying activity."""
+
+    kind: ExpiryPolicyKind = "none"
+    months: int = 12
+    warning_days: int = 30
+
+    def expiry_for(self, earned_at: datetime) -> datetime | None:
+        if self.kind == "none":
+            return None
+        return add_months(earned_at, self.months)
+
+    @property
+    def warning(self) -> timedelta:
+        return timedelta(days=self.warning_days)
+
+
+def add_months(at: datetime, months: int) -> datetime:
+    """The same day ``months`` later (the month's last day when it has fewer days)."""
+    index = at.month - 1 + months
+    year, month = at.year + index // 12, index % 12 + 1
+    following = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=at.tzinfo)
+    last_day = (following - timedelta(days=1)).day
+    return at.replace(year=year, month=month, day=min(at.day, last_day))
+
+
 DEFAULT_TIERS = (Tier("bronze", 0, 100), Tier("silver", 1000, 125), Tier("gold", 5000, 150))
 
 
@@ -28,6 +60,10 @@ class EarningRules:
     points_per_currency_unit: int = 1
     minor_units_per_currency_unit: int = 100
     tiers: tuple[Tier, ...] = DEFAULT_TIERS
+    expiry: ExpiryPolicy = field(default_factory=ExpiryPolicy)
+    qualification: Qualification = "lifetime"
+    tier_grace_days: int = 30
+    goodwill_limit: int = 5000  # points per adjustment, either sign
 
     def tier_for(self, qualifying_points: int) -> Tier:
         """The highest tier whose threshold the qualifying points reach."""
@@ -44,6 +80,21 @@ class EarningRules:
 
     def rank(self, code: str) -> int:
         return self.tier(code).threshold
+
+    def one_below(self, code: str) -> Tier:
+        """The next lower tier (the entry tier stays where it is)."""
+        lower = [t for t in self.tiers if t.threshold < self.rank(code)]
+        return max(lower, key=lambda t: t.threshold, default=self.entry_tier)
+
+    @property
+    def tier_grace(self) -> timedelta:
+        return timedelta(days=self.tier_grace_days)
+
+    def next_review(self, after: datetime) -> datetime:
+        """The next tier review: 1 January (calendar year) or 12 months on (rolling)."""
+        if self.qualification == "calendar_year":
+            return datetime(after.year + 1, 1, 1, tzinfo=after.tzinfo)
+        return add_months(after, 12)
 
 
 DEFAULT_COMPLAINT_DELTAS = {"low": -5, "medium": -10, "high": -15, "critical": -20}
@@ -84,6 +135,7 @@ class CustomerHealthRules:
     risk_categories: Mapping[str, RiskCategory] = field(
         default_factory=lambda: dict(DEFAULT_RISK_CATEGORIES)
     )
+    weights_version: int = 1  # of the contribution weights (``weights.py``)
 
     @property
     def recovery_threshold(self) -> int:

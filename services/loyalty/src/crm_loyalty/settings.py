@@ -17,6 +17,9 @@ from crm_loyalty.rules import (
     DEFAULT_RISK_CATEGORIES,
     CustomerHealthRules,
     EarningRules,
+    ExpiryPolicy,
+    ExpiryPolicyKind,
+    Qualification,
     Rules,
     SettlementPolicy,
     SettlementRules,
@@ -44,6 +47,35 @@ class LoyaltySettings(ServiceSettings):
     )
     tier_multipliers_percent: dict[str, NonNegativeInt] = Field(
         default_factory=lambda: {"bronze": 100, "silver": 125, "gold": 150}
+    )
+
+    # --- earning rules and expiry (issue 11) --------------------------------------------
+    rules_file: str | None = Field(
+        None,
+        description="JSON rule book (rules, caps, version) stored at start-up when newer "
+        "than the stored one; without it and before any PUT /rules, the default rule book "
+        "(POINTS_PER_CURRENCY_UNIT on every purchase) applies.",
+    )
+    rules_refresh_s: float = Field(
+        5.0, ge=0, description="How long a replica reuses the rule book it last read."
+    )
+    expiry_policy: ExpiryPolicyKind = Field(
+        "none",
+        description="none, fixed (N months after earning) or activity (M months "
+        "after the last qualifying activity).",
+    )
+    expiry_months: int = Field(12, ge=1, le=240)
+    expiry_warning_days: int = Field(30, ge=0, le=3650)
+    tier_qualification: Qualification = Field(
+        "lifetime",
+        description="lifetime (as before), rolling_12_months or calendar_year: how tiers "
+        "qualify and when they are reviewed.",
+    )
+    tier_grace_days: int = Field(
+        30, ge=0, le=3650, description="Days between a failed review and the downgrade."
+    )
+    goodwill_max_points: int = Field(
+        5000, ge=1, le=100_000_000, description="Most points one goodwill adjustment moves."
     )
 
     # --- health and risk --------------------------------------------------------------
@@ -124,6 +156,12 @@ class LoyaltySettings(ServiceSettings):
                     Tier(code, threshold, self.tier_multipliers_percent[code])
                     for code, threshold in sorted(self.tier_thresholds.items(), key=_by_value)
                 ),
+                expiry=ExpiryPolicy(
+                    self.expiry_policy, self.expiry_months, self.expiry_warning_days
+                ),
+                qualification=self.tier_qualification,
+                tier_grace_days=self.tier_grace_days,
+                goodwill_limit=self.goodwill_max_points,
             ),
             health=self._health_rules(),
             settlement=SettlementRules(

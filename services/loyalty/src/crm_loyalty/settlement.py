@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from crm_events.loyalty import LoyaltyAccountSettled
+from crm_loyalty import lots
 from crm_loyalty.domain import (
     POSTED,
     SETTLE,
@@ -39,7 +40,8 @@ def settle(
     account.settlement = settlement
     account.status = SETTLED
     account.balance = 0
-    account.next_due_at = None  # no inactivity checks for a relationship that has ended
+    lots.clear(account)
+    account.stop_timers()  # no inactivity checks or expiry for a relationship that has ended
     settled = LoyaltyAccountSettled(
         customer_id=account.customer_id,
         balance_points=points,

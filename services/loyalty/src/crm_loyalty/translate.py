@@ -5,12 +5,14 @@ facts into signals)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from crm_events import CloudEvent
-from crm_events.contacts import CustomerRegistered
+from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
+from crm_events.feedback import ComplaintResolved, SurveyAnswered
 from crm_events.inbound import PurchaseRecorded, PurchaseReturned
 from crm_events.offboarding import ExitAgreed, RelationshipEnded
+from crm_loyalty.earning import Fact
 
 
 class _Caused:
@@ -28,6 +30,7 @@ class Registration(_Caused):
     customer_id: str
     registered_at: datetime
     cause: CloudEvent
+    date_of_birth: date | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,9 @@ class Purchase(_Caused):
     currency: str
     purchased_at: datetime
     cause: CloudEvent
+    items_count: int | None = None
+    category: str | None = None
+    channel: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,12 +65,35 @@ class Exit(_Caused):
     cause: CloudEvent
 
 
-Fact = Registration | Purchase | Return | Exit
+# What ``LoyaltyService._decide`` takes (``earning.Fact`` is the rule engine's view).
+AccountFact = Registration | Purchase | Return | Exit
 
 
 def registration(data: CustomerRegistered, event: CloudEvent) -> Registration:
     """The account opens when the registration event was published."""
-    return Registration(customer_id=data.customer_id, registered_at=event.time, cause=event)
+    return Registration(
+        customer_id=data.customer_id,
+        registered_at=event.time,
+        cause=event,
+        date_of_birth=data.date_of_birth,
+    )
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What loyalty uses of a profile change: the date of birth (for birthday awards)."""
+
+    customer_id: str
+    date_of_birth: date | None
+    cause: CloudEvent
+
+    @property
+    def event_id(self) -> str:
+        return self.cause.id
+
+
+def profile(data: CustomerProfileUpdated, event: CloudEvent) -> Profile:
+    return Profile(customer_id=data.customer_id, date_of_birth=data.date_of_birth, cause=event)
 
 
 def purchase(data: PurchaseRecorded, event: CloudEvent) -> Purchase:
@@ -75,6 +104,9 @@ def purchase(data: PurchaseRecorded, event: CloudEvent) -> Purchase:
         currency=data.currency,
         purchased_at=data.purchased_at,
         cause=event,
+        items_count=data.items_count,
+        category=data.category,
+        channel=data.channel,
     )
 
 
@@ -99,4 +131,33 @@ def exit_agreed(data: ExitAgreed, event: CloudEvent) -> Exit:
 def relationship_ended(data: RelationshipEnded, event: CloudEvent) -> Exit:
     return Exit(
         customer_id=data.customer_id, subject=data.subject, case_id=data.case_id, cause=event
+    )
+
+
+# --- facts as the earning rules see them -------------------------------------------------
+def contact_fact(data: ContactLogged, event: CloudEvent) -> Fact:
+    return Fact(
+        trigger="contact_logged",
+        event_id=event.id,
+        at=data.occurred_at,
+        fields={"channel": data.channel.value, "direction": data.direction.value},
+    )
+
+
+def survey_fact(data: SurveyAnswered, event: CloudEvent) -> Fact:
+    return Fact(
+        trigger="survey_answered",
+        event_id=event.id,
+        at=data.answered_at,
+        fields={"csat": data.csat, "nps": data.nps},
+    )
+
+
+def resolution_fact(data: ComplaintResolved, event: CloudEvent) -> Fact:
+    severity = data.severity.value if data.severity is not None else None
+    return Fact(
+        trigger="complaint_resolved",
+        event_id=event.id,
+        at=data.resolved_at,
+        fields={"severity": severity, "within_sla": data.within_sla},
     )

@@ -6,7 +6,7 @@ import functools
 import hashlib
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler
@@ -145,4 +145,6 @@ def _canonical(value: Any) -> Any:
     """One spelling per value: instants in UTC, everything else as JSON would write it."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):  # a calendar date (e.g. a date of birth)
+        return value.isoformat()
     return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import EmailStr, Field
@@ -21,6 +22,15 @@ from crm_events.common import (
 )
 
 TeamRole = Annotated[str, Field(min_length=1, max_length=30, pattern=r"^[a-z][a-z0-9_-]*$")]
+BirthDate = Annotated[
+    date,
+    Field(
+        ge=date(1900, 1, 1),
+        le=date(2199, 12, 31),
+        description="A calendar date (birthday awards use its month and day).",
+        json_schema_extra={"formatMinimum": "1900-01-01", "formatMaximum": "2199-12-31"},
+    ),
+]
 
 
 class _Contacts(EventData):
@@ -43,6 +53,7 @@ class CustomerRegistered(_Contacts):
     account_team: list[EmployeeId] = Field(
         default_factory=list, description="Colleagues who share the relationship."
     )
+    date_of_birth: BirthDate | None = Field(None, description="Date of birth (personal data).")
 
 
 class CustomerProfileUpdated(_Contacts):
@@ -56,6 +67,7 @@ class CustomerProfileUpdated(_Contacts):
     email: EmailStr | None = Field(None, description="New e-mail.")
     phone: str | None = Field(None, max_length=40, description="New phone.")
     account_team: list[EmployeeId] | None = Field(None, description="New account team.")
+    date_of_birth: BirthDate | None = Field(None, description="New date of birth (personal data).")
     updated_by: EmployeeId | None = Field(None, description="Who made the change.")
 
 

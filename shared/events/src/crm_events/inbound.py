@@ -24,6 +24,8 @@ from crm_events.common import (
     Timestamp,
 )
 
+Code = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$", description="A short code.")]
+
 
 class _Inbound(EventData):
     context = "inbound"
@@ -41,6 +43,12 @@ class PurchaseRecorded(_Inbound):
     purchased_at: Timestamp = Field(description="When the purchase was made.")
     items_count: Annotated[Count, Field(ge=1)] | None = Field(
         None, description="Number of items in the order."
+    )
+    category: Code | None = Field(
+        None, description="Product category of the order, e.g. electronics (earning rules)."
+    )
+    channel: Code | None = Field(
+        None, description="Sales channel, e.g. web, store, app (earning rules)."
     )
 
 

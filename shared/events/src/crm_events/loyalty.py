@@ -41,6 +41,10 @@ TierCode = Annotated[
         description="Loyalty tier code, e.g. bronze, silver, gold, platinum.",
     ),
 ]
+RuleCode = Annotated[
+    str,
+    Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$", description="Id of an earning rule."),
+]
 ReasonCode = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[a-z][a-z0-9_]*$")]
 Score = Annotated[int, Field(ge=0, le=100)]
 EarnedPoints = Annotated[
@@ -69,6 +73,18 @@ class PointsAwarded(_Loyalty):
     )
     balance_after: Points = Field(description="Available balance after this entry.")
     expires_at: Timestamp | None = Field(None, description="When these points expire, if ever.")
+    rule_id: RuleCode | None = Field(
+        None, description="Earning rule that credited the most points of this entry."
+    )
+    rulebook_version: Annotated[Int64, Field(ge=1)] | None = Field(
+        None, description="Version of the earning rules that produced this award."
+    )
+    rule_points: dict[RuleCode, Points] | None = Field(
+        None, description="Points credited per earning rule (rule id -> points)."
+    )
+    capped_points: Points | None = Field(
+        None, description="Points the rules gave beyond a cap, withheld (see the ledger)."
+    )
 
 
 class PointsRedeemed(_Loyalty):
@@ -115,6 +131,21 @@ class PointsExpired(_Loyalty):
     )
 
 
+class PointsExpiring(_Loyalty):
+    """Points will expire on ``expires_at`` unless they are used first: a warning sent a
+    configured number of days before, once per expiry date."""
+
+    business_key = ("customer_id", "expires_at")
+
+    customer_id: CustomerId
+    points: EarnedPoints
+    expires_at: Timestamp = Field(description="When these points expire.")
+    expiring_entry_ids: list[EntityId] = Field(
+        default_factory=list, max_length=1000, description="Award entries whose points expire."
+    )
+    balance: Points = Field(description="Available balance when the warning was sent.")
+
+
 class TierChanged(_Loyalty):
     """The customer's loyalty tier changed (first enrolment, qualification or downgrade)."""
 
@@ -126,6 +157,21 @@ class TierChanged(_Loyalty):
     new_tier: TierCode = Field(description="Tier from now on.")
     qualifying_points: Points = Field(description="Points in the qualification period.")
     reason: ShortText = Field(description="Why, e.g. qualified, downgraded, manual.")
+    qualification: Literal["lifetime", "rolling_12_months", "calendar_year"] | None = Field(
+        None, description="How qualifying points are counted."
+    )
+    period_start: Timestamp | None = Field(
+        None, description="Start of the qualification period the figures are from."
+    )
+    period_end: Timestamp | None = Field(
+        None, description="End (exclusive) of the qualification period."
+    )
+    required_points: Points | None = Field(
+        None, description="Qualifying points the new tier requires."
+    )
+    next_review_at: Timestamp | None = Field(
+        None, description="When the tier is next reviewed (none: lifetime qualification)."
+    )
 
 
 class HealthScoreChanged(_Loyalty):
@@ -181,6 +227,7 @@ LOYALTY_EVENTS: tuple[type[EventData], ...] = (
     PointsRedeemed,
     PointsReversed,
     PointsExpired,
+    PointsExpiring,
     TierChanged,
     HealthScoreChanged,
     RiskDetected,

@@ -36,6 +36,7 @@ EXAMPLES: dict[type[EventData], Example] = {
             "customer_id": CUSTOMER,
             "email": "customer.new@example.com",
             "account_team": [COLLEAGUE, "emp-203"],
+            "date_of_birth": "1988-04-12",
             "updated_by": OWNER,
         },
     ),

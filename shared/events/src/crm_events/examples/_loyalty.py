@@ -10,6 +10,7 @@ from crm_events.loyalty import (
     LoyaltyAccountSettled,
     PointsAwarded,
     PointsExpired,
+    PointsExpiring,
     PointsRedeemed,
     PointsReversed,
     RiskDetected,
@@ -30,6 +31,9 @@ EXAMPLES: dict[type[EventData], Example] = {
             "multiplier_percent": 100,
             "balance_after": 130,
             "expires_at": "2027-01-15T14:29:12Z",
+            "rule_id": "purchase-points",
+            "rulebook_version": 3,
+            "rule_points": {"purchase-points": 130},
         },
     ),
     PointsRedeemed: Example(
@@ -65,6 +69,16 @@ EXAMPLES: dict[type[EventData], Example] = {
             "expired_entry_ids": [f"earn-{example_id(PurchaseRecorded)}"],
         },
     ),
+    PointsExpiring: Example(
+        time="2026-12-16T14:29:12Z",
+        data={
+            "customer_id": CUSTOMER,
+            "points": 30,
+            "expires_at": "2027-01-15T14:29:12Z",
+            "expiring_entry_ids": [f"earn-{example_id(PurchaseRecorded)}"],
+            "balance": 30,
+        },
+    ),
     TierChanged: Example(
         time="2025-01-15T14:30:03Z",
         caused_by=PointsAwarded,
@@ -74,6 +88,11 @@ EXAMPLES: dict[type[EventData], Example] = {
             "new_tier": "silver",
             "qualifying_points": 130,
             "reason": "qualified",
+            "qualification": "rolling_12_months",
+            "period_start": "2024-02-01T00:00:00Z",
+            "period_end": "2025-02-01T00:00:00Z",
+            "required_points": 100,
+            "next_review_at": "2026-01-15T14:30:03Z",
         },
     ),
     HealthScoreChanged: Example(
