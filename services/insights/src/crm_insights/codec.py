@@ -4,7 +4,7 @@
   subject (an employee);
 - ``journey``: one entry per event (``_id`` = event id), payload kept for the summary;
 - ``kpi_deltas``: each event's KPI contribution (``_id`` = event id), ``pending`` until
-  folded into ``kpi_buckets`` (``_id`` = ``<period>:<start>``, counters under ``c``).
+  folded into ``kpi_buckets`` (``_id`` = ``<period>:<start>``, counters ``n:<metric>``).
 
 Folding is exactly-once without transactions: each bucket's ``$inc`` is guarded by a
 marker of the delta (``folded.<delta>`` must not exist; a lost guard makes the upsert fail
@@ -38,6 +38,9 @@ from crm_runtime.timestamps import stamp, stamp_values, unstamp, unstamp_optiona
 CUSTOMERS, SUBJECTS, JOURNEY = "customers", "subjects", "journey"
 KPI_DELTAS, KPI_BUCKETS = "kpi_deltas", "kpi_buckets"
 DUPLICATE_KEY = 11000
+# Counters are top-level fields ``n:<metric>``: the MongoDB stand-in stores a dotted
+# ``$inc`` path of an upsert's insert as one literal field name (``"c.x"``), not nested.
+COUNTER = "n:"
 _TIMES = ("registered_at", "first_purchase_at", "balance_at", "last_event_at")
 _COMPLAINT_TIMES = ("raised_at", "first_response_due_at", "acknowledged_at", "resolved_at")
 
@@ -165,10 +168,10 @@ class MongoReadModels:
     async def buckets(self, period: Period, first: date) -> tuple[list[Bucket], dict[str, int]]:
         """Two round trips: the period's buckets from ``first`` on, and the all-time levels."""
         cursor = self.db[KPI_BUCKETS].find(
-            {"period": period, "start": {"$gte": first.isoformat()}}, {"c": 1, "start": 1}
+            {"period": period, "start": {"$gte": first.isoformat()}}, {"folded": 0}
         )
         found = [Bucket(date.fromisoformat(d["start"]), _counts(d)) async for d in cursor]
-        totals = await self.db[KPI_BUCKETS].find_one({"_id": ALL}, {"c": 1})
+        totals = await self.db[KPI_BUCKETS].find_one({"_id": ALL}, {"folded": 0})
         return found, dict(_counts(totals or {}))
 
     async def fold(self, limit: int) -> int:
@@ -200,7 +203,7 @@ class MongoReadModels:
                 UpdateOne(
                     {"_id": bucket, marker: {"$exists": False}},
                     {
-                        "$inc": {f"c.{metric}": n for metric, n in incs.items()},
+                        "$inc": {COUNTER + metric: n for metric, n in incs.items()},
                         "$set": {marker: 1, "period": period, "start": start},
                     },
                     upsert=True,
@@ -225,7 +228,9 @@ class MongoReadModels:
 
 
 def _counts(doc: dict[str, Any]) -> Counter[str]:
-    return Counter({k: int(v) for k, v in (doc.get("c") or {}).items()})
+    return Counter(
+        {k.removeprefix(COUNTER): int(v) for k, v in doc.items() if k.startswith(COUNTER)}
+    )
 
 
 async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
