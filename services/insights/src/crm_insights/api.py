@@ -23,6 +23,7 @@ from crm_runtime.settings import Role
 _staff = Depends(require(Role.AGENT, Role.MANAGER, Role.SYSTEM))
 _UNKNOWN = error_responses({404: "No event seen for it."})
 MAX_BUCKETS = 400
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2199, 12, 31)  # the contracts' timestamp range
 LangQuery = Annotated[Literal["en", "zh"], Query(description="Language of the summaries.")]
 
 
@@ -131,6 +132,8 @@ def build_router(service: InsightsService) -> APIRouter:
 
 
 def check_range(period: Period, first: date, last: date) -> None:
+    if first < FIRST_DAY or last > LAST_DAY:
+        raise DomainError(f"dates must lie between {FIRST_DAY} and {LAST_DAY}")
     if first > last:
         raise DomainError("from must not be after to")
     start, count = bucket_start(period, first), 0

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
 
 from crm_insights import codec
 from crm_insights.api import build_router
 from crm_insights.handlers import register_handlers
 from crm_insights.service import InsightsService, ReadModels
 from crm_insights.settings import InsightsSettings
+from crm_insights.ui.routes import SignInRequired, build_ui
 from crm_runtime.app import ServiceRuntime
 from crm_runtime.clock import Clock
 from crm_runtime.scheduler import PeriodicSweep
@@ -37,6 +39,8 @@ def create_app(
     if store is None:
         runtime.on_startup(lambda: codec.ensure_indexes(runtime.db))
     app = runtime.build_app(title="CRM insights service", routers=[build_router(service)])
+    app.include_router(build_ui(service, settings))
+    app.add_exception_handler(SignInRequired, _to_sign_in)
     app.state.service = service
     return app
 
@@ -54,3 +58,7 @@ def _folding(runtime: ServiceRuntime, service: InsightsService, settings: Any) -
     return PeriodicSweep(
         "kpi-fold", fold, health=runtime.health, interval_s=settings.sweep_interval_s
     )
+
+
+async def _to_sign_in(_: Request, exc: Exception) -> RedirectResponse:
+    return RedirectResponse("/ui/login", status_code=303)
