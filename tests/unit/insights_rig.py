@@ -10,7 +10,8 @@ from typing import Any
 
 from crm_events import CloudEvent, EventData
 from crm_insights.app import create_app
-from crm_insights.domain import Observed
+from crm_insights.codec import CustomerCodec
+from crm_insights.domain import CustomerFacts, Observed
 from crm_insights.kpis import ALL, Bucket, Period
 from crm_insights.service import InsightsService
 from crm_insights.settings import InsightsSettings
@@ -58,6 +59,11 @@ class MemoryReadModels:
             if key.startswith(f"{period}:") and key.partition(":")[2] >= first.isoformat()
         ]
         return found, dict(self.counts.get(ALL, Counter()))
+
+    async def queue(self, field: str, limit: int) -> list[CustomerFacts]:
+        docs = [d for d in self.backend.docs("customers").values() if d.get(field, "~") < "~"]
+        docs.sort(key=lambda d: str(d[field]))
+        return [CustomerCodec().decode(d) for d in docs[:limit]]
 
     async def erase_journey(self, customer_id: str) -> None:
         for doc in self.backend.docs("journey").values():

@@ -12,10 +12,10 @@ import pytest
 from crm_events import REGISTRY, EventData
 from crm_events.contacts import CustomerProfileUpdated, CustomerRegistered
 from crm_events.examples import load_golden
-from crm_events.feedback import ComplaintRaised
+from crm_events.feedback import ComplaintRaised, ComplaintResolved, ComplaintSlaWarning
 from crm_events.inbound import EmployeeDeparted
 from crm_events.loyalty import RiskDetected
-from crm_events.offboarding import OffboardingCaseOpened
+from crm_events.offboarding import CustomerRetained, ExitAgreed, OffboardingCaseOpened
 from crm_insights import summaries
 from tests.unit.insights_rig import INSIGHTS_NOW, insights_rig
 
@@ -112,3 +112,32 @@ async def test_erasure_keeps_the_counts_and_drops_names_also_from_later_events()
     assert all("display_name" not in e.data for e in page)
     figures = await rig.service.kpis("month", INSIGHTS_NOW.date(), INSIGHTS_NOW.date())
     assert figures["total"]["new_customers"] == 1
+
+
+async def test_work_queues_list_warned_complaints_and_open_cases_by_next_action() -> None:
+    rig = insights_rig()
+    due = INSIGHTS_NOW + timedelta(hours=6)
+    raised = golden(ComplaintRaised, customer_id="c-1", complaint_id="k-1", resolution_due_at=due)
+    calm = golden(ComplaintRaised, customer_id="c-2", complaint_id="k-2")
+    warning = golden(ComplaintSlaWarning, customer_id="c-1", complaint_id="k-1")
+    case = golden(OffboardingCaseOpened, customer_id="c-3", case_id="case-3")
+    exit_agreed = golden(ExitAgreed, customer_id="c-3", case_id="case-3")
+    other = golden(OffboardingCaseOpened, customer_id="c-4", case_id="case-4")
+    for data in (raised, calm, warning, case, other):
+        assert await rig.deliver(rig.event(data)) == "applied"
+    later = INSIGHTS_NOW + timedelta(days=1)
+    assert await rig.deliver(rig.event(exit_agreed, at=later)) == "applied"
+
+    complaints = await rig.service.complaint_queue(10)
+    assert [(q.complaint_id, q.due_at) for q in complaints] == [("k-1", due)]
+    cases = await rig.service.case_queue(10)
+    assert [(q.case_id, q.case.next_action) for q in cases] == [
+        ("case-4", "assess"),
+        ("case-3", "end_relationship"),
+    ]
+    resolved = golden(ComplaintResolved, customer_id="c-1", complaint_id="k-1")
+    retained = golden(CustomerRetained, customer_id="c-4", case_id="case-4")
+    for data in (resolved, retained):
+        assert await rig.deliver(rig.event(data)) == "applied"
+    assert await rig.service.complaint_queue(10) == []
+    assert [q.case_id for q in await rig.service.case_queue(10)] == ["case-3"]

@@ -78,6 +78,29 @@ class CustomerHit(BaseModel):
     last_event_at: datetime | None
 
 
+class ComplaintInQueue(BaseModel):
+    customer_id: str
+    name: str | None
+    complaint_id: str
+    severity: str | None
+    owner_id: str | None
+    due_at: datetime = Field(description="Resolution deadline (raised time when unknown).")
+    breached: bool = Field(description="A deadline has passed (else: feedback warned).")
+
+
+class CaseInQueue(BaseModel):
+    customer_id: str
+    name: str | None
+    case_id: str
+    stage: str
+    next_action: str = Field(
+        description="assess, await_answer, next_round, record_agreement, end_relationship, "
+        "dispose_and_review."
+    )
+    since: datetime = Field(description="When the case reached this stage.")
+    due_at: datetime | None = Field(description="Offer validity or exit effective date.")
+
+
 def build_router(service: InsightsService) -> APIRouter:
     router = APIRouter(tags=["insights"], dependencies=[_staff])
 
@@ -107,6 +130,38 @@ def build_router(service: InsightsService) -> APIRouter:
     ) -> JourneyPage:
         entries = await service.chain(correlation_id, limit=limit, before=decode_cursor(before))
         return page(entries, limit, lang)
+
+    @router.get("/queues/complaints")
+    async def complaints_near_breach(
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> list[ComplaintInQueue]:
+        return [
+            ComplaintInQueue(
+                customer_id=q.customer_id,
+                name=q.name,
+                complaint_id=q.complaint_id,
+                severity=q.complaint.severity,
+                owner_id=q.complaint.owner_id,
+                due_at=q.due_at,
+                breached=q.complaint.breached,
+            )
+            for q in await service.complaint_queue(limit)
+        ]
+
+    @router.get("/queues/cases")
+    async def open_cases(limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[CaseInQueue]:
+        return [
+            CaseInQueue(
+                customer_id=q.customer_id,
+                name=q.name,
+                case_id=q.case_id,
+                stage=q.case.stage,
+                next_action=q.case.next_action,
+                since=q.case.since,
+                due_at=q.case.due_at,
+            )
+            for q in await service.case_queue(limit)
+        ]
 
     @router.get("/kpis")
     async def kpi_report(

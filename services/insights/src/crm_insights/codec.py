@@ -22,8 +22,10 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
+from crm_insights import queues
 from crm_insights.domain import (
     PERSONAL_FIELDS,
+    Case,
     Complaint,
     CustomerFacts,
     JourneyEntry,
@@ -42,7 +44,9 @@ DUPLICATE_KEY = 11000
 # ``$inc`` path of an upsert's insert as one literal field name (``"c.x"``), not nested.
 COUNTER = "n:"
 _TIMES = ("registered_at", "first_purchase_at", "balance_at", "last_event_at")
-_COMPLAINT_TIMES = ("raised_at", "first_response_due_at", "acknowledged_at", "resolved_at")
+# Top-level, indexed: when the customer's most urgent queue item is due; NONE when it has
+# none (a string, so one range query finds every customer that has one).
+ATTENTION_AT, CASES_SINCE, NONE = "attention_at", "cases_since", "~"
 
 
 class CustomerCodec:
@@ -55,7 +59,13 @@ class CustomerCodec:
             map_key(cid): {"id": cid, **stamp_values(asdict(c))}
             for cid, c in state.complaints.items()
         }
+        doc["cases"] = {
+            map_key(cid): {"id": cid, **stamp_values(asdict(c))} for cid, c in state.cases.items()
+        }
         doc["name_key"] = (state.name or "").casefold() or None
+        attention, since = queues.attention_at(state), queues.cases_since(state)
+        doc[ATTENTION_AT] = NONE if attention is None else stamp(attention)
+        doc[CASES_SINCE] = NONE if since is None else stamp(since)
         return doc
 
     def decode(self, doc: dict[str, Any]) -> CustomerFacts:
@@ -65,6 +75,7 @@ class CustomerCodec:
         fields["complaints"] = {
             c["id"]: _complaint(c) for c in (doc.get("complaints") or {}).values()
         }
+        fields["cases"] = {c["id"]: _case(c) for c in (doc.get("cases") or {}).values()}
         fields["lost"] = bool(doc.get("lost"))
         fields["converted"] = bool(doc.get("converted"))
         fields["erased"] = bool(doc.get("erased"))
@@ -90,11 +101,27 @@ class SubjectCodec:
 
 
 def _complaint(doc: dict[str, Any]) -> Complaint:
-    times = {name: unstamp_optional(doc.get(name)) for name in _COMPLAINT_TIMES}
     return Complaint(
-        **times,
+        raised_at=unstamp_optional(doc.get("raised_at")),
+        first_response_due_at=unstamp_optional(doc.get("first_response_due_at")),
+        acknowledged_at=unstamp_optional(doc.get("acknowledged_at")),
+        resolved_at=unstamp_optional(doc.get("resolved_at")),
+        resolution_due_at=unstamp_optional(doc.get("resolution_due_at")),
         first_response_counted=bool(doc.get("first_response_counted")),
         resolution_counted=bool(doc.get("resolution_counted")),
+        severity=doc.get("severity"),
+        owner_id=doc.get("owner_id"),
+        warned=bool(doc.get("warned")),
+        breached=bool(doc.get("breached")),
+    )
+
+
+def _case(doc: dict[str, Any]) -> Case:
+    return Case(
+        stage=doc["stage"],
+        next_action=doc["next_action"],
+        since=unstamp(doc["since"]),
+        due_at=unstamp_optional(doc.get("due_at")),
     )
 
 
@@ -216,6 +243,16 @@ class MongoReadModels:
             if any(e.get("code") != DUPLICATE_KEY for e in errors):
                 raise  # only "already folded" is expected
 
+    async def queue(self, field: str, limit: int) -> list[CustomerFacts]:
+        """Customers with a queue item, most urgent first: one query on one index."""
+        cursor = (
+            self.db[CUSTOMERS]
+            .find({field: {"$lt": NONE}}, {"applied": 0, "outbox": 0})
+            .sort(field, ASCENDING)
+            .limit(limit)
+        )
+        return [CustomerCodec().decode(doc) async for doc in cursor]
+
     async def erase_journey(self, customer_id: str) -> None:
         """Strip personal data from every stored journey entry of the customer."""
         await self.db[JOURNEY].update_many(
@@ -242,7 +279,13 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
             ),
         ]
     )
-    await db[CUSTOMERS].create_indexes([IndexModel([("name_key", ASCENDING)], name="by_name")])
+    await db[CUSTOMERS].create_indexes(
+        [
+            IndexModel([("name_key", ASCENDING)], name="by_name"),
+            IndexModel([(ATTENTION_AT, ASCENDING)], name="complaints_queue"),
+            IndexModel([(CASES_SINCE, ASCENDING)], name="cases_queue"),
+        ]
+    )
     await db[KPI_DELTAS].create_indexes(
         [IndexModel([("pending", ASCENDING)], name="pending", sparse=True)]
     )

@@ -1,10 +1,11 @@
 """How one event changes a customer's KPI facts, and what it counts (pure).
 
-``evolve(state, fact) -> (state, changes)``: a change is ``(metric, when, amount)``; the
-KPI buckets add them up (``crm_insights.kpis``). Flows (complaints raised, conversions, ...)
-are counted here once per fact; gauges (active customers, class, tier, points outstanding)
-are the difference of ``levels`` before and after, so whatever order the facts arrive in,
-a customer contributes its current level exactly once.
+``rules.evolve(state, fact) -> (state, changes)`` applies these rules: a change is
+``(metric, when, amount)``; the KPI buckets add them up (``crm_insights.kpis``). Flows
+(complaints raised, conversions, ...) are counted here once per fact; gauges (active
+customers, class, tier, points outstanding) are the difference of ``levels`` before and
+after, so whatever order the facts arrive in, a customer contributes its current level
+exactly once.
 
 Types this branch does not publish yet are counted by the names their issues declare
 (``SurveyRequested``: issue 10; ``FollowUpScheduled``/``FollowUpOverdue`` and
@@ -73,17 +74,7 @@ def gauge_changes(before: CustomerFacts | None, after: CustomerFacts, at: dateti
     ]
 
 
-def evolve(state: CustomerFacts | None, fact: Observed) -> tuple[CustomerFacts, list[Change]]:
-    """The customer after ``fact`` and every change it counts (flows and gauges)."""
-    current = state or CustomerFacts(customer_id=fact.customer_id or fact.subject)
-    rule = RULES.get(fact.event_type)
-    after, flows = rule(current, fact) if rule else (current, [])
-    after = replace(after, events=after.events + 1, last_event_at=_latest(after, fact.at))
-    changes = [("events", fact.at, 1), *flows, *gauge_changes(state, after, fact.at)]
-    return after, changes
-
-
-def _latest(state: CustomerFacts, at: datetime) -> datetime:
+def latest(state: CustomerFacts, at: datetime) -> datetime:
     return at if state.last_event_at is None or at > state.last_event_at else state.last_event_at
 
 
@@ -138,7 +129,14 @@ def complaint_raised(state: CustomerFacts, fact: Observed) -> tuple[CustomerFact
     at = moment(fact, "raised_at")
     due = moment(fact, "first_response_due_at")
     known = state.complaints.get(str(fact.get("complaint_id")), Complaint())
-    complaint = replace(known, raised_at=at, first_response_due_at=due)
+    complaint = replace(
+        known,
+        raised_at=at,
+        first_response_due_at=due,
+        resolution_due_at=moment(fact, "resolution_due_at"),
+        severity=fact.get("severity"),
+        owner_id=known.owner_id or fact.get("owner_id"),
+    )
     return _complaint(state, fact, complaint, [("complaints_raised", at, 1)])
 
 
@@ -178,7 +176,10 @@ def _complaint(
 
 
 def breached(state: CustomerFacts, fact: Observed) -> tuple[CustomerFacts, list[Change]]:
-    return state, [(f"sla_breaches~{label(fact.get('clock'))}", moment(fact, "breached_at"), 1)]
+    cid = str(fact.get("complaint_id"))
+    complaint = replace(state.complaints.get(cid, Complaint()), breached=True)
+    after = replace(state, complaints={**state.complaints, cid: complaint})
+    return after, [(f"sla_breaches~{label(fact.get('clock'))}", moment(fact, "breached_at"), 1)]
 
 
 def survey_answered(state: CustomerFacts, fact: Observed) -> tuple[CustomerFacts, list[Change]]:

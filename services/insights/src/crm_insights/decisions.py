@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from crm_insights import counting, kpis, translate
+from crm_insights import counting, kpis, rules, translate
 from crm_insights.domain import PERSONAL_FIELDS, CustomerFacts, KpiDelta, Observed, SubjectFacts
 from crm_runtime.store import Decision
 
 
 def observe(state: CustomerFacts | None, fact: Observed) -> Decision[CustomerFacts]:
-    after, changes = counting.evolve(state, fact)
+    after, changes = rules.evolve(state, fact)
     if after.erased:  # a late event about an erased customer keeps no personal data
         fact = replace(fact, data=without_personal_data(fact.data))
         after = replace(after, name=None)

@@ -82,6 +82,30 @@ class Complaint:
     resolved_at: datetime | None = None
     first_response_counted: bool = False
     resolution_counted: bool = False
+    resolution_due_at: datetime | None = None
+    severity: str | None = None
+    owner_id: str | None = None
+    warned: bool = False
+    breached: bool = False
+
+    @property
+    def needs_attention(self) -> bool:
+        """Open, and feedback warned that a deadline is near (or it passed)."""
+        return (
+            self.resolved_at is None
+            and self.raised_at is not None
+            and (self.warned or self.breached)
+        )
+
+
+@dataclass(frozen=True)
+class Case:
+    """An open offboarding case as the work queue shows it: its stage and next action."""
+
+    stage: str
+    next_action: str
+    since: datetime
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +128,7 @@ class CustomerFacts:
     balance: int = 0
     balance_at: datetime | None = None
     complaints: dict[str, Complaint] = field(default_factory=dict)
+    cases: dict[str, Case] = field(default_factory=dict)
     events: int = 0
     last_event_at: datetime | None = None
     erased: bool = False

@@ -3,11 +3,19 @@ queries read the journey and the KPI buckets."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from crm_insights import codec, decisions, kpis
-from crm_insights.domain import CustomerFacts, JourneyEntry, Observed, SubjectFacts
+from crm_insights import codec, decisions, kpis, queues
+from crm_insights.domain import (
+    Case,
+    Complaint,
+    CustomerFacts,
+    JourneyEntry,
+    Observed,
+    SubjectFacts,
+)
 from crm_insights.kpis import Bucket, Period
 from crm_runtime.errors import NotFound
 from crm_runtime.store import AggregateStore
@@ -23,6 +31,8 @@ class ReadModels(Protocol):
     async def fold(self, limit: int) -> int: ...
 
     async def erase_journey(self, customer_id: str) -> None: ...
+
+    async def queue(self, field: str, limit: int) -> list[CustomerFacts]: ...
 
 
 class InsightsService:
@@ -90,3 +100,49 @@ class InsightsService:
 
     async def fold(self, limit: int) -> int:
         return await self.reads.fold(limit)
+
+    async def complaint_queue(self, limit: int) -> list[QueuedComplaint]:
+        """Open complaints feedback warned about or that breached, the soonest due first."""
+        customers = await self.reads.queue(codec.ATTENTION_AT, limit)
+        found = [
+            QueuedComplaint(c.customer_id, c.name, cid, complaint)
+            for c in customers
+            for cid, complaint in c.complaints.items()
+            if complaint.needs_attention
+        ]
+        return sorted(found, key=lambda q: (q.due_at, q.complaint_id))[:limit]
+
+    async def case_queue(self, limit: int) -> list[QueuedCase]:
+        """Open offboarding cases grouped by next action, the oldest step first."""
+        customers = await self.reads.queue(codec.CASES_SINCE, limit)
+        found = [
+            QueuedCase(c.customer_id, c.name, case_id, case)
+            for c in customers
+            for case_id, case in c.cases.items()
+        ]
+        order = {action: i for i, (_, action) in enumerate(queues.NEXT.values())}
+        return sorted(found, key=lambda q: (order.get(q.case.next_action, 99), q.case.since))[
+            :limit
+        ]
+
+
+@dataclass(frozen=True)
+class QueuedComplaint:
+    customer_id: str
+    name: str | None
+    complaint_id: str
+    complaint: Complaint
+
+    @property
+    def due_at(self) -> datetime:
+        due = self.complaint.resolution_due_at or self.complaint.raised_at
+        assert due is not None  # needs_attention implies a raised complaint
+        return due
+
+
+@dataclass(frozen=True)
+class QueuedCase:
+    customer_id: str
+    name: str | None
+    case_id: str
+    case: Case

@@ -46,10 +46,27 @@ WORDS: dict[str, dict[Lang, str]] = {
     "open_cases": {"en": "Open offboarding cases", "zh": "进行中的解约案件"},
     "overdue_follow_ups": {"en": "Overdue follow-ups", "zh": "逾期回访"},
     "none": {"en": "Nothing waiting.", "zh": "暂无待办。"},
+    "due": {"en": "Due", "zh": "截止"},
+    "severity": {"en": "Severity", "zh": "严重程度"},
+    "owner": {"en": "Owner", "zh": "负责人"},
+    "breached": {"en": "breached", "zh": "已超时"},
+    "warned": {"en": "near breach", "zh": "即将超时"},
+    "case": {"en": "Case", "zh": "案件"},
+    "stage": {"en": "Stage", "zh": "阶段"},
+    "next_action": {"en": "Next action", "zh": "下一步"},
+    "since": {"en": "Since", "zh": "自"},
     "not_exposed": {
         "en": "Not published by any service yet (issue 8 adds follow-up events).",
         "zh": "尚无服务发布此数据（见第 8 号需求）。",
     },
+}
+ACTIONS: dict[str, dict[Lang, str]] = {
+    "assess": {"en": "Assess and choose a strategy", "zh": "评估并确定策略"},
+    "await_answer": {"en": "Await the answer to the offer", "zh": "等待客户答复挽留方案"},
+    "next_round": {"en": "Hold the next negotiation round", "zh": "进行下一轮谈判"},
+    "record_agreement": {"en": "Record the agreement", "zh": "记录解约协议"},
+    "end_relationship": {"en": "End at the effective date", "zh": "到生效日终止关系"},
+    "dispose_and_review": {"en": "Dispose of data, then review", "zh": "处置数据并复盘"},
 }
 SERVICE_NAMES: dict[str, dict[Lang, str]] = {
     "contacts": {"en": "Contacts", "zh": "客户资料"},
@@ -66,3 +83,7 @@ def words(lang: Lang) -> dict[str, str]:
 
 def service_name(service: str, lang: Lang) -> str:
     return SERVICE_NAMES.get(service, {}).get(lang, service)
+
+
+def action(code: str, lang: Lang) -> str:
+    return ACTIONS.get(code, {}).get(lang, code)

@@ -136,6 +136,14 @@ def build_ui(service: InsightsService, settings: InsightsSettings) -> APIRouter:
         return page(request, "journey.html", role=role, facts=None, chain=correlation_id,
                     **lanes(found, settings))  # fmt: skip
 
+    @router.get("/queues")
+    async def work_queues(request: Request) -> HTMLResponse:
+        role = role_of(request)
+        complaints = await service.complaint_queue(100)
+        cases = await service.case_queue(100)
+        return page(request, "queues.html", role=role, complaints=complaints, cases=cases,
+                    action=i18n.action)  # fmt: skip
+
     @router.get("/kpis")
     async def dashboard(
         request: Request, period: str = "month", start: str = "", end: str = ""
