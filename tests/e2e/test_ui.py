@@ -21,7 +21,7 @@ from playwright.async_api import Page, async_playwright
 from crm_events import CloudEvent, EventData
 from crm_events.contacts import CustomerRegistered
 from crm_events.examples import load_golden
-from crm_events.feedback import ComplaintRaised
+from crm_events.feedback import ComplaintRaised, ComplaintSlaWarning
 from crm_events.loyalty import RiskDetected
 from crm_insights.ui.routes import shown
 from tests.processes import ServiceProcess
@@ -79,7 +79,9 @@ def story() -> list[CloudEvent]:
     complaint = event(ComplaintRaised, now + timedelta(minutes=1), complaint_id="k-ui-1",
                       raised_at=now + timedelta(minutes=1))  # fmt: skip
     risk = event(RiskDetected, now + timedelta(minutes=2), complaint, risk_id="r-ui-1")
-    return [registered, complaint, risk]
+    warning = event(ComplaintSlaWarning, now + timedelta(minutes=3), complaint,
+                    complaint_id="k-ui-1")  # fmt: skip
+    return [registered, complaint, risk, warning]
 
 
 async def shot(page: Page, name: str) -> None:
@@ -100,7 +102,7 @@ async def test_the_ui_shows_what_kafka_carried_and_the_apis_figures(
             found = await http.get(f"/customers/{CUSTOMER}/journey")
             return len(found.json()["items"]) if found.status_code == 200 else 0
 
-        await eventually(journey, lambda n: n == 3, timeout=60)
+        await eventually(journey, lambda n: n == 4, timeout=60)
 
         async def month() -> dict[str, Any]:
             return dict((await http.get("/kpis", params={"period": "month"})).json())
@@ -115,6 +117,7 @@ async def test_the_ui_shows_what_kafka_carried_and_the_apis_figures(
             await sign_in_is_required_and_a_wrong_key_refused(page, insights.url)
             await dashboard_equals_the_api(page, insights.url)
             await journey_page_shows_the_story(page, insights.url)
+            await work_queue_lists_the_warned_complaint(page, insights.url)
             await language_switch_is_kept(page, insights.url)
             cookies = {c["name"]: c for c in await page.context.cookies()}
             assert cookies["crm_session"]["httpOnly"]
@@ -160,15 +163,25 @@ async def journey_page_shows_the_story(page: Page, url: str) -> None:
     types = await page.eval_on_selector_all(
         "#journey tbody tr", "rows => rows.map(r => r.dataset.type)"
     )
-    assert types == ["CustomerRegistered", "ComplaintRaised", "RiskDetected"]
+    assert types == ["CustomerRegistered", "ComplaintRaised", "RiskDetected", "ComplaintSlaWarning"]
     lanes = await page.eval_on_selector_all(
         "#journey th[data-lane]", "c => c.map(x => x.dataset.lane)"
     )
     assert lanes == ["contacts", "feedback", "loyalty"]
     chained = await page.eval_on_selector_all("#journey tr[class^=chain-]", "rows => rows.length")
-    assert chained == 2  # the complaint and the risk it caused
+    assert chained == 3  # the complaint, the risk and the warning it caused
     assert "张伟" in (await page.text_content("h1") or "")
     await shot(page, "journey")
+
+
+async def work_queue_lists_the_warned_complaint(page: Page, url: str) -> None:
+    await page.goto(url + "/ui/queues")
+    listed = await page.eval_on_selector_all(
+        "#complaints-queue tbody tr", "rows => rows.map(r => r.dataset.complaint)"
+    )
+    assert listed == ["k-ui-1"]
+    await shot(page, "work-queues")
+    await page.goto(url + f"/ui/customers/{CUSTOMER}")
 
 
 async def language_switch_is_kept(page: Page, url: str) -> None:
