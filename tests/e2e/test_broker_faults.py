@@ -37,7 +37,7 @@ from tests.support import API_KEYS, SYSTEM, Kafka, eventually, namespace
 
 pytestmark = pytest.mark.e2e
 CUSTOMERS = [f"cus-f{n:02d}" for n in range(12)]
-PURCHASES_EACH = 25
+PURCHASES_EACH = 40
 LEDGER_TOTAL = len(CUSTOMERS) * PURCHASES_EACH
 SLOW = 90.0  # generous: the group may wait out a dead member's session timeout
 
@@ -67,7 +67,8 @@ class Run:
             "kafka_group_id": f"{group}-{self.ns.strip('.')}",
             "kafka_session_timeout_ms": 10_000,
             "api_keys": json.dumps(API_KEYS),
-            "consumer_batch_size": 50,
+            # Small polls: the kill must land mid-stream, and a batched poll is fast.
+            "consumer_batch_size": 5,
             "outbox_poll_interval_s": 0.2,
             "retry_max_backoff_s": 1.0,
         }

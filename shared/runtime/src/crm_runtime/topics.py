@@ -10,6 +10,7 @@ is reported — its key → partition mapping is the operator's to change, not o
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,6 +68,10 @@ async def provision_topics(
         missing = [t for t in wanted if t not in existing]
         if missing:
             report.created = await _create(admin, missing, policy)
+            # Created here or by another service a moment ago: either way the broker's
+            # metadata may not list it yet, and a consumer subscribing now would fail with
+            # UnknownTopicOrPartition. Wait until every wanted topic is listed.
+            await _listed(admin, wanted)
         present = [t for t in wanted if t not in report.created]
         if present:
             report.short = await _short_topics(admin, present, policy.partitions)
@@ -94,6 +99,15 @@ async def _create(admin: AIOKafkaAdminClient, missing: list[str], policy: TopicP
         raise RuntimeError(f"topic creation failed: {failed}")
     # A topic another instance created meanwhile (metadata not yet seen) is not ours.
     return sorted(name for name, code, _ in response.topic_errors if code == 0)
+
+
+async def _listed(admin: AIOKafkaAdminClient, wanted: list[str], timeout_s: float = 30.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not set(wanted) <= set(await admin.list_topics()):
+        if loop.time() > deadline:
+            raise TimeoutError("created topics are not listed by the broker yet")
+        await asyncio.sleep(0.2)
 
 
 async def _short_topics(
