@@ -11,7 +11,8 @@
 # Only PyPI is needed besides the base image: uv is installed with pip, and the
 # dependencies are exactly the ones pinned in uv.lock (--frozen). PORT is the service's
 # HTTP port (its settings' default: contacts 8001, feedback 8002, loyalty 8003,
-# offboarding 8004); tests/unit/test_compose.py keeps compose's build arguments in step.
+# offboarding 8004, insights 8005); tests/unit/test_compose.py keeps compose's build
+# arguments in step.
 
 ARG PYTHON_IMAGE=python:3.11-slim
 

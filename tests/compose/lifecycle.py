@@ -34,7 +34,13 @@ from crm_events.offboarding import ExitAgreed, OffboardingCaseOpened
 from tests.support import Kafka
 
 T = TypeVar("T")
-PORTS = {"contacts": 8001, "feedback": 8002, "loyalty": 8003, "offboarding": 8004}
+PORTS = {
+    "contacts": 8001,
+    "feedback": 8002,
+    "loyalty": 8003,
+    "offboarding": 8004,
+    "insights": 8005,
+}
 TIMEOUT = 90.0
 
 
@@ -221,6 +227,22 @@ async def lifecycle(stack: Stack) -> None:
         lambda c: c.get("lifecycle") == "exiting",
     )
     step("loyalty account settled; customer exiting")
+
+    async def story() -> dict[str, Any]:
+        path = f"/customers/{customer}/journey"
+        response = await stack.http["insights"].get(path, headers=stack.agent)
+        return dict(response.json()) if response.status_code == 200 else {}
+
+    journey = await eventually(
+        "the whole story on the insights journey",
+        story,
+        lambda page: (
+            {"CustomerRegistered", "ExitAgreed", "LoyaltyAccountSettled"}
+            <= {item["type"] for item in page.get("items", [])}
+        ),
+    )
+    lanes = sorted({item["service"] for item in journey["items"]})
+    step(f"insights journey: {len(journey['items'])} events in lanes {', '.join(lanes)}")
 
 
 async def main(argv: list[str]) -> int:

@@ -22,6 +22,7 @@ from fastapi import FastAPI
 
 from crm_contacts.settings import ContactsSettings
 from crm_feedback.settings import FeedbackSettings
+from crm_insights.settings import InsightsSettings
 from crm_loyalty.settings import LoyaltySettings
 from crm_offboarding.settings import OffboardingSettings
 from crm_runtime.app import ServiceRuntime
@@ -37,6 +38,7 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
     "feedback": FeedbackSettings,
     "loyalty": LoyaltySettings,
     "offboarding": OffboardingSettings,
+    "insights": InsightsSettings,
 }
 
 

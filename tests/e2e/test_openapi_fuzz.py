@@ -36,6 +36,7 @@ from crm_contacts.settings import ContactsSettings
 from crm_events.examples import load_golden
 from crm_events.loyalty import RiskDetected
 from crm_feedback.settings import FeedbackSettings
+from crm_insights.settings import InsightsSettings
 from crm_loyalty.settings import LoyaltySettings
 from crm_offboarding.settings import OffboardingSettings
 from crm_runtime.settings import ServiceSettings
@@ -44,7 +45,7 @@ from tests.stack_fixture import service_kafka_settings
 from tests.support import API_KEYS, MANAGER, Kafka, eventually, namespace
 
 pytestmark = pytest.mark.e2e
-SERVICES = ("contacts", "feedback", "loyalty", "offboarding")
+SERVICES = ("contacts", "feedback", "loyalty", "offboarding", "insights")
 MAX_EXAMPLES = 40  # per operation and generation mode (positive, negative)
 CHECKS = [
     not_a_server_error,
@@ -58,6 +59,7 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
     "feedback": FeedbackSettings,
     "loyalty": LoyaltySettings,
     "offboarding": OffboardingSettings,
+    "insights": InsightsSettings,
 }
 # Generated from the apps composed in-process (no I/O); a test checks each running process
 # serves exactly this document.

@@ -26,6 +26,8 @@ from crm_events.offboarding import RelationshipEnded
 from crm_events.schemas import payload_schema
 from crm_feedback.app import create_app as feedback_app
 from crm_feedback.settings import FeedbackSettings
+from crm_insights.app import create_app as insights_app
+from crm_insights.settings import InsightsSettings
 from crm_loyalty.app import create_app as loyalty_app
 from crm_loyalty.settings import LoyaltySettings
 from crm_offboarding.app import create_app as offboarding_app
@@ -38,6 +40,7 @@ SERVICES = {
     "feedback": (FeedbackSettings, feedback_app),
     "loyalty": (LoyaltySettings, loyalty_app),
     "offboarding": (OffboardingSettings, offboarding_app),
+    "insights": (InsightsSettings, insights_app),
 }
 OUT_OF_RANGE = "0587-04-10T19:42:06Z"
 Malformed = tuple[str, bytes | None, list[tuple[str, bytes]], str]  # kind, value, headers, reason

@@ -55,7 +55,13 @@ MONGO_USERS_SCRIPT = ROOT / "deploy" / "mongo" / "initdb" / "10-service-users.js
 DOCKERIGNORE = ROOT / ".dockerignore"
 DOCKERFILE = ROOT / "Dockerfile"
 
-APP_SERVICES = {"contacts": 8001, "feedback": 8002, "loyalty": 8003, "offboarding": 8004}
+APP_SERVICES = {
+    "contacts": 8001,
+    "feedback": 8002,
+    "loyalty": 8003,
+    "offboarding": 8004,
+    "insights": 8005,
+}
 ONE_SHOT = {"kafka-init"}
 GO_DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")
 INTERPOLATION = re.compile(

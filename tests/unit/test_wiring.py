@@ -17,6 +17,8 @@ from crm_events import EventData
 from crm_events.examples import load_golden
 from crm_feedback.app import create_app as feedback_app
 from crm_feedback.settings import FeedbackSettings
+from crm_insights.app import create_app as insights_app
+from crm_insights.settings import InsightsSettings
 from crm_loyalty.app import create_app as loyalty_app
 from crm_loyalty.settings import LoyaltySettings
 from crm_offboarding.app import create_app as offboarding_app
@@ -31,6 +33,7 @@ SERVICES: dict[str, Callable[[InMemoryBackend], Any]] = {
     "feedback": lambda b: feedback_app(FeedbackSettings(), ManualClock(NOW), store=b),
     "loyalty": lambda b: loyalty_app(LoyaltySettings(), ManualClock(NOW), store=b),
     "offboarding": lambda b: offboarding_app(OffboardingSettings(), ManualClock(NOW), store=b),
+    "insights": lambda b: insights_app(InsightsSettings(), ManualClock(NOW), store=b),
 }
 # What reaching a decision looks like: stored, waiting for its prerequisite, or refused by
 # the domain. Never "schema"/"envelope" (unrouted or unreadable) or a handler crash.

@@ -6,7 +6,7 @@
 // One application user per service, defined in the admin database (hence
 // authSource=admin in the services' URIs), with readWrite on that service's own database
 // only: a service cannot read or change another service's data.
-const services = ["contacts", "feedback", "loyalty", "offboarding"];
+const services = ["contacts", "feedback", "loyalty", "offboarding", "insights"];
 const admin = db.getSiblingDB("admin");
 
 for (const service of services) {

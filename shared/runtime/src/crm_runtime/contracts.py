@@ -1,6 +1,6 @@
 """Write (or check) each service's committed AsyncAPI document, ``services/<name>/asyncapi.json``.
 
-    python -m crm_runtime.contracts          # rewrite the four documents
+    python -m crm_runtime.contracts          # rewrite every service's document
     python -m crm_runtime.contracts --check  # exit 1 and list what is stale
 
 A document is built from the service's real wiring — ``create_app()`` composes the service
@@ -20,7 +20,7 @@ from typing import Any
 
 from crm_events.artefacts import dump_json
 
-SERVICES = ("contacts", "feedback", "loyalty", "offboarding")
+SERVICES = ("contacts", "feedback", "loyalty", "offboarding", "insights")
 DOCUMENT = "asyncapi.json"
 
 

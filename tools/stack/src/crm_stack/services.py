@@ -21,7 +21,13 @@ from pathlib import Path
 
 from crm_stack.config import KafkaEngine, StackEndpoints
 
-SERVICES = {"contacts": 8001, "feedback": 8002, "loyalty": 8003, "offboarding": 8004}
+SERVICES = {
+    "contacts": 8001,
+    "feedback": 8002,
+    "loyalty": 8003,
+    "offboarding": 8004,
+    "insights": 8005,
+}
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""CRM insights: journeys and KPIs read from every published event."""

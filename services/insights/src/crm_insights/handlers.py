@@ -1,0 +1,28 @@
+"""Every topic of the catalogue → one service call. A type added to ``crm_events`` later is
+consumed without a change here; validation, business keys and DLQ routing happen in the
+runtime, as for every service."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from crm_events import REGISTRY, CloudEvent, EventData
+from crm_insights import translate
+from crm_insights.service import InsightsService
+from crm_runtime.app import ServiceRuntime
+
+
+def register_handlers(
+    runtime: ServiceRuntime,
+    service: InsightsService,
+    models: Iterable[type[EventData]] = REGISTRY.models,
+) -> None:
+    customer = (service.customers, lambda data: data.subject)
+    subject = (service.subjects, lambda data: data.subject)
+
+    async def observe(data: EventData, event: CloudEvent) -> bool:
+        return await service.observe(translate.observed(data, event))
+
+    for model in models:
+        about_customer = model.subject_field == translate.CUSTOMER_FIELD
+        runtime.on(model, observe, aggregate=customer if about_customer else subject)

@@ -1,0 +1,1 @@
+"""The browser UI served by insights (``crm_insights.ui.routes``)."""

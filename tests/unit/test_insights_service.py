@@ -1,0 +1,143 @@
+"""Insights' real wiring over the in-memory store: every catalogue topic is consumed, each
+event lands once on its customer's journey and once in the KPIs, correlation chains read
+as one story, and data disposal strips the journey of personal data."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import pytest
+
+from crm_events import REGISTRY, EventData
+from crm_events.contacts import CustomerProfileUpdated, CustomerRegistered
+from crm_events.examples import load_golden
+from crm_events.feedback import ComplaintRaised, ComplaintResolved, ComplaintSlaWarning
+from crm_events.inbound import EmployeeDeparted
+from crm_events.loyalty import RiskDetected
+from crm_events.offboarding import CustomerRetained, ExitAgreed, OffboardingCaseOpened
+from crm_insights import summaries
+from tests.unit.insights_rig import INSIGHTS_NOW, insights_rig
+
+pytestmark = pytest.mark.unit
+M = TypeVar("M", bound=EventData)
+
+
+def test_insights_consumes_every_topic_of_the_catalogue() -> None:
+    rig = insights_rig()
+    assert set(rig.runtime.consumed) == set(REGISTRY.models)
+
+
+def registration(customer: str = "c-1") -> CustomerRegistered:
+    return CustomerRegistered(
+        customer_id=customer, display_name="王小明", owner_id="emp-1", kind="person"
+    )
+
+
+def golden(model: type[M], **overrides: Any) -> M:
+    """The golden example's payload with ``overrides``."""
+    return model.model_validate({**load_golden(model).data, **overrides})
+
+
+async def test_an_event_lands_once_on_the_journey_and_once_in_the_kpis() -> None:
+    rig = insights_rig()
+    event = rig.event(registration())
+    assert await rig.deliver(event) == "applied"
+    assert await rig.deliver(event) == "duplicate"
+    page = await rig.service.journey("c-1", limit=10, before=None)
+    assert [e.event_type for e in page] == ["CustomerRegistered"]
+    assert page[0].service == "contacts"
+    figures = await rig.service.kpis("month", INSIGHTS_NOW.date(), INSIGHTS_NOW.date())
+    assert figures["total"]["new_customers"] == 1
+
+
+async def test_every_golden_example_gets_a_journey_line_in_both_languages() -> None:
+    rig = insights_rig()
+    for model in REGISTRY.models:
+        event = load_golden(model)
+        outcome = await rig.deliver(event)
+        assert outcome in {"applied", "duplicate"}, (model, outcome)
+        data = event.data
+        for lang in ("en", "zh"):
+            line = summaries.summary(model.event_name(), data, lang)  # type: ignore[arg-type]
+            assert line
+            assert "\n" not in line
+
+
+def test_an_unknown_type_gets_the_generic_line_with_its_ids() -> None:
+    line = summaries.summary("ComplaintReopened", {"complaint_id": "k-9", "reason": "x"})
+    assert line == "Complaint reopened (complaint_id k-9)"
+    assert summaries.summary("ComplaintReopened", {}, "zh") == "事件\uff1aComplaint reopened"
+
+
+async def test_a_correlation_chain_reads_as_one_story_across_services() -> None:
+    rig = insights_rig()
+    root = rig.event(golden(ComplaintRaised, customer_id="c-1"))
+    risk = rig.event(
+        golden(RiskDetected, customer_id="c-1"),
+        at=INSIGHTS_NOW + timedelta(minutes=5),
+        cause=root,
+    )
+    case = rig.event(
+        golden(OffboardingCaseOpened, customer_id="c-1"),
+        at=INSIGHTS_NOW + timedelta(minutes=9),
+        cause=risk,
+    )
+    for event in (case, root, risk):  # reordered across topics
+        assert await rig.deliver(event) == "applied"
+    chain = await rig.service.chain(root.id, limit=10, before=None)
+    assert [e.service for e in reversed(chain)] == ["feedback", "loyalty", "offboarding"]
+    assert [e.causation_id for e in reversed(chain)] == [None, root.id, risk.id]
+
+
+async def test_facts_about_an_employee_count_without_a_customer_journey() -> None:
+    rig = insights_rig()
+    data = golden(EmployeeDeparted)
+    assert await rig.deliver(rig.event(data)) == "applied"
+    day = data.departed_at.date()
+    assert (await rig.service.kpis("day", day, day))["total"]["departures"] == 1
+
+
+async def test_erasure_keeps_the_counts_and_drops_names_also_from_later_events() -> None:
+    rig = insights_rig()
+    await rig.deliver(rig.event(registration()))
+    assert await rig.service.erase("c-1", "erase-1")
+    assert not await rig.service.erase("c-1", "erase-1")
+    later = golden(CustomerProfileUpdated, customer_id="c-1", display_name="王大明")
+    assert await rig.deliver(rig.event(later)) == "applied"
+    facts = await rig.service.customer("c-1")
+    assert facts.erased
+    assert facts.name is None
+    page = await rig.service.journey("c-1", limit=10, before=None)
+    assert all("display_name" not in e.data for e in page)
+    figures = await rig.service.kpis("month", INSIGHTS_NOW.date(), INSIGHTS_NOW.date())
+    assert figures["total"]["new_customers"] == 1
+
+
+async def test_work_queues_list_warned_complaints_and_open_cases_by_next_action() -> None:
+    rig = insights_rig()
+    due = INSIGHTS_NOW + timedelta(hours=6)
+    raised = golden(ComplaintRaised, customer_id="c-1", complaint_id="k-1", resolution_due_at=due)
+    calm = golden(ComplaintRaised, customer_id="c-2", complaint_id="k-2")
+    warning = golden(ComplaintSlaWarning, customer_id="c-1", complaint_id="k-1")
+    case = golden(OffboardingCaseOpened, customer_id="c-3", case_id="case-3")
+    exit_agreed = golden(ExitAgreed, customer_id="c-3", case_id="case-3")
+    other = golden(OffboardingCaseOpened, customer_id="c-4", case_id="case-4")
+    for data in (raised, calm, warning, case, other):
+        assert await rig.deliver(rig.event(data)) == "applied"
+    later = INSIGHTS_NOW + timedelta(days=1)
+    assert await rig.deliver(rig.event(exit_agreed, at=later)) == "applied"
+
+    complaints = await rig.service.complaint_queue(10)
+    assert [(q.complaint_id, q.due_at) for q in complaints] == [("k-1", due)]
+    cases = await rig.service.case_queue(10)
+    assert [(q.case_id, q.case.next_action) for q in cases] == [
+        ("case-4", "assess"),
+        ("case-3", "end_relationship"),
+    ]
+    resolved = golden(ComplaintResolved, customer_id="c-1", complaint_id="k-1")
+    retained = golden(CustomerRetained, customer_id="c-4", case_id="case-4")
+    for data in (resolved, retained):
+        assert await rig.deliver(rig.event(data)) == "applied"
+    assert await rig.service.complaint_queue(10) == []
+    assert [q.case_id for q in await rig.service.case_queue(10)] == ["case-3"]
