@@ -4,6 +4,7 @@ as one story, and data disposal strips the journey of personal data."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -15,7 +16,13 @@ from crm_events.examples import load_golden
 from crm_events.feedback import ComplaintRaised, ComplaintResolved, ComplaintSlaWarning
 from crm_events.inbound import EmployeeDeparted
 from crm_events.loyalty import RiskDetected
-from crm_events.offboarding import CustomerRetained, ExitAgreed, OffboardingCaseOpened
+from crm_events.offboarding import (
+    CustomerRetained,
+    ExitAgreed,
+    OffboardingCaseOpened,
+    PersonalDataErased,
+    PersonalDataErasureRequested,
+)
 from crm_insights import summaries
 from tests.unit.insights_rig import INSIGHTS_NOW, insights_rig
 
@@ -98,11 +105,12 @@ async def test_facts_about_an_employee_count_without_a_customer_journey() -> Non
     assert (await rig.service.kpis("day", day, day))["total"]["departures"] == 1
 
 
-async def test_erasure_keeps_the_counts_and_drops_names_also_from_later_events() -> None:
+async def test_erasure_keeps_the_counts_drops_names_also_from_later_events_and_attests() -> None:
     rig = insights_rig()
     await rig.deliver(rig.event(registration()))
-    assert await rig.service.erase("c-1", "erase-1")
-    assert not await rig.service.erase("c-1", "erase-1")
+    request = rig.event(golden(PersonalDataErasureRequested, customer_id="c-1", case_id="obc-9"))
+    assert await rig.deliver(request) == "applied"
+    assert await rig.deliver(request) == "duplicate"
     later = golden(CustomerProfileUpdated, customer_id="c-1", display_name="王大明")
     assert await rig.deliver(rig.event(later)) == "applied"
     facts = await rig.service.customer("c-1")
@@ -112,6 +120,14 @@ async def test_erasure_keeps_the_counts_and_drops_names_also_from_later_events()
     assert all("display_name" not in e.data for e in page)
     figures = await rig.service.kpis("month", INSIGHTS_NOW.date(), INSIGHTS_NOW.date())
     assert figures["total"]["new_customers"] == 1
+    outbox = [
+        json.loads(entry["value"])
+        for doc in rig.backend.docs("customers").values()
+        for entry in (doc.get("outbox") or {}).values()
+    ]
+    [attestation] = [e for e in outbox if e["type"] == PersonalDataErased.event_type()]
+    assert attestation["data"]["service"] == "insights"
+    assert (attestation["data"]["case_id"], attestation["causationid"]) == ("obc-9", request.id)
 
 
 async def test_work_queues_list_warned_complaints_and_open_cases_by_next_action() -> None:

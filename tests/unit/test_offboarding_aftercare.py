@@ -103,9 +103,15 @@ async def test_after_the_retention_period_the_erasure_is_requested_and_offboardi
     case = await disposal_requested(offb)
 
     assert case.disposal is not None
-    assert case.disposal.missing == ["contacts", "feedback", "loyalty"]
+    assert case.disposal.missing == ["contacts", "feedback", "loyalty", "insights"]
     (request,) = offb.published("personal-data-erasure-requested")
-    assert request.data["services"] == ["contacts", "feedback", "loyalty", "offboarding"]
+    assert request.data["services"] == [
+        "contacts",
+        "feedback",
+        "loyalty",
+        "offboarding",
+        "insights",
+    ]
     (own,) = offb.published("personal-data-erased")
     assert (own.data["service"], own.data["method"]) == ("offboarding", "anonymised")
     assert case.exit_agreement is not None
@@ -121,7 +127,7 @@ async def test_the_case_closes_with_the_review_once_every_service_attested(
     reviewed = await offb.service.record_review(case.case_id, REVIEW, "cmd-review")
     assert reviewed.state is CaseState.AWAITING_DISPOSAL
 
-    for service in ("contacts", "feedback"):
+    for service in ("contacts", "feedback", "insights"):
         await offb.service.attested(case.case_id, attestation(service))
     assert (await offb.service.case(case.case_id)).state is CaseState.AWAITING_DISPOSAL
     assert await offb.service.attested(case.case_id, attestation("loyalty"))

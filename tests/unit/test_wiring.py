@@ -25,6 +25,7 @@ from crm_offboarding.app import create_app as offboarding_app
 from crm_offboarding.settings import OffboardingSettings
 from crm_runtime.clock import ManualClock
 from tests.store_memory import InMemoryBackend
+from tests.unit.insights_rig import MemoryReadModels
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -33,7 +34,9 @@ SERVICES: dict[str, Callable[[InMemoryBackend], Any]] = {
     "feedback": lambda b: feedback_app(FeedbackSettings(), ManualClock(NOW), store=b),
     "loyalty": lambda b: loyalty_app(LoyaltySettings(), ManualClock(NOW), store=b),
     "offboarding": lambda b: offboarding_app(OffboardingSettings(), ManualClock(NOW), store=b),
-    "insights": lambda b: insights_app(InsightsSettings(), ManualClock(NOW), store=b),
+    "insights": lambda b: insights_app(
+        InsightsSettings(), ManualClock(NOW), store=b, reads=MemoryReadModels(b)
+    ),
 }
 # What reaching a decision looks like: stored, waiting for its prerequisite, or refused by
 # the domain. Never "schema"/"envelope" (unrouted or unreadable) or a handler crash.

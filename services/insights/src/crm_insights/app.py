@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 
+from crm_events.offboarding import PersonalDataErased
 from crm_insights import codec
 from crm_insights.api import build_router
 from crm_insights.handlers import register_handlers
@@ -35,6 +36,8 @@ def create_app(
     read_models: ReadModels = reads or codec.MongoReadModels(runtime.db)
     service = InsightsService(customers, subjects, read_models)
     register_handlers(runtime, service)
+    # The only event insights publishes: its attestation of a data disposal (issue 9).
+    runtime.publishes([PersonalDataErased], outboxes=[runtime.db[codec.CustomerCodec.collection]])
     runtime.sweepers.append(_folding(runtime, service, settings))
     if store is None:
         runtime.on_startup(lambda: codec.ensure_indexes(runtime.db))

@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from crm_events import REGISTRY, CloudEvent, EventData
+from crm_events.offboarding import PersonalDataErasureRequested
 from crm_insights import translate
+from crm_insights.decisions import ErasureRequest
 from crm_insights.service import InsightsService
 from crm_runtime.app import ServiceRuntime
 
@@ -23,6 +25,15 @@ def register_handlers(
     async def observe(data: EventData, event: CloudEvent) -> bool:
         return await service.observe(translate.observed(data, event))
 
+    async def erasure_requested(data: EventData, event: CloudEvent) -> bool:
+        """On the journey like every event, then insights disposes and attests (issue 9)."""
+        assert isinstance(data, PersonalDataErasureRequested)
+        observed = await service.observe(translate.observed(data, event))
+        request = ErasureRequest(event.id, event.correlationid, data.customer_id, data.case_id)
+        erased = await service.erase(request, runtime.clock.now(), runtime.source)
+        return observed or erased
+
     for model in models:
         about_customer = model.subject_field == translate.CUSTOMER_FIELD
-        runtime.on(model, observe, aggregate=customer if about_customer else subject)
+        handler = erasure_requested if model is PersonalDataErasureRequested else observe
+        runtime.on(model, handler, aggregate=customer if about_customer else subject)

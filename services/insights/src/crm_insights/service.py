@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from crm_events import deterministic_event_id
 from crm_insights import codec, decisions, kpis, queues
+from crm_insights.decisions import ErasureRequest
 from crm_insights.domain import (
     Case,
     Complaint,
@@ -58,12 +60,17 @@ class InsightsService:
         )
         return applied.applied
 
-    async def erase(self, customer_id: str, cause_id: str) -> bool:
-        """Data disposal of one customer (the extension point for issue 9's erasure
-        request): the aggregate forgets the name, the journey's payloads lose every
-        personal field; counted facts stay. Idempotent per ``cause_id``."""
-        applied = await self.customers.apply(customer_id, cause_id, decisions.erase)
-        await self.reads.erase_journey(customer_id)
+    async def erase(self, request: ErasureRequest, now: datetime, source: str) -> bool:
+        """Data disposal of one customer (offboarding's erasure request): the aggregate
+        forgets the name and attests; the journey's payloads lose every personal field;
+        counted facts stay. Idempotent per request (stripping the journey again is a
+        no-op), so a redelivery attests once."""
+        applied = await self.customers.apply(
+            request.customer_id,
+            deterministic_event_id(request.event_id, decisions.SERVICE, "erase"),
+            lambda s: decisions.erase(s, request, now=now, source=source),
+        )
+        await self.reads.erase_journey(request.customer_id)
         return applied.applied
 
     # --- queries -------------------------------------------------------------------------------

@@ -12,11 +12,15 @@ from datetime import datetime, timedelta
 @dataclass(frozen=True)
 class AftercareRules:
     """From the settings: how long personal data is kept after the end, how long the
-    services get to attest, who must attest, and the default follow-up period."""
+    services get to attest, who must attest, who answers an export, and the default
+    follow-up period."""
 
     retention: timedelta = timedelta(days=90)
     attestation_deadline: timedelta = timedelta(days=7)
-    services: tuple[str, ...] = ("contacts", "feedback", "loyalty", "offboarding")
+    services: tuple[str, ...] = ("contacts", "feedback", "loyalty", "offboarding", "insights")
+    # Insights holds names in derived summaries (so it erases and attests) but no data the
+    # customer provided, so it adds no section to an export (decision 12.x).
+    exporters: tuple[str, ...] = ("contacts", "feedback", "loyalty", "offboarding")
     follow_up: timedelta = timedelta(days=30)
 
 

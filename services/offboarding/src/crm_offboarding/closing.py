@@ -304,7 +304,7 @@ def request_export(export_id: str, requested_by: str, rules: AftercareRules) -> 
     """Ask every service for its section; offboarding's own (the case) is added at once."""
 
     def step(case: Case, now: datetime) -> tuple[Case, EventData | None]:
-        export = DataExport(export_id, requested_by, now, list(rules.services))
+        export = DataExport(export_id, requested_by, now, list(rules.exporters))
         requested = case.request_export(export)
         if OWN_SERVICE in export.expected:
             requested = requested.add_export_section(export_id, own_section(case, now), now)

@@ -18,10 +18,14 @@ class OffboardingSettings(ServiceSettings):
     mongo_database: str = "crm_offboarding"
     http_port: int = 8004
     # Data disposal (issue 9): personal data is kept this long after the relationship
-    # ended, the services then have this long to attest, and these must attest.
+    # ended, the services then have this long to attest, and these must attest; the
+    # export services each add a section to a data export.
     disposal_retention_s: int = Field(90 * 86_400, ge=0, le=20 * 366 * 86_400)
     attestation_deadline_s: int = Field(7 * 86_400, ge=60, le=366 * 86_400)
     disposal_services: list[str] = Field(
+        default=["contacts", "feedback", "loyalty", "offboarding", "insights"], min_length=1
+    )
+    export_services: list[str] = Field(
         default=["contacts", "feedback", "loyalty", "offboarding"], min_length=1
     )
     # The follow-up service period when the exit agreement names none.
@@ -32,5 +36,6 @@ class OffboardingSettings(ServiceSettings):
             retention=timedelta(seconds=self.disposal_retention_s),
             attestation_deadline=timedelta(seconds=self.attestation_deadline_s),
             services=tuple(self.disposal_services),
+            exporters=tuple(self.export_services),
             follow_up=timedelta(seconds=self.follow_up_s),
         )
