@@ -22,21 +22,25 @@ import pytest
 
 from crm_events.common import RiskCategory
 from crm_events.inbound import CustomerDeprioritised, RegulationChanged
-from tests.e2e.test_lifecycle import Platform
+from tests.e2e.test_lifecycle import SERVICES, Platform
 from tests.support import AGENT, MANAGER, SYSTEM, Kafka, eventually
 
 pytestmark = pytest.mark.e2e
 CUSTOMER = "cus-e2e-1"  # the Platform's customer
-ATTESTING = ["contacts", "feedback", "loyalty", "offboarding"]
+ATTESTING = ["contacts", "feedback", "loyalty", "offboarding", "insights"]
+EXPORTING = ["contacts", "feedback", "loyalty", "offboarding"]  # insights: derived data only
 SECRET = "private-5550101"  # personal data planted in every service's free text
 
 
 class DissolutionPlatform(Platform):
+    names = (*SERVICES, "insights")
+
     def _settings(self, infra: Any, name: str) -> dict[str, Any]:
         settings = super()._settings(infra, name)
         if name == "offboarding":
             settings["disposal_retention_s"] = 2
             settings["disposal_services"] = json.dumps(ATTESTING)
+            settings["export_services"] = json.dumps(EXPORTING)
         return settings
 
 
@@ -168,15 +172,16 @@ async def erased_views(crm: Platform) -> dict[str, Any]:
         "timeline": await crm.get("contacts", f"/customers/{CUSTOMER}/timeline?limit=200"),
         "complaints": await crm.get("feedback", f"/customers/{CUSTOMER}/complaints"),
         "cases": await crm.get("offboarding", f"/customers/{CUSTOMER}/cases"),
+        "journey": await crm.get("insights", f"/customers/{CUSTOMER}/journey?limit=500"),
     }
 
 
 REVIEW = {
     "root_causes": ["law_and_regulation", "company_strategy"],
-    "preventable": False,
-    "late_signals": ["regulator notice"],
-    "changes": ["watch regulatory calendars"],
-    "summary": "An orderly exit forced by regulation.",
+    "preventable": True,
+    "late_signals": ["regulator notice", "crm.inbound.payment-overdue.v1"],
+    "changes": ["watch regulatory calendars", "call when a payment is overdue"],
+    "summary": "Regulation forced the exit; the overdue payments warned too quietly.",
     "reviewed_by": "mgr-1",
 }
 
@@ -212,6 +217,9 @@ async def test_dissolution_from_risk_to_closed_with_export_erasure_and_replay(
     await post(crm, "offboarding", f"/cases/{case_id}/review", REVIEW)
     closed_case = await reach(crm, case_id, "closed")
     [closed] = await crm.events_named("OffboardingCaseClosed", 1)
+    learned = await eventually(
+        lambda: crm.get("loyalty", "/health/weights"), lambda w: w["version"] == 2, timeout=60
+    )
     [ended] = await crm.events_named("RelationshipEnded", 1)
     attestations = await crm.events_named("PersonalDataErased", len(ATTESTING))
 
@@ -226,7 +234,7 @@ async def test_dissolution_from_risk_to_closed_with_export_erasure_and_replay(
         )
     after = await erased_views(crm)
 
-    assert sorted(bundle["sections"]) == sorted(ATTESTING)
+    assert sorted(bundle["sections"]) == sorted(EXPORTING)
     assert SECRET in json.dumps(bundle["sections"]["contacts"])
     assert SECRET in json.dumps(bundle["sections"]["feedback"])
     assert {r["category"] for r in closed_case["risks"]} == {c.value for c in RiskCategory}
@@ -244,6 +252,12 @@ async def test_dissolution_from_risk_to_closed_with_export_erasure_and_replay(
     kinds = {item["kind"] for item in erased["timeline"]["items"]}
     assert {"contact", "exit-agreed", "relationship-ended"} <= kinds
     assert closed.data["root_causes"] == ["law_and_regulation", "company_strategy"]
+    # The lesson reached loyalty: the signal that warned too late weighs more now.
+    assert learned["learning"]["case_id"] == case_id
+    assert learned["learning"]["ignored"] == ["regulator notice"]
+    [moved] = learned["learning"]["adjustments"]
+    assert moved["weight"] == "payment_overdue"
+    assert moved["after"] == learned["weights"]["payment_overdue"] < moved["before"]
     assert after == before
     assert SECRET not in json.dumps(after)
 

@@ -35,12 +35,14 @@ MODELS = {model.__name__: model for model in CATALOG}
 
 
 class Platform:
+    names: tuple[str, ...] = SERVICES  # the services run as processes
+
     def __init__(self, infra: Any, kafka: Kafka) -> None:
         self.ns = namespace()
         self.kafka = kafka
         self.services = {
             name: ServiceProcess(name, f"crm_{name}", self._settings(infra, name))
-            for name in SERVICES
+            for name in self.names
         }
         self.http: dict[str, httpx.AsyncClient] = {}
 
@@ -113,7 +115,7 @@ class Platform:
         count (its baseline plus the records replayed on the topics it consumes)."""
         everything = await self.kafka.read_all([self.ns + m.topic() for m in CATALOG])
         expected = {}
-        for name in SERVICES:
+        for name in self.names:
             operations = (await self.get(name, "/asyncapi.json"))["operations"]
             consumes = [op.removesuffix(".receive") for op in operations if op.endswith(".receive")]
             replayed = sum(len(everything[self.ns + topic]) for topic in consumes)

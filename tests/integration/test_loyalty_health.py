@@ -12,7 +12,7 @@ from crm_events.contacts import ContactLogged, CustomerRegistered
 from crm_events.feedback import ComplaintRaised, ComplaintSlaBreached, SurveyAnswered
 from crm_events.inbound import ContractBreached, PaymentOverdue, PurchaseRecorded, PurchaseReturned
 from crm_events.loyalty import RiskDetected
-from crm_events.offboarding import ExitAgreed
+from crm_events.offboarding import ExitAgreed, OffboardingCaseClosed
 from crm_loyalty.settings import LoyaltySettings
 from crm_runtime.clock import ManualClock
 from tests.integration.loyalty_fixtures import (
@@ -146,3 +146,46 @@ async def test_every_consumer_ignores_duplicates_and_dead_letters_garbage(
         if topic != purchase_dlq:
             assert len(reasons[topic]) == 1
             assert reasons[topic][0].startswith("invalid CloudEvents envelope"), reasons[topic]
+
+
+async def test_a_closed_cases_review_strengthens_the_late_signal_once_on_the_wire(
+    loyalty_on_manual_clock: Any, kafka: Kafka, ns: str
+) -> None:
+    """Issue 9's lessons learned: OffboardingCaseClosed over the broker (twice, and a
+    non-preventable one) makes one new weights version; the next breach costs more."""
+    client = loyalty_on_manual_clock
+    before = await get(client, "/health/weights")
+    review = {"preventable": True, "late_signals": ["crm.feedback.complaint-sla-breached.v1"]}
+    lesson = golden_bytes(OffboardingCaseClosed, "closed-1", "cus-9", case_id="obc-9", **review)
+    await send(kafka, ns, OffboardingCaseClosed, lesson, key="cus-9")
+    await send(kafka, ns, OffboardingCaseClosed, lesson, key="cus-9")  # redelivered
+    nothing = golden_bytes(
+        OffboardingCaseClosed, "closed-2", "cus-8", case_id="obc-8", preventable=False
+    )
+    await send(kafka, ns, OffboardingCaseClosed, nothing, key="cus-8")
+    await eventually(
+        lambda: consumed(client, "duplicate", OffboardingCaseClosed.topic()), lambda n: n >= 1
+    )
+    await eventually(
+        lambda: consumed(client, "applied", OffboardingCaseClosed.topic()), lambda n: n >= 2
+    )
+
+    learned = await get(client, "/health/weights")
+    assert learned["version"] == before["version"] + 1
+    assert learned["weights"]["sla_breach"] == before["weights"]["sla_breach"] - 2
+    assert learned["learning"]["case_id"] == "obc-9"
+    assert learned["learning"]["adjustments"] == [
+        {
+            "weight": "sla_breach",
+            "before": before["weights"]["sla_breach"],
+            "after": learned["weights"]["sla_breach"],
+        }
+    ]
+
+    registration = golden_bytes(CustomerRegistered, "reg-cus-7", customer_id="cus-7")
+    await send(kafka, ns, CustomerRegistered, registration, key="cus-7")
+    start = (await health_when(client, "cus-7", lambda h: True))["score"]
+    breach = golden_bytes(ComplaintSlaBreached, "breach-7", "cus-7", complaint_id="cmp-7")
+    await send(kafka, ns, ComplaintSlaBreached, breach, key="cus-7")
+    after = await health_when(client, "cus-7", lambda h: h["score"] != start)
+    assert after["score"] == start + learned["weights"]["sla_breach"]

@@ -92,6 +92,7 @@ def create_app(
         books=books,
         budgets=budgets,
         weights=weights,
+        learning_rules=settings.learning_rules(),
     )
     privacy = PrivacyService(accounts, runtime.clock, source=source)
     register_handlers(runtime, points, customer_health, privacy)

@@ -19,11 +19,13 @@ from crm_events.feedback import (
     SurveyAnswered,
 )
 from crm_events.inbound import ContractBreached, PaymentOverdue
-from crm_loyalty import decisions, signals, timers, translate
+from crm_events.offboarding import OffboardingCaseClosed
+from crm_loyalty import decisions, learning, signals, timers, translate
 from crm_loyalty.budget import Budgets
 from crm_loyalty.customer_health import Signal
 from crm_loyalty.domain import Account
 from crm_loyalty.earning import Fact
+from crm_loyalty.learning import LearningRules
 from crm_loyalty.programme import RuleBooks
 from crm_loyalty.rules import CustomerHealthRules, Rules
 from crm_loyalty.weights import Weights
@@ -45,8 +47,10 @@ class CustomerHealthService:
         books: RuleBooks,
         budgets: Budgets,
         weights: Weights,
+        learning_rules: LearningRules | None = None,
     ) -> None:
         self.accounts = accounts
+        self.learning_rules = learning_rules or LearningRules()
         self._clock = clock
         self._rules = rules
         self._source = source
@@ -55,6 +59,17 @@ class CustomerHealthService:
         self.weights = weights
 
     # --- consumed events -------------------------------------------------------------
+    async def on_case_closed(self, data: OffboardingCaseClosed, event: CloudEvent) -> bool:
+        """Lessons learned: a preventable loss strengthens the signals that came late."""
+        review = translate.review(data)
+        now = self._clock.now()
+        learned = await learning.apply_review(
+            self.weights, review, event.id, self.learning_rules, now
+        )
+        if learned:
+            log.info("health_weights_learned", case_id=data.case_id)
+        return learned
+
     async def on_contact_logged(self, data: ContactLogged, event: CloudEvent) -> bool:
         signal = signals.contact_logged(data, event, await self._weighted())
         return await self._apply(event, signal, translate.contact_fact(data, event))

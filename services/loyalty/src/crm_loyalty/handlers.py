@@ -19,6 +19,7 @@ from crm_events.inbound import (
 )
 from crm_events.offboarding import (
     ExitAgreed,
+    OffboardingCaseClosed,
     PersonalDataErasureRequested,
     PersonalDataExportRequested,
     RelationshipEnded,
@@ -48,6 +49,7 @@ def register_handlers(
     runtime.on(SurveyAnswered, health.on_survey_answered)
     runtime.on(PaymentOverdue, health.on_payment_overdue)
     runtime.on(ContractBreached, health.on_contract_breached)
+    runtime.on(OffboardingCaseClosed, health.on_case_closed)
     runtime.on(CustomerDeprioritised, privacy.on_customer_deprioritised)
     runtime.on(RegulationChanged, privacy.on_regulation_changed)
     runtime.on(PersonalDataErasureRequested, privacy.on_erasure_requested)

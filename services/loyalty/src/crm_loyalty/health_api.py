@@ -13,7 +13,7 @@ from crm_events.bounds import Timestamp
 from crm_loyalty import codec, programme_codec
 from crm_loyalty.domain import HealthPoint
 from crm_loyalty.service import LoyaltyService
-from crm_loyalty.weights import HealthWeights, Weights, WeightsBody
+from crm_loyalty.weights import HealthWeights, Learning, Weights, WeightsBody
 from crm_runtime.errors import DomainError
 from crm_runtime.http import CustomerIdPath, error_responses
 from crm_runtime.security import Principal, require
@@ -51,6 +51,9 @@ class WeightsView(BaseModel):
     created_at: datetime
     created_by: str
     weights: dict[str, Any]
+    learning: Learning | None = Field(
+        None, description="Set when a lessons-learned review made this version: why."
+    )
 
 
 class WeightsPage(BaseModel):
@@ -112,10 +115,13 @@ def _point(point: HealthPoint) -> HealthPointView:
 
 
 def _weights(current: HealthWeights) -> WeightsView:
-    values = current.model_dump(mode="json", exclude={"version", "created_at", "created_by"})
+    values = current.model_dump(
+        mode="json", exclude={"version", "created_at", "created_by", "learning"}
+    )
     return WeightsView(
         version=current.version,
         created_at=current.created_at,
         created_by=current.created_by,
         weights=values,
+        learning=current.learning,
     )

@@ -12,6 +12,7 @@ from pydantic import Field, NonNegativeInt, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from crm_events.common import RiskCategory, Severity
+from crm_loyalty.learning import LearningRules
 from crm_loyalty.rules import (
     DEFAULT_COMPLAINT_DELTAS,
     DEFAULT_RISK_CATEGORIES,
@@ -25,6 +26,7 @@ from crm_loyalty.rules import (
     SettlementRules,
     Tier,
 )
+from crm_loyalty.weights import MAX_WEIGHT
 from crm_runtime.settings import ServiceSettings
 
 _TIER_CODE = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
@@ -102,6 +104,11 @@ class LoyaltySettings(ServiceSettings):
     hard_signal_hold_days: int = Field(90, ge=0)
     health_window_days: int = Field(365, ge=1)
     health_max_contributions: int = Field(200, ge=10)
+    # Lessons learned (issue 9): a preventable closed case strengthens each risk signal its
+    # review names by ``step``, at most ``max_shift`` away from the configured weight.
+    health_learning_enabled: bool = True
+    health_learning_step: int = Field(2, ge=0, le=MAX_WEIGHT)
+    health_learning_max_shift: int = Field(10, ge=0, le=2 * MAX_WEIGHT)
     risk_categories: dict[str, RiskCategory] = Field(
         default_factory=lambda: dict(DEFAULT_RISK_CATEGORIES),
         description="Risk category per reason code (others: customer_performance).",
@@ -171,6 +178,13 @@ class LoyaltySettings(ServiceSettings):
                 currency=self.currency,
                 settle_at=self.settle_at,
             ),
+        )
+
+    def learning_rules(self) -> LearningRules:
+        return LearningRules(
+            enabled=self.health_learning_enabled,
+            step=self.health_learning_step,
+            max_shift=self.health_learning_max_shift,
         )
 
     def _health_rules(self) -> CustomerHealthRules:

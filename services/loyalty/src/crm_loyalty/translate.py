@@ -11,7 +11,8 @@ from crm_events import CloudEvent
 from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
 from crm_events.feedback import ComplaintResolved, SurveyAnswered
 from crm_events.inbound import PurchaseRecorded, PurchaseReturned
-from crm_events.offboarding import ExitAgreed, RelationshipEnded
+from crm_events.offboarding import ExitAgreed, OffboardingCaseClosed, RelationshipEnded
+from crm_loyalty import learning
 from crm_loyalty.earning import Fact
 
 
@@ -160,4 +161,15 @@ def resolution_fact(data: ComplaintResolved, event: CloudEvent) -> Fact:
         event_id=event.id,
         at=data.resolved_at,
         fields={"severity": severity, "within_sla": data.within_sla},
+    )
+
+
+def review(data: OffboardingCaseClosed) -> learning.Review:
+    """The review a closed case carries (cases closed before issue 9 carry none)."""
+    return learning.Review(
+        case_id=data.case_id,
+        outcome=data.outcome,
+        preventable=data.preventable,
+        late_signals=tuple(data.late_signals or ()),
+        closed_at=data.closed_at,
     )

@@ -1,7 +1,8 @@
 """The customer health score's contribution weights as a versioned document (issue 11).
 
-Version 1 is the service's settings (``HEALTH_*``); a manager (or, later, offboarding's
-lessons learned) stores a new version with ``PUT /health/weights``. Every weight stays
+Version 1 is the service's settings (``HEALTH_*``); a manager stores a new version with
+``PUT /health/weights``, and a preventable offboarding review stores one that strengthens
+the risk signals it names (``learning``). Every weight stays
 within ``±MAX_WEIGHT`` and keeps its sign (a complaint never raises the score), so no
 version can turn the score upside down. Every history point names the version in force.
 """
@@ -50,10 +51,34 @@ class WeightsBody(BaseModel):
         return self
 
 
+class WeightAdjustment(BaseModel):
+    """One weight a review moved (``complaint.<severity>`` for the complaint weights)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    weight: str
+    before: int
+    after: int
+
+
+class Learning(BaseModel):
+    """Why a version exists when a review made it: the case, the signals used and those
+    the service does not know, and every weight's move."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_id: str
+    outcome: str
+    signals: list[str]
+    ignored: list[str] = Field(default_factory=list)
+    adjustments: list[WeightAdjustment]
+
+
 class HealthWeights(WeightsBody):
     version: Annotated[int, Field(ge=1)]
     created_at: Timestamp
     created_by: ShortText
+    learning: Learning | None = None  # set on a version a lessons-learned review made
 
     def apply_to(self, rules: CustomerHealthRules) -> CustomerHealthRules:
         return replace(
@@ -153,5 +178,14 @@ class Weights:
             await self.store.apply(WEIGHTS_ID, f"weights-v{weights.version}", decide)
         except AggregateConflict as exc:
             raise Conflict("the weights are being changed concurrently; retry") from exc
-        self._cached, self._loaded = weights, time.monotonic()
+        self.remember(weights)
         return weights
+
+    def remember(self, weights: HealthWeights) -> None:
+        """The version just stored is the current one (no wait for the refresh)."""
+        self._cached, self._loaded = weights, time.monotonic()
+
+    @property
+    def configured(self) -> HealthWeights:
+        """Version 1: the settings."""
+        return self._default
