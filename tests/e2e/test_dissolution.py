@@ -22,7 +22,7 @@ import pytest
 
 from crm_events.common import RiskCategory
 from crm_events.inbound import CustomerDeprioritised, RegulationChanged
-from tests.e2e.test_lifecycle import SERVICES, Platform
+from tests.e2e.test_lifecycle import SERVICES, Platform, stored
 from tests.support import AGENT, MANAGER, SYSTEM, Kafka, eventually
 
 pytestmark = pytest.mark.e2e
@@ -167,13 +167,15 @@ async def reach(crm: Platform, case_id: str, state: str) -> dict[str, Any]:
 
 
 async def erased_views(crm: Platform) -> dict[str, Any]:
-    return {
-        "customer": await crm.get("contacts", f"/customers/{CUSTOMER}"),
-        "timeline": await crm.get("contacts", f"/customers/{CUSTOMER}/timeline?limit=200"),
-        "complaints": await crm.get("feedback", f"/customers/{CUSTOMER}/complaints"),
-        "cases": await crm.get("offboarding", f"/customers/{CUSTOMER}/cases"),
-        "journey": await crm.get("insights", f"/customers/{CUSTOMER}/journey?limit=500"),
-    }
+    return stored(
+        {
+            "customer": await crm.get("contacts", f"/customers/{CUSTOMER}"),
+            "timeline": await crm.get("contacts", f"/customers/{CUSTOMER}/timeline?limit=200"),
+            "complaints": await crm.get("feedback", f"/customers/{CUSTOMER}/complaints"),
+            "cases": await crm.get("offboarding", f"/customers/{CUSTOMER}/cases"),
+            "journey": await crm.get("insights", f"/customers/{CUSTOMER}/journey?limit=500"),
+        }
+    )
 
 
 REVIEW = {

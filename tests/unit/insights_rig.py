@@ -86,6 +86,11 @@ class Insights:
     def event(self, data: EventData, at: datetime | None = None, **links: Any) -> CloudEvent:
         return data.to_event(source="/test", time=at or self.clock.now(), **links)
 
+    async def sweep(self, name: str = "erasure") -> int:
+        """One pass of the named sweeper at the clock's time."""
+        [sweeper] = [s for s in self.runtime.sweepers if s.name == name]
+        return int(await sweeper.sweep())
+
 
 def insights_rig() -> Insights:
     backend = InMemoryBackend()

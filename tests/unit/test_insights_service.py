@@ -22,8 +22,12 @@ from crm_events.offboarding import (
     OffboardingCaseOpened,
     PersonalDataErased,
     PersonalDataErasureRequested,
+    PersonalDataExported,
 )
-from crm_insights import summaries
+from crm_insights import summaries, translate
+from crm_insights.decisions import ErasureRequest
+from crm_insights.domain import PERSONAL_FIELDS
+from tests.store_memory import SimulatedCrash
 from tests.unit.insights_rig import INSIGHTS_NOW, insights_rig
 
 pytestmark = pytest.mark.unit
@@ -105,6 +109,15 @@ async def test_facts_about_an_employee_count_without_a_customer_journey() -> Non
     assert (await rig.service.kpis("day", day, day))["total"]["departures"] == 1
 
 
+def attestations(rig: Any) -> list[dict[str, Any]]:
+    outbox = [
+        json.loads(entry["value"])
+        for doc in rig.backend.docs("customers").values()
+        for entry in (doc.get("outbox") or {}).values()
+    ]
+    return [e for e in outbox if e["type"] == PersonalDataErased.event_type()]
+
+
 async def test_erasure_keeps_the_counts_drops_names_also_from_later_events_and_attests() -> None:
     rig = insights_rig()
     await rig.deliver(rig.event(registration()))
@@ -113,21 +126,44 @@ async def test_erasure_keeps_the_counts_drops_names_also_from_later_events_and_a
     assert await rig.deliver(request) == "duplicate"
     later = golden(CustomerProfileUpdated, customer_id="c-1", display_name="王大明")
     assert await rig.deliver(rig.event(later)) == "applied"
+    assert attestations(rig) == []  # not before the journey is stripped
+    assert await rig.sweep() == 1
+    assert await rig.sweep() == 0  # no longer due
+
     facts = await rig.service.customer("c-1")
     assert facts.erased
     assert facts.name is None
+    assert facts.erasure_request is None
     page = await rig.service.journey("c-1", limit=10, before=None)
     assert all("display_name" not in e.data for e in page)
+    assert all(e.erased for e in page)
     figures = await rig.service.kpis("month", INSIGHTS_NOW.date(), INSIGHTS_NOW.date())
     assert figures["total"]["new_customers"] == 1
-    outbox = [
-        json.loads(entry["value"])
-        for doc in rig.backend.docs("customers").values()
-        for entry in (doc.get("outbox") or {}).values()
-    ]
-    [attestation] = [e for e in outbox if e["type"] == PersonalDataErased.event_type()]
+    [attestation] = attestations(rig)
     assert attestation["data"]["service"] == "insights"
     assert (attestation["data"]["case_id"], attestation["causationid"]) == ("obc-9", request.id)
+
+
+async def test_a_crash_between_a_write_and_its_journey_entry_leaves_nothing_personal() -> None:
+    """The profile's write lands, its journey entry (with the name) does not; the erasure
+    that follows stores the carried entry first, and the sweeper strips it before it
+    attests."""
+    rig = insights_rig()
+    await rig.deliver(rig.event(registration()))
+    profile = golden(CustomerProfileUpdated, customer_id="c-1", display_name="王大明")
+    rig.backend.crash_after(1)  # the customer write happens, the entries' insert does not
+    with pytest.raises(SimulatedCrash):
+        await rig.service.observe(translate.observed(profile, rig.event(profile)))
+    request = rig.event(golden(PersonalDataErasureRequested, customer_id="c-1", case_id="obc-9"))
+    data = PersonalDataErasureRequested.model_validate(request.data)
+    erasure = ErasureRequest(request.id, request.id, data.customer_id, data.case_id)
+    assert await rig.service.erase(erasure, rig.clock.now())
+    assert await rig.sweep() == 1
+
+    page = await rig.service.journey("c-1", limit=10, before=None)
+    assert CustomerProfileUpdated.event_name() in {e.event_type for e in page}
+    assert all(e.erased and "display_name" not in e.data for e in page)
+    assert len(attestations(rig)) == 1
 
 
 async def test_work_queues_list_warned_complaints_and_open_cases_by_next_action() -> None:
@@ -157,3 +193,29 @@ async def test_work_queues_list_warned_complaints_and_open_cases_by_next_action(
         assert await rig.deliver(rig.event(data)) == "applied"
     assert await rig.service.complaint_queue(10) == []
     assert [q.case_id for q in await rig.service.case_queue(10)] == ["case-3"]
+
+
+def _free_text(schema: dict[str, Any]) -> bool:
+    if schema.get("type") == "string" and schema.get("maxLength", 0) >= 1000:
+        return True
+    return any(_free_text(option) for option in schema.get("anyOf", []))
+
+
+def test_every_free_text_field_of_the_catalogue_is_erased_from_the_journey() -> None:
+    """A contract that adds a free-text field (``FreeText``, may hold personal data) must
+    not slip past data disposal: the field is in ``PERSONAL_FIELDS``."""
+    free_text = {
+        name
+        for model in REGISTRY.models
+        for name, prop in model.model_json_schema().get("properties", {}).items()
+        if _free_text(prop)
+    }
+    assert free_text, "no free-text fields found: the check itself broke"
+    assert free_text <= set(PERSONAL_FIELDS)
+
+
+def test_an_export_sections_copy_of_the_customer_is_never_kept_on_the_journey() -> None:
+    exported = golden(PersonalDataExported, section='{"email": "someone@example.com"}')
+    observed = translate.observed(exported, load_golden(PersonalDataExported))
+    assert "section" not in observed.data
+    assert observed.data["service"] == exported.service

@@ -39,6 +39,10 @@ def create_app(
     # The only event insights publishes: its attestation of a data disposal (issue 9).
     runtime.publishes([PersonalDataErased], outboxes=[runtime.db[codec.CustomerCodec.collection]])
     runtime.sweepers.append(_folding(runtime, service, settings))
+    # A pending disposal is the customer's due date: strip the journey, then attest.
+    runtime.sweep_aggregates(
+        "erasure", customers, lambda state, now: service.on_due(state, now, runtime.source)
+    )
     if store is None:
         runtime.on_startup(lambda: codec.ensure_indexes(runtime.db))
     app = runtime.build_app(title="CRM insights service", routers=[build_router(service)])

@@ -43,7 +43,13 @@ DUPLICATE_KEY = 11000
 # Counters are top-level fields ``n:<metric>``: the MongoDB stand-in stores a dotted
 # ``$inc`` path of an upsert's insert as one literal field name (``"c.x"``), not nested.
 COUNTER = "n:"
-_TIMES = ("registered_at", "first_purchase_at", "balance_at", "last_event_at")
+_TIMES = (
+    "registered_at",
+    "first_purchase_at",
+    "balance_at",
+    "last_event_at",
+    "erasure_requested_at",
+)
 # Top-level, indexed: when the customer's most urgent queue item is due; NONE when it has
 # none (a string, so one range query finds every customer that has one).
 ATTENTION_AT, CASES_SINCE, NONE = "attention_at", "cases_since", "~"

@@ -33,7 +33,11 @@ def observe(state: CustomerFacts | None, fact: Observed) -> Decision[CustomerFac
         fact = replace(fact, data=without_personal_data(fact.data))
         after = replace(after, name=None)
     entry = translate.journey_entry(fact, erased=after.erased)
-    return Decision(after, entries=[entry, KpiDelta(fact.event_id, kpis.increments(changes))])
+    return Decision(
+        after,
+        entries=[entry, KpiDelta(fact.event_id, kpis.increments(changes))],
+        due=after.erasure_requested_at,  # a pending disposal stays due
+    )
 
 
 def observe_subject(state: SubjectFacts | None, fact: Observed) -> Decision[SubjectFacts]:
@@ -49,15 +53,41 @@ def observe_subject(state: SubjectFacts | None, fact: Observed) -> Decision[Subj
 
 
 def erase(
-    state: CustomerFacts | None, request: ErasureRequest, *, now: datetime, source: str
+    state: CustomerFacts | None, request: ErasureRequest, *, now: datetime
 ) -> Decision[CustomerFacts]:
-    """Data disposal: the customer's name goes; its counted facts stay (no personal data).
-    The journey's stored payloads are stripped by the read models (``codec``); the
-    attestation (``PersonalDataErased``, service ``insights``) leaves with the state."""
+    """Data disposal: the customer's name goes at once, later events are stored without
+    personal fields, counted facts stay. Stripping the journey and attesting wait for the
+    sweeper (``strip`` then ``attest``): entries staged in this poll are not stored yet."""
     current = state or CustomerFacts(customer_id=request.customer_id)
+    pending = replace(
+        current,
+        name=None,
+        erased=True,
+        erasure_request=request.event_id,
+        erasure_case=request.case_id,
+        erasure_correlation=request.correlation_id,
+        erasure_requested_at=now,
+    )
+    return Decision(pending, due=now)
+
+
+def strip(state: CustomerFacts | None) -> Decision[CustomerFacts]:
+    """Before the journey is stripped: one write on the aggregate, which first stores any
+    entries an earlier write still carries, so the strip that follows sees them all."""
+    if state is None or state.erasure_request is None:
+        return Decision()
+    return Decision(state, due=state.erasure_requested_at)
+
+
+def attest(state: CustomerFacts | None, *, now: datetime, source: str) -> Decision[CustomerFacts]:
+    """The journey is stripped: ``PersonalDataErased`` (service ``insights``) leaves with
+    the write that ends the pending disposal."""
+    if state is None or state.erasure_request is None or state.erasure_case is None:
+        return Decision()
+    request = state.erasure_request
     attestation = PersonalDataErased(
-        case_id=request.case_id,
-        customer_id=request.customer_id,
+        case_id=state.erasure_case,
+        customer_id=state.customer_id,
         service=SERVICE,
         method="anonymised",
         legal_hold=False,
@@ -65,12 +95,19 @@ def erase(
         erased_fields=["name", "journey.personal_fields"],
     ).to_event(
         source=source,
-        event_id=deterministic_event_id(request.event_id, SERVICE, "attested"),
+        event_id=deterministic_event_id(request, SERVICE, "attested"),
         time=now,
-        correlation_id=request.correlation_id,
-        causation_id=request.event_id,
+        correlation_id=state.erasure_correlation or request,
+        causation_id=request,
     )
-    return Decision(replace(current, name=None, erased=True), publish=[attestation])
+    done = replace(
+        state,
+        erasure_request=None,
+        erasure_case=None,
+        erasure_correlation=None,
+        erasure_requested_at=None,
+    )
+    return Decision(done, publish=[attestation])
 
 
 def without_personal_data(data: dict[str, object]) -> dict[str, object]:

@@ -28,6 +28,8 @@ PERSONAL_FIELDS = (
     "offer",
     "lessons_learned",
     "reasons",
+    "response",
+    "section",  # never stored since it was noticed (``translate.NOT_KEPT``); older entries
 )
 
 
@@ -132,6 +134,13 @@ class CustomerFacts:
     events: int = 0
     last_event_at: datetime | None = None
     erased: bool = False
+    # A data disposal asked for and not yet attested (the request's event id, case,
+    # correlation, when): the customer's due date until the sweeper has stripped the
+    # journey — after the poll that staged the last unstripped entries — and attested.
+    erasure_request: str | None = None
+    erasure_case: str | None = None
+    erasure_correlation: str | None = None
+    erasure_requested_at: datetime | None = None
     version: int = 0
 
     @property

@@ -30,7 +30,7 @@ def register_handlers(
         assert isinstance(data, PersonalDataErasureRequested)
         observed = await service.observe(translate.observed(data, event))
         request = ErasureRequest(event.id, event.correlationid, data.customer_id, data.case_id)
-        erased = await service.erase(request, runtime.clock.now(), runtime.source)
+        erased = await service.erase(request, runtime.clock.now())
         return observed or erased
 
     for model in models:

@@ -60,18 +60,32 @@ class InsightsService:
         )
         return applied.applied
 
-    async def erase(self, request: ErasureRequest, now: datetime, source: str) -> bool:
-        """Data disposal of one customer (offboarding's erasure request): the aggregate
-        forgets the name and attests; the journey's payloads lose every personal field;
-        counted facts stay. Idempotent per request (stripping the journey again is a
-        no-op), so a redelivery attests once."""
+    async def erase(self, request: ErasureRequest, now: datetime) -> bool:
+        """Data disposal of one customer (offboarding's erasure request): the name goes and
+        the disposal is pending; ``on_due`` strips the journey and attests. Idempotent per
+        request."""
         applied = await self.customers.apply(
             request.customer_id,
             deterministic_event_id(request.event_id, decisions.SERVICE, "erase"),
-            lambda s: decisions.erase(s, request, now=now, source=source),
+            lambda s: decisions.erase(s, request, now=now),
         )
-        await self.reads.erase_journey(request.customer_id)
         return applied.applied
+
+    async def on_due(self, state: CustomerFacts, now: datetime, source: str) -> None:
+        """A pending disposal: a write that stores every entry still carried, the journey
+        stripped of personal fields, then the attestation. A crash anywhere repeats the
+        steps not yet recorded (each is idempotent)."""
+        request = state.erasure_request
+        if request is None:
+            return
+        customer_id = state.customer_id
+        marker = deterministic_event_id(request, decisions.SERVICE, "strip")
+        await self.customers.apply(customer_id, marker, decisions.strip)
+        await self.reads.erase_journey(customer_id)
+        marker = deterministic_event_id(request, decisions.SERVICE, "attest")
+        await self.customers.apply(
+            customer_id, marker, lambda s: decisions.attest(s, now=now, source=source)
+        )
 
     # --- queries -------------------------------------------------------------------------------
     async def customer(self, customer_id: str) -> CustomerFacts:

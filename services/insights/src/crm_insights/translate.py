@@ -15,8 +15,13 @@ def lane(topic: str) -> str:
     return parts[1] if len(parts) > 2 else topic
 
 
+# Fields the journey never keeps: an export section is a copy of everything a service
+# holds about the customer (its owner keeps it; the journey keeps only that it was sent).
+NOT_KEPT = ("section",)
+
+
 def observed(data: EventData, event: CloudEvent) -> Observed:
-    payload = data.model_dump(mode="json", exclude_none=True)
+    payload = data.model_dump(mode="json", exclude_none=True, exclude=set(NOT_KEPT))
     customer = payload.get(CUSTOMER_FIELD) if data.subject_field == CUSTOMER_FIELD else None
     return Observed(
         event_id=event.id,
