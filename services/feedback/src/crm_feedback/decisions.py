@@ -40,6 +40,7 @@ def file_complaint(
         warning_fraction=policy.warning_fraction,
         calendar=policy.calendar_for(fact.severity.value, fact.segment),
     )
+    complaint = replace(complaint, named_owner_id=fact.named_owner_id)
     if state is None:
         return Decision(complaint, publish=announce, due=complaint.next_due_at)
     if state.raised_event_id == fact.event_id:

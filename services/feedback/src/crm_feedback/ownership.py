@@ -10,6 +10,7 @@ Kept apart from the complaint lifecycle (``service.py``): it only changes the ow
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -28,6 +29,8 @@ from crm_runtime.timestamps import stamp, unstamp
 ACCOUNTS = "accounts"
 MOVED_AT_ONCE = 1000  # open complaints of one customer and owner moved per account move
 Reason = Literal["reassigned", "employee_departed"]
+# (customer, employee) → who owns in their place if they have left, else None
+Replacement = Callable[[str, str], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -108,20 +111,26 @@ class ComplaintOwnership:
         clock: Clock,
         *,
         source: str,
+        replacement: Replacement | None = None,
     ):
         self.accounts = accounts
         self.complaints = complaints
         self._clock = clock
         self._source = source
+        self._replacement = replacement
 
     async def owner_changed(self, move: OwnerMove) -> bool:
         decide = lambda s: account_moved(s, move)  # noqa: E731
         recorded = (await self.accounts.apply(move.customer_id, move.event_id, decide)).applied
         if move.previous_owner_id is None or move.previous_owner_id == move.new_owner_id:
             return recorded
+        previous = move.previous_owner_id
+        moving = await self._live(move)
+        if moving.new_owner_id == previous:
+            return recorded
         held = await codec.complaints(
             self.complaints.backend,
-            equals={"customer_id": move.customer_id, "owner_id": move.previous_owner_id},
+            equals={"customer_id": move.customer_id, "owner_id": previous},
             status=OPEN,
             limit=MOVED_AT_ONCE,
         )
@@ -131,10 +140,18 @@ class ComplaintOwnership:
         now, changed = self._clock.now(), False
         for complaint in held:
             event_id = deterministic_event_id(move.event_id, "complaint", complaint.complaint_id)
-            moving = lambda s: reassign(s, move, source=self._source, now=now)  # noqa: E731
-            applied = await self.complaints.apply(complaint.complaint_id, event_id, moving)
+            decide_move = lambda s: reassign(s, moving, source=self._source, now=now)  # noqa: E731
+            applied = await self.complaints.apply(complaint.complaint_id, event_id, decide_move)
             changed |= applied.applied
         return recorded or changed
+
+    async def _live(self, move: OwnerMove) -> OwnerMove:
+        """A move to someone who has left (a late or reordered event) takes the complaints
+        to whoever the departure rule names instead: never to a leaver."""
+        if self._replacement is None:
+            return move
+        instead = await self._replacement(move.customer_id, move.new_owner_id)
+        return move if instead is None else replace(move, new_owner_id=instead)
 
 
 def wire(runtime: ServiceRuntime, ownership: ComplaintOwnership) -> None:
