@@ -197,9 +197,32 @@ async def test_the_departure_first_then_the_account_move(feedback: Feedback) -> 
     await feedback.deliver(account_moved("cus-1", None, "emp-gone"))
     await raise_complaint(feedback, "c-1", "emp-gone", "cus-1")
     await feedback.deliver(departed())
+    assert await owner_of(feedback, "c-1") == "emp-succ"  # never the leaver's meanwhile
     assert await feedback.deliver(account_moved("cus-1", "emp-gone", "emp-new")) == "applied"
-    assert await owner_of(feedback, "c-1") == "emp-succ"  # not the leaver's any more
+    assert await owner_of(feedback, "c-1") == "emp-new"  # it follows the account after all
+    assert reassigned(feedback) == [
+        ("c-1", "emp-gone", "emp-succ", "employee_departed"),
+        ("c-1", "emp-succ", "emp-new", "employee_departed"),
+    ]
+
+
+async def test_the_account_move_to_the_provisional_owner_moves_nothing(
+    feedback: Feedback,
+) -> None:
+    await raise_complaint(feedback, "c-1", "emp-gone", "cus-1")
+    await feedback.deliver(departed())
+    assert await feedback.deliver(account_moved("cus-1", "emp-gone", "emp-succ")) == "applied"
+    assert await owner_of(feedback, "c-1") == "emp-succ"
     assert len(reassigned(feedback)) == 1
+
+
+async def test_a_complaint_raised_for_the_leaver_follows_the_account_move_later(
+    feedback: Feedback,
+) -> None:
+    await feedback.deliver(departed())
+    await raise_complaint(feedback, "c-1", "emp-gone", "cus-1")
+    await feedback.deliver(account_moved("cus-1", "emp-gone", "emp-new"))
+    assert await owner_of(feedback, "c-1") == "emp-new"
 
 
 async def test_a_late_move_to_the_leaver_goes_to_the_rules_owner(feedback: Feedback) -> None:

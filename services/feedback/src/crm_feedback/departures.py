@@ -131,11 +131,15 @@ def choose_owner(
 def hand_over(
     state: Complaint | None, leaver: str, owner: str, *, cause_id: str, source: str, now: datetime
 ) -> Decision[Complaint]:
-    """An open complaint the leaver still holds goes to ``owner``; clocks untouched."""
+    """An open complaint the leaver still holds goes to ``owner``; clocks untouched. It
+    remembers whom it was taken from, so contacts' move of the leaver's account (which
+    may arrive later and name someone else) still takes it to the account's owner."""
     if state is None or state.status != OPEN or state.owner_id != leaver:
         return Decision()
     move = OwnerMove(cause_id, state.customer_id, leaver, owner, "employee_departed", now)
-    return reassign(state, move, source=source, now=now)
+    moved = reassign(state, move, source=source, now=now)
+    assert moved.state is not None
+    return replace(moved, state=replace(moved.state, handed_over_from=leaver))
 
 
 # --- use cases ------------------------------------------------------------------------------

@@ -129,6 +129,9 @@ class Complaint:
     last_customer_reply_at: datetime | None = None
     # The employee the raise named, when they had left and the departure rule chose the owner.
     named_owner_id: str | None = None
+    # The leaver it was taken from by the departure rule, until contacts' move of that
+    # leaver's account names the account's new owner (the complaint then follows it).
+    handed_over_from: str | None = None
 
     @property
     def paused(self) -> bool:

@@ -81,11 +81,13 @@ def owner_move(data: AccountOwnerChanged, event: CloudEvent) -> OwnerMove:
 def reassign(
     state: Complaint | None, move: OwnerMove, *, source: str, now: datetime
 ) -> Decision[Complaint]:
-    """An open complaint held by the account's previous owner goes to the new one; its
-    clocks (and so its due date) are untouched."""
-    if state is None or state.status != OPEN or state.owner_id != move.previous_owner_id:
+    """An open complaint held by the account's previous owner — or taken from them by the
+    departure rule — goes to the new one; its clocks (and so its due date) are untouched."""
+    if state is None or state.status != OPEN or not _held_by(state, move.previous_owner_id):
         return Decision()
-    moved = replace(state, owner_id=move.new_owner_id)
+    if state.owner_id == move.new_owner_id:
+        return Decision(replace(state, handed_over_from=None), due=state.next_due_at)
+    moved = replace(state, owner_id=move.new_owner_id, handed_over_from=None)
     data = ComplaintReassigned(
         complaint_id=state.complaint_id,
         customer_id=state.customer_id,
@@ -101,6 +103,10 @@ def reassign(
         causation_id=move.event_id,
     )
     return Decision(moved, publish=[event], due=moved.next_due_at)
+
+
+def _held_by(complaint: Complaint, employee: str | None) -> bool:
+    return employee is not None and employee in (complaint.owner_id, complaint.handed_over_from)
 
 
 class ComplaintOwnership:
@@ -128,12 +134,10 @@ class ComplaintOwnership:
         moving = await self._live(move)
         if moving.new_owner_id == previous:
             return recorded
-        held = await codec.complaints(
-            self.complaints.backend,
-            equals={"customer_id": move.customer_id, "owner_id": previous},
-            status=OPEN,
-            limit=MOVED_AT_ONCE,
-        )
+        held = [
+            *await self._open(move.customer_id, "owner_id", previous),
+            *await self._open(move.customer_id, "handed_over_from", previous),
+        ]
         batch = StoreBatch.current()
         if batch is not None and held:
             await batch.prefetch(self.complaints, [c.complaint_id for c in held])
@@ -144,6 +148,11 @@ class ComplaintOwnership:
             applied = await self.complaints.apply(complaint.complaint_id, event_id, decide_move)
             changed |= applied.applied
         return recorded or changed
+
+    async def _open(self, customer_id: str, field: str, employee: str) -> list[Complaint]:
+        equals = {"customer_id": customer_id, field: employee}
+        backend = self.complaints.backend
+        return await codec.complaints(backend, equals=equals, status=OPEN, limit=MOVED_AT_ONCE)
 
     async def _live(self, move: OwnerMove) -> OwnerMove:
         """A move to someone who has left (a late or reordered event) takes the complaints
