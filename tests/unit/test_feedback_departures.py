@@ -11,7 +11,7 @@ import pytest
 
 from crm_events import CloudEvent
 from crm_events.common import Channel, Severity
-from crm_events.contacts import AccountOwnerChanged
+from crm_events.contacts import AccountOwnerChanged, CustomerRegistered
 from crm_events.feedback import ComplaintRaised
 from crm_events.inbound import EmployeeDeparted
 from crm_feedback.departures import choose_owner
@@ -286,3 +286,20 @@ async def test_the_recheck_catches_a_complaint_that_slipped_past_the_first_pass(
     await feedback.sweep("departures")
     assert await owner_of(feedback, "c-1") == "emp-succ"
     assert feedback.backend.docs("departures")["emp-gone"].get("next_due_at") is None
+
+
+async def test_the_registered_owner_takes_over_and_a_late_registration_changes_nothing(
+    feedback: Feedback,
+) -> None:
+    registered = CustomerRegistered(customer_id="cus-1", display_name="Example", owner_id="emp-acc")
+    await feedback.deliver(account_moved("cus-2", None, "emp-new"))
+    late = CustomerRegistered(customer_id="cus-2", display_name="Example", owner_id="emp-first")
+    for data in (registered, late):
+        assert await feedback.deliver(data.to_event(source="/crm/contacts", time=NOW)) == "applied"
+    await raise_complaint(feedback, "c-1", "emp-gone", "cus-1")
+    await raise_complaint(feedback, "c-2", "emp-gone", "cus-2")
+
+    await feedback.deliver(departed())
+
+    assert await owner_of(feedback, "c-1") == "emp-acc"
+    assert await owner_of(feedback, "c-2") == "emp-new"

@@ -151,13 +151,15 @@ def create_app(
     ending = EndOfRelationship(
         complaint_store, ends, runtime.clock, policy=policy, source=runtime.source
     )
-    register_handlers(runtime, complaints, surveys, feedback, plans, disposals, exports, ending)
     owners = ownership.ComplaintOwnership(
         leavers.accounts,
         complaint_store,
         runtime.clock,
         source=runtime.source,
         replacement=leavers.replacement,
+    )
+    register_handlers(
+        runtime, complaints, surveys, feedback, plans, disposals, exports, ending, owners
     )
     ownership.wire(runtime, owners)
     departures.wire(runtime, leavers)

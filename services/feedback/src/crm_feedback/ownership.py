@@ -149,6 +149,14 @@ class ComplaintOwnership:
             changed |= applied.applied
         return recorded or changed
 
+    async def registered(
+        self, event_id: str, customer_id: str, owner_id: str, at: datetime
+    ) -> bool:
+        """The account's first owner; any move already seen is newer, whatever the time."""
+        first = OwnerMove(event_id, customer_id, None, owner_id, "reassigned", at)
+        decide = lambda s: Decision() if s is not None else account_moved(s, first)  # noqa: E731
+        return (await self.accounts.apply(customer_id, event_id, decide)).applied
+
     async def _open(self, customer_id: str, field: str, employee: str) -> list[Complaint]:
         equals = {"customer_id": customer_id, field: employee}
         backend = self.complaints.backend
