@@ -32,6 +32,8 @@ CUSTOMERS = [f"cus-dep-{n:03d}" for n in range(200)]
 WITH_TEAM = set(CUSTOMERS[:120])  # a colleague on the team takes these over
 COMPLAINED = CUSTOMERS[:50]
 AT_RISK = CUSTOMERS[60:63]
+# A colleague's account on which the leaver holds one open complaint (a support case).
+OTHERS_ACCOUNT, OTHER_OWNER, SUPPORT_CASE = "cus-dep-colleague", "emp-colleague", "dep-c-other"
 
 
 @pytest.fixture
@@ -109,7 +111,17 @@ async def given_an_employee_holding_everything(crm: Platform) -> None:
             first_response_due_at=(now + timedelta(days=2)).isoformat(),
             resolution_due_at=(now + timedelta(days=5)).isoformat(), raised_at=now.isoformat(),
         )  # fmt: skip
-    wanted = {"accounts": 200, "complaints": 50, "cases": 0}
+    await publish(
+        crm, CustomerRegistered, OTHERS_ACCOUNT, f"reg-{OTHERS_ACCOUNT}",
+        customer_id=OTHERS_ACCOUNT, owner_id=OTHER_OWNER, account_team=[],
+    )  # fmt: skip
+    await publish(
+        crm, ComplaintRaised, OTHERS_ACCOUNT, "complaint-other",
+        complaint_id=SUPPORT_CASE, customer_id=OTHERS_ACCOUNT, owner_id=LEAVER,
+        first_response_due_at=(now + timedelta(days=2)).isoformat(),
+        resolution_due_at=(now + timedelta(days=5)).isoformat(), raised_at=now.isoformat(),
+    )  # fmt: skip
+    wanted = {"accounts": 200, "complaints": 51, "cases": 0}
     await eventually(lambda: held_by(crm, LEAVER), wanted.__eq__, timeout=120)
     for n, customer in enumerate(AT_RISK):
         await publish(
@@ -151,19 +163,24 @@ async def test_a_departed_employee_leaves_nothing_behind_and_redelivery_changes_
 
     empty = {"accounts": 0, "complaints": 0, "cases": 0}
     assert await eventually(lambda: held_by(crm, LEAVER), empty.__eq__, timeout=120) == empty
-    handed = {"accounts": 200, "team_seats": 0, "feedback": 50, "offboarding": 3}
+    handed = {"accounts": 200, "team_seats": 0, "feedback": 51, "offboarding": 3}
     record = await eventually(
         lambda: crm.get("contacts", f"/departures/{LEAVER}"),
         lambda r: r["handed_over"] == handed,
         timeout=120,
     )
     assert record["successor_id"] is None
+    # complaints the rule handed over before contacts' account moves arrived follow them
+    mate = {"accounts": 120, "complaints": 50, "cases": 3}
+    await eventually(lambda: held_by(crm, MATE), mate.__eq__, timeout=120)
     state = await snapshot(crm)
     assert set(state["owners"]) >= set(CUSTOMERS)
     assert {state["owners"][c] for c in WITH_TEAM} == {MATE}
     assert {state["owners"][c] for c in set(CUSTOMERS) - WITH_TEAM} == {"account-pool"}
     assert state["mate"] == {"accounts": 120, "complaints": 50, "cases": 3}
     assert state["deadlines"] == before  # the SLA clocks kept running, unmoved
+    # the leaver's complaint on a colleague's account went to that account's owner
+    assert (await crm.get("feedback", f"/complaints/{SUPPORT_CASE}"))["owner_id"] == OTHER_OWNER
 
     replayed = await crm.replay_everything()
     for name, expected in replayed.items():

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from crm_events import CloudEvent
-from crm_events.contacts import CustomerRegistered
+from crm_events.contacts import CustomerProfileUpdated, CustomerRegistered
 from crm_events.feedback import ComplaintReassigned
 from crm_events.inbound import EmployeeDeparted, PurchaseRecorded
 from crm_events.offboarding import OffboardingCaseReassigned
@@ -280,3 +280,20 @@ async def test_a_complaint_for_an_unknown_customer_waits_for_the_registration(
         reason="reassigned",
     )
     assert await contacts.deliver(moved.to_event(source="/crm/feedback", time=NOW)) == "parked"
+
+
+async def test_a_consumed_profile_update_never_puts_a_leaver_back_on_the_team(
+    contacts: Contacts,
+) -> None:
+    await register(contacts, "cus-1", "emp-1", {"emp-2": "deputy"})
+    await depart(contacts, "emp-3")
+    stale = CustomerProfileUpdated(customer_id="cus-1", account_team=["emp-2", "emp-3", "emp-4"])
+
+    event = contacts.external(stale)
+    assert await contacts.deliver(event) == "applied"
+    assert await contacts.deliver(event) == "duplicate"
+
+    customer = await contacts.service.customer("cus-1")
+    assert customer.team == {"emp-2": "deputy", "emp-4": "member"}
+    with pytest.raises(Conflict, match="emp-3 has left"):  # the HTTP path refuses outright
+        await contacts.service.update_profile(stale, "patch-1")

@@ -10,7 +10,7 @@ effective date, the moment it churns for inactivity, the open follow-up's due da
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -167,14 +167,20 @@ def register(
 
 
 def update_profile(
-    state: Customer | None, fact: ProfileChange, announce: Sequence[CloudEvent], ctx: Context
+    state: Customer | None,
+    fact: ProfileChange,
+    announce: Sequence[CloudEvent],
+    gone: Collection[str],
+    ctx: Context,
 ) -> Outcome:
+    """``gone``: employees of the new team who have left — never put back on it."""
     known = _known(state, fact.customer_id, "profile update")
     changes = erasure.without_personal(known, dict(fact.changes))
     team = changes.pop("account_team", None)
     changed = replace(known, **changes)
     if team is not None:
-        members = {e: known.team.get(e, domain.MEMBER) for e in team if e != known.owner_id}
+        staying = [e for e in team if e != known.owner_id and e not in gone]
+        members = {e: known.team.get(e, domain.MEMBER) for e in staying}
         changed = replace(changed, team=dict(sorted(members.items())))
     return settle(ctx, changed, announce, [domain.profile_entry(fact)])
 

@@ -141,8 +141,10 @@ class ContactsService:
     async def profile_updated(
         self, fact: ProfileChange, announce: Sequence[CloudEvent] = ()
     ) -> bool:
+        """A team naming someone who has left (another system's stale view) keeps them off."""
+        gone = await self.departures.departed_among(fact.changes.get("account_team") or [])
         return await self._decide(
-            fact.customer_id, fact.event_id, decisions.update_profile, fact, announce
+            fact.customer_id, fact.event_id, decisions.update_profile, fact, announce, gone
         )
 
     async def contact_logged(self, fact: Touchpoint, announce: Sequence[CloudEvent] = ()) -> bool:

@@ -25,7 +25,7 @@ from crm_events.feedback import (
     SurveyRequested,
 )
 from crm_events.offboarding import PersonalDataErased, PersonalDataExported
-from crm_feedback import codec, ownership
+from crm_feedback import codec, departures, ownership
 from crm_feedback.api import build_router
 from crm_feedback.api_feedback import build_feedback_router, build_survey_plan_router
 from crm_feedback.disposal_service import DisposalService, EndOfRelationship, PortabilityService
@@ -123,8 +123,21 @@ def create_app(
     feedback = FeedbackService(
         runtime.aggregates(codec.FeedbackCodec()), runtime.clock, source=runtime.source
     )
+    leavers = departures.StaffDepartures(
+        runtime.aggregates(departures.DepartureCodec()),
+        runtime.aggregates(ownership.AccountCodec()),
+        complaint_store,
+        runtime.clock,
+        source=runtime.source,
+        pool=tuple(settings.default_owner_pool),
+        recheck=timedelta(seconds=settings.departure_recheck_s),
+    )
     complaints = ComplaintService(
-        complaint_store, runtime.clock, policy=policy, source=runtime.source
+        complaint_store,
+        runtime.clock,
+        policy=policy,
+        source=runtime.source,
+        replacement=leavers.replacement,
     )
     surveys = SurveyService(survey_store, complaint_store, runtime.clock, source=runtime.source)
     tombstones = runtime.aggregates(codec.TombstoneCodec())
@@ -138,17 +151,22 @@ def create_app(
     ending = EndOfRelationship(
         complaint_store, ends, runtime.clock, policy=policy, source=runtime.source
     )
-    register_handlers(runtime, complaints, surveys, feedback, plans, disposals, exports, ending)
     owners = ownership.ComplaintOwnership(
-        runtime.aggregates(ownership.AccountCodec()),
+        leavers.accounts,
         complaint_store,
         runtime.clock,
         source=runtime.source,
+        replacement=leavers.replacement,
+    )
+    register_handlers(
+        runtime, complaints, surveys, feedback, plans, disposals, exports, ending, owners
     )
     ownership.wire(runtime, owners)
+    departures.wire(runtime, leavers)
     runtime.sweep_aggregates("complaint-sla", complaint_store, complaints.on_due)
     runtime.sweep_aggregates("survey-plans", plans.plans, plans.on_due)
     runtime.sweep_aggregates("erasures", tombstones, disposals.on_due)
+    runtime.sweep_aggregates("departures", leavers.store, leavers.recheck)
     names = (
         codec.COMPLAINTS,
         codec.SURVEYS,

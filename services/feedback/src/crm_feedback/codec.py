@@ -29,6 +29,7 @@ from crm_runtime.timestamps import stamp_tree, unstamp, unstamp_optional
 COMPLAINTS, SURVEYS, FEEDBACK = "complaints", "surveys", "feedback"
 SURVEY_PLANS = "survey_plans"
 ERASED_CUSTOMERS = "erased_customers"
+DEPARTURES = "departures"  # one per employee who left (crm_feedback.departures)
 EXPORT_ANSWERS = "export_answers"
 ENDED_RELATIONSHIPS = "ended_relationships"
 _COMPLAINT_FIELDS = tuple(Complaint.__dataclass_fields__)
@@ -303,12 +304,18 @@ def _optional_bool(value: Any) -> bool | None:
 
 
 async def complaints(
-    backend: Backend, *, equals: dict[str, str], status: str | None, limit: int
+    backend: Backend,
+    *,
+    equals: dict[str, str],
+    status: str | None,
+    limit: int,
+    before: tuple[str, str] | None = None,
 ) -> list[Complaint]:
-    """Newest first (by raised_at); ``status`` None means any."""
+    """Newest first (by raised_at); ``status`` None means any; ``before`` = the (raised_at
+    stamp, id) of the last one seen."""
     query = equals if status is None else {**equals, "status": status}
     docs = await backend.page(
-        COMPLAINTS, equals=query, newest_by="raised_at", before=None, limit=limit
+        COMPLAINTS, equals=query, newest_by="raised_at", before=before, limit=limit
     )
     codec = ComplaintCodec()
     return [codec.decode(doc) for doc in docs]
@@ -412,6 +419,10 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
             IndexModel([(NEXT_DUE_AT, ASCENDING)], name="next_due_at", sparse=True),
             IndexModel([(OUTBOX_PENDING, ASCENDING)], name="outbox_pending", sparse=True),
         ]
+    )
+    # The departure's re-check timer (crm_feedback.departures).
+    await db[DEPARTURES].create_indexes(
+        [IndexModel([(NEXT_DUE_AT, ASCENDING)], name="next_due_at", sparse=True)]
     )
     await db[SURVEYS].create_indexes(
         [

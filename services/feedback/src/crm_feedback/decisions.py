@@ -40,6 +40,8 @@ def file_complaint(
         warning_fraction=policy.warning_fraction,
         calendar=policy.calendar_for(fact.severity.value, fact.segment),
     )
+    named = fact.named_owner_id
+    complaint = replace(complaint, named_owner_id=named, handed_over_from=named)
     if state is None:
         return Decision(complaint, publish=announce, due=complaint.next_due_at)
     if state.raised_event_id == fact.event_id:

@@ -127,6 +127,11 @@ class Complaint:
     reopened_at: datetime | None = None
     escalations: dict[str, int] = field(default_factory=dict)  # per clock: breaches escalated
     last_customer_reply_at: datetime | None = None
+    # The employee the raise named, when they had left and the departure rule chose the owner.
+    named_owner_id: str | None = None
+    # The leaver it was taken from by the departure rule, until contacts' move of that
+    # leaver's account names the account's new owner (the complaint then follows it).
+    handed_over_from: str | None = None
 
     @property
     def paused(self) -> bool:
@@ -203,6 +208,7 @@ class ComplaintFiled:
     first_response_due_at: datetime
     resolution_due_at: datetime
     segment: str | None = None
+    named_owner_id: str | None = None  # the leaver the raise named (owner_id: who took over)
 
 
 def check_deadlines(data: Filing, raised_at: datetime) -> None:

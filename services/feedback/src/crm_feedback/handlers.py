@@ -24,6 +24,7 @@ from crm_feedback.disposal_service import (
     EndOfRelationship,
     PortabilityService,
 )
+from crm_feedback.ownership import ComplaintOwnership
 from crm_feedback.service import ComplaintService
 from crm_feedback.suggestion_service import FeedbackService
 from crm_feedback.survey_plan_service import SurveyPlanService
@@ -40,6 +41,7 @@ def register_handlers(
     disposals: DisposalService,
     exports: PortabilityService,
     ending: EndOfRelationship,
+    owners: ComplaintOwnership,
 ) -> None:
     # A fact about an erased customer (late, or replayed) is stored without its free text.
     async def complaint_raised(data: ComplaintRaised, event: CloudEvent) -> bool:
@@ -57,7 +59,10 @@ def register_handlers(
         return recorded or matched
 
     async def customer_registered(data: CustomerRegistered, event: CloudEvent) -> bool:
-        return await plans.registered(data.customer_id, event.time, event.id)
+        # Two aggregates, each guarded by the event id (as a survey answer above).
+        planned = await plans.registered(data.customer_id, event.time, event.id)
+        owned = await owners.registered(event.id, data.customer_id, data.owner_id, event.time)
+        return planned or owned
 
     async def exit_agreed(data: ExitAgreed, event: CloudEvent) -> bool:
         return await plans.exited(data.customer_id, event.time, event.id)

@@ -10,6 +10,7 @@ Kept apart from the complaint lifecycle (``service.py``): it only changes the ow
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -28,6 +29,8 @@ from crm_runtime.timestamps import stamp, unstamp
 ACCOUNTS = "accounts"
 MOVED_AT_ONCE = 1000  # open complaints of one customer and owner moved per account move
 Reason = Literal["reassigned", "employee_departed"]
+# (customer, employee) → who owns in their place if they have left, else None
+Replacement = Callable[[str, str], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -78,11 +81,13 @@ def owner_move(data: AccountOwnerChanged, event: CloudEvent) -> OwnerMove:
 def reassign(
     state: Complaint | None, move: OwnerMove, *, source: str, now: datetime
 ) -> Decision[Complaint]:
-    """An open complaint held by the account's previous owner goes to the new one; its
-    clocks (and so its due date) are untouched."""
-    if state is None or state.status != OPEN or state.owner_id != move.previous_owner_id:
+    """An open complaint held by the account's previous owner — or taken from them by the
+    departure rule — goes to the new one; its clocks (and so its due date) are untouched."""
+    if state is None or state.status != OPEN or not _held_by(state, move.previous_owner_id):
         return Decision()
-    moved = replace(state, owner_id=move.new_owner_id)
+    if state.owner_id == move.new_owner_id:
+        return Decision(replace(state, handed_over_from=None), due=state.next_due_at)
+    moved = replace(state, owner_id=move.new_owner_id, handed_over_from=None)
     data = ComplaintReassigned(
         complaint_id=state.complaint_id,
         customer_id=state.customer_id,
@@ -100,6 +105,10 @@ def reassign(
     return Decision(moved, publish=[event], due=moved.next_due_at)
 
 
+def _held_by(complaint: Complaint, employee: str | None) -> bool:
+    return employee is not None and employee in (complaint.owner_id, complaint.handed_over_from)
+
+
 class ComplaintOwnership:
     def __init__(
         self,
@@ -108,33 +117,58 @@ class ComplaintOwnership:
         clock: Clock,
         *,
         source: str,
+        replacement: Replacement | None = None,
     ):
         self.accounts = accounts
         self.complaints = complaints
         self._clock = clock
         self._source = source
+        self._replacement = replacement
 
     async def owner_changed(self, move: OwnerMove) -> bool:
         decide = lambda s: account_moved(s, move)  # noqa: E731
         recorded = (await self.accounts.apply(move.customer_id, move.event_id, decide)).applied
         if move.previous_owner_id is None or move.previous_owner_id == move.new_owner_id:
             return recorded
-        held = await codec.complaints(
-            self.complaints.backend,
-            equals={"customer_id": move.customer_id, "owner_id": move.previous_owner_id},
-            status=OPEN,
-            limit=MOVED_AT_ONCE,
-        )
+        previous = move.previous_owner_id
+        moving = await self._live(move)
+        if moving.new_owner_id == previous:
+            return recorded
+        held = [
+            *await self._open(move.customer_id, "owner_id", previous),
+            *await self._open(move.customer_id, "handed_over_from", previous),
+        ]
         batch = StoreBatch.current()
         if batch is not None and held:
             await batch.prefetch(self.complaints, [c.complaint_id for c in held])
         now, changed = self._clock.now(), False
         for complaint in held:
             event_id = deterministic_event_id(move.event_id, "complaint", complaint.complaint_id)
-            moving = lambda s: reassign(s, move, source=self._source, now=now)  # noqa: E731
-            applied = await self.complaints.apply(complaint.complaint_id, event_id, moving)
+            decide_move = lambda s: reassign(s, moving, source=self._source, now=now)  # noqa: E731
+            applied = await self.complaints.apply(complaint.complaint_id, event_id, decide_move)
             changed |= applied.applied
         return recorded or changed
+
+    async def registered(
+        self, event_id: str, customer_id: str, owner_id: str, at: datetime
+    ) -> bool:
+        """The account's first owner; any move already seen is newer, whatever the time."""
+        first = OwnerMove(event_id, customer_id, None, owner_id, "reassigned", at)
+        decide = lambda s: Decision() if s is not None else account_moved(s, first)  # noqa: E731
+        return (await self.accounts.apply(customer_id, event_id, decide)).applied
+
+    async def _open(self, customer_id: str, field: str, employee: str) -> list[Complaint]:
+        equals = {"customer_id": customer_id, field: employee}
+        backend = self.complaints.backend
+        return await codec.complaints(backend, equals=equals, status=OPEN, limit=MOVED_AT_ONCE)
+
+    async def _live(self, move: OwnerMove) -> OwnerMove:
+        """A move to someone who has left (a late or reordered event) takes the complaints
+        to whoever the departure rule names instead: never to a leaver."""
+        if self._replacement is None:
+            return move
+        instead = await self._replacement(move.customer_id, move.new_owner_id)
+        return move if instead is None else replace(move, new_owner_id=instead)
 
 
 def wire(runtime: ServiceRuntime, ownership: ComplaintOwnership) -> None:

@@ -4,16 +4,17 @@ here, each one decision applied to one complaint by the aggregate store."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
 from crm_events import CloudEvent, deterministic_event_id
 from crm_events.common import Channel, Severity
-from crm_events.feedback import ComplaintRaised
+from crm_events.feedback import ComplaintRaised, ComplaintReassigned
 from crm_feedback import codec, decisions, domain, translate
 from crm_feedback.decisions import Command
 from crm_feedback.desk import CustomerReply
 from crm_feedback.domain import Complaint, ComplaintFiled, to_millis
+from crm_feedback.ownership import Replacement
 from crm_feedback.sla import SlaPolicy
 from crm_runtime.clock import Clock
 from crm_runtime.errors import NotFound
@@ -45,12 +46,19 @@ class NewComplaint:
 
 class ComplaintService:
     def __init__(
-        self, complaints: AggregateStore[Complaint], clock: Clock, *, policy: SlaPolicy, source: str
+        self,
+        complaints: AggregateStore[Complaint],
+        clock: Clock,
+        *,
+        policy: SlaPolicy,
+        source: str,
+        replacement: Replacement | None = None,
     ) -> None:
         self.complaints = complaints
         self._clock = clock
         self._policy = policy
         self._source = source
+        self.replacement = replacement
 
     def event_id(self, command: str, complaint_id: str, key: str | None) -> str:
         return command_event_id(self._source, command, complaint_id, key)
@@ -69,6 +77,8 @@ class ComplaintService:
         now = self._now()
         raised_at = to_millis(request.raised_at or now)
         domain.check_not_future(raised_at, now, "raised_at")
+        named, instead = request.owner_id, await self._instead(request.customer_id, request)
+        request = replace(request, owner_id=instead or named)
         first_response_due, resolution_due = self._policy.deadlines(
             request.severity, raised_at, request.segment
         )
@@ -78,7 +88,10 @@ class ComplaintService:
             resolution_due_at=resolution_due,
         )
         event = data.to_event(source=self._source, event_id=event_id, time=now)
-        if await self._file(translate.complaint_filed(data, event), [event]):
+        fact = translate.complaint_filed(data, event)
+        if instead is not None:
+            fact = replace(fact, named_owner_id=named)
+        if await self._file(fact, [event]):
             log.info("complaint_raised", complaint_id=data.complaint_id, severity=data.severity)
         return await self.complaint(data.complaint_id)
 
@@ -137,8 +150,35 @@ class ComplaintService:
 
     # --- facts (consumed events, translated at the edge) ----------------------------------
     async def filed(self, fact: ComplaintFiled) -> bool:
-        """Stored with the deadlines it carries: the publisher is accountable for them."""
-        return await self._file(fact, [])
+        """Stored with the deadlines it carries: the publisher is accountable for them. An
+        owner who has left is replaced by the departure rule, and the move is published."""
+        instead = await self._instead(fact.customer_id, fact)
+        if instead is None:
+            return await self._file(fact, [])
+        moved = replace(fact, owner_id=instead, named_owner_id=fact.owner_id)
+        return await self._file(moved, [self._handed_over(moved)])
+
+    async def _instead(self, customer_id: str, filing: NewComplaint | ComplaintFiled) -> str | None:
+        if self.replacement is None:
+            return None
+        return await self.replacement(customer_id, filing.owner_id)
+
+    def _handed_over(self, fact: ComplaintFiled) -> CloudEvent:
+        assert fact.named_owner_id is not None
+        data = ComplaintReassigned(
+            complaint_id=fact.complaint_id,
+            customer_id=fact.customer_id,
+            previous_owner_id=fact.named_owner_id,
+            new_owner_id=fact.owner_id,
+            reason="employee_departed",
+        )
+        return data.to_event(
+            source=self._source,
+            event_id=deterministic_event_id(fact.event_id, "departed-owner", fact.complaint_id),
+            time=self._now(),
+            correlation_id=fact.correlation_id,
+            causation_id=fact.event_id,
+        )
 
     async def _file(self, fact: ComplaintFiled, announce: list[CloudEvent]) -> bool:
         policy = self._policy

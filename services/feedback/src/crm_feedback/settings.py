@@ -134,6 +134,14 @@ class FeedbackSettings(ServiceSettings):
     survey_channel: Channel = Field(
         Channel.EMAIL, description="Channel survey requests are sent through."
     )
+    default_owner_pool: Annotated[list[EmployeeId], Field(min_length=1)] = Field(
+        default_factory=lambda: ["account-pool"],
+        description="Owners of a departed employee's complaints when neither the account's "
+        "owner nor a successor is left (spread by customer id).",
+    )
+    departure_recheck_s: int = Field(
+        600, ge=1, le=86400, description="The departure hand-over runs once more this later."
+    )
 
     @field_validator("sla_policy", mode="after")
     @classmethod

@@ -207,6 +207,11 @@ class ComplaintView(BaseModel):
     last_customer_reply_at: datetime | None = Field(
         description="When the customer last replied about it (crm.inbound.customer-replied)."
     )
+    named_owner_id: str | None = Field(
+        None,
+        description="The employee the raise named, when they had left and the departure rule "
+        "chose `owner_id` instead.",
+    )
     version: int
 
 
