@@ -14,7 +14,7 @@ from crm_events import REGISTRY, EventData
 from crm_events.contacts import CustomerProfileUpdated, CustomerRegistered
 from crm_events.examples import load_golden
 from crm_events.feedback import ComplaintRaised, ComplaintResolved, ComplaintSlaWarning
-from crm_events.inbound import EmployeeDeparted
+from crm_events.inbound import EmployeeDeparted, ReferralRecorded
 from crm_events.loyalty import RiskDetected
 from crm_events.offboarding import (
     CustomerRetained,
@@ -73,6 +73,14 @@ async def test_every_golden_example_gets_a_journey_line_in_both_languages() -> N
             line = summaries.summary(model.event_name(), data, lang)  # type: ignore[arg-type]
             assert line
             assert "\n" not in line
+
+
+def test_a_referral_names_the_referred_customer_in_both_languages() -> None:
+    data = load_golden(ReferralRecorded).data
+
+    assert summaries.summary("ReferralRecorded", data) == "Referred customer cus-1002 (link)"
+    zh = summaries.summary("ReferralRecorded", data, "zh")
+    assert zh == "推荐新客户 cus-1002\uff08link\uff09"
 
 
 def test_an_unknown_type_gets_the_generic_line_with_its_ids() -> None:
