@@ -16,7 +16,13 @@ from crm_events.loyalty import PointsAwarded
 from crm_loyalty.app import create_app
 from crm_loyalty.settings import LoyaltySettings
 from crm_runtime.clock import ManualClock
-from tests.integration.loyalty_fixtures import START, account_when, payloads, read_topics
+from tests.integration.loyalty_fixtures import (
+    START,
+    account_when,
+    outbox_drained,
+    payloads,
+    read_topics,
+)
 from tests.support import MANAGER, SYSTEM, Kafka, serving
 
 pytestmark = pytest.mark.integration
@@ -40,7 +46,12 @@ CUSTOMER = {
 
 
 async def test_a_date_of_birth_registered_in_contacts_earns_the_birthday_in_loyalty(
-    contacts: Any, make_settings: Callable[..., Any], kafka: Kafka, ns: str, infra: Any
+    contacts: Any,
+    make_settings: Callable[..., Any],
+    kafka: Kafka,
+    ns: str,
+    infra: Any,
+    mongo: Any,
 ) -> None:
     clock = ManualClock(START)  # 10 March 2025: the birthday is ten days away
     settings: LoyaltySettings = make_settings(LoyaltySettings)
@@ -54,6 +65,7 @@ async def test_a_date_of_birth_registered_in_contacts_earns_the_birthday_in_loya
         clock.set(datetime(2025, 3, 20, 0, 1, tzinfo=UTC))
         account = await account_when(loyalty, "cus-born", lambda a: a["balance"] == 200)
         assert account["balance"] == 200
+        await outbox_drained(mongo, settings)  # PointsAwarded is on the broker
 
     (record,) = await kafka.read(ns + CustomerRegistered.topic(), expected=1)
     assert decode(record.value).data["date_of_birth"] == "1990-03-20"
