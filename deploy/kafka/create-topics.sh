@@ -147,6 +147,8 @@ TOPICS=(
   crm.inbound.legal-hold-ordered.dlq
   crm.inbound.legal-hold-lifted
   crm.inbound.legal-hold-lifted.dlq
+  crm.inbound.referral-recorded
+  crm.inbound.referral-recorded.dlq
 )
 
 if [[ -z "$COMMAND_CONFIG" && -n "${TOPICS_SECURITY_PROTOCOL:-}" \

@@ -11,7 +11,7 @@ import pytest
 
 from crm_events.contacts import ContactLogged, CustomerRegistered
 from crm_events.feedback import ComplaintResolved, SurveyAnswered
-from crm_events.inbound import PurchaseRecorded
+from crm_events.inbound import PurchaseRecorded, ReferralRecorded
 from crm_events.loyalty import PointsAwarded
 from crm_loyalty.settings import LoyaltySettings
 from tests.integration.loyalty_fixtures import (
@@ -52,6 +52,13 @@ BOOK = {
         rule("contact-points", "contact_logged", 10),
         rule("survey-points", "survey_answered", 15),
         rule("resolution-goodwill", "complaint_resolved", 40, qualifying=False),
+        rule(
+            "referral-points",
+            "referral",
+            50,
+            conditions=[{"field": "channel", "op": "eq", "value": "link"}],
+            qualifying=False,
+        ),
     ]
 }
 FACTS: list[tuple[type[Any], dict[str, Any], str]] = [
@@ -59,6 +66,7 @@ FACTS: list[tuple[type[Any], dict[str, Any], str]] = [
     (ContactLogged, {}, "earn:contact-1"),
     (SurveyAnswered, {}, "earn:survey-1"),
     (ComplaintResolved, {}, "earn:resolved-1"),
+    (ReferralRecorded, {}, "earn:referral-1"),
 ]
 
 
@@ -78,11 +86,12 @@ async def test_each_consumed_fact_earns_once_by_its_rule_and_version(
         await send(kafka, ns, model, value)  # redelivered
         again = golden_bytes(model, f"{event_id}-again", **changes)  # same fact, new id
         await send(kafka, ns, model, again)
-    await eventually(lambda: consumed(loyalty, "duplicate"), lambda n: n >= 8)
+    await eventually(lambda: consumed(loyalty, "duplicate"), lambda n: n >= 2 * len(FACTS))
 
-    expected = 129 + 25 + 10 + 15 + 40
+    expected = 129 + 25 + 10 + 15 + 40 + 50
     account = await account_when(loyalty, "cus-1001", lambda a: a["balance"] == expected)
-    assert account["qualifying_points"] == 129 + 25 + 10 + 15  # goodwill does not qualify
+    # goodwill and referral rules here do not qualify
+    assert account["qualifying_points"] == 129 + 25 + 10 + 15
     ledger = await get(loyalty, "/accounts/cus-1001/ledger")
     by_id = {e["entry_id"]: e for e in ledger["items"]}
     assert set(by_id) == {entry_id for _, _, entry_id in FACTS}
@@ -95,10 +104,11 @@ async def test_each_consumed_fact_earns_once_by_its_rule_and_version(
 
     await outbox_drained(mongo, loyalty_settings)
     topic = ns + PointsAwarded.topic()
-    awarded = payloads((await read_topics(infra.kafka_bootstrap, [topic], expected=4))[topic])
+    awarded = payloads((await read_topics(infra.kafka_bootstrap, [topic], expected=5))[topic])
     assert sorted((a["reason"], a["rule_id"]) for a in awarded) == [
         ("contact", "contact-points"),
         ("goodwill", "resolution-goodwill"),
+        ("manual", "referral-points"),  # PointsAwarded v1 has no "referral" reason
         ("purchase", "purchase-points"),
         ("survey", "survey-points"),
     ]
@@ -116,5 +126,21 @@ async def test_a_fact_with_an_invalid_rule_field_is_dead_lettered_with_the_reaso
     (dead,) = await kafka.read(ns + PurchaseRecorded.topic() + ".dlq", expected=1)
     assert dead.headers["dlq-kind"] == "schema"
     assert "category" in dead.headers["dlq-reason"]
+    account = await get(loyalty, "/accounts/cus-1001")
+    assert (account["balance"], account["lots"]) == (0, [])
+
+
+async def test_a_self_referral_is_dead_lettered_as_rejected_and_earns_nothing(
+    loyalty: Any, kafka: Kafka, ns: str
+) -> None:
+    assert (await loyalty.put("/rules", json=BOOK, headers=MANAGER)).status_code == 200
+    await send(kafka, ns, CustomerRegistered, golden_bytes(CustomerRegistered, "reg-1"))
+    await account_when(loyalty, "cus-1001", lambda a: True)
+    own = golden_bytes(ReferralRecorded, "referral-self", referred_customer_id="cus-1001")
+    await send(kafka, ns, ReferralRecorded, own)
+
+    (dead,) = await kafka.read(ns + ReferralRecorded.topic() + ".dlq", expected=1)
+    assert dead.headers["dlq-kind"] == "rejected"
+    assert "self-referral" in dead.headers["dlq-reason"]
     account = await get(loyalty, "/accounts/cus-1001")
     assert (account["balance"], account["lots"]) == (0, [])

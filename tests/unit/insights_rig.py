@@ -11,7 +11,7 @@ from typing import Any
 from crm_events import CloudEvent, EventData
 from crm_insights.app import create_app
 from crm_insights.codec import CustomerCodec
-from crm_insights.domain import CustomerFacts, Observed
+from crm_insights.domain import PERSONAL_FIELDS, CustomerFacts, Observed
 from crm_insights.kpis import ALL, Bucket, Period
 from crm_insights.service import InsightsService
 from crm_insights.settings import InsightsSettings
@@ -68,7 +68,8 @@ class MemoryReadModels:
     async def erase_journey(self, customer_id: str) -> None:
         for doc in self.backend.docs("journey").values():
             if doc.get("customer_id") == customer_id:
-                doc["data"] = {k: v for k, v in doc["data"].items() if k in ("customer_id",)}
+                # As ``codec.erase_journey`` does: unset the personal fields, keep the rest.
+                doc["data"] = {k: v for k, v in doc["data"].items() if k not in PERSONAL_FIELDS}
                 doc["erased"] = True
 
 

@@ -15,7 +15,7 @@ from crm_events import CloudEvent, EventData
 from crm_events.contacts import ContactLogged, CustomerRegistered
 from crm_events.examples import load_golden
 from crm_events.feedback import ComplaintResolved, SurveyAnswered
-from crm_events.inbound import PurchaseRecorded, PurchaseReturned
+from crm_events.inbound import PurchaseRecorded, PurchaseReturned, ReferralRecorded
 from crm_events.offboarding import ExitAgreed
 from crm_loyalty import codec, programme_codec
 from crm_loyalty.app import create_app
@@ -166,6 +166,17 @@ class Loyalty:
             },
         )
         return await self.health.on_survey_answered(data, self.event(data, f"survey-{n}"))
+
+    async def referral(self, n: int = 1, **changes: Any) -> bool:
+        data = golden(
+            ReferralRecorded,
+            **{
+                "referral_id": f"ref-{n}",
+                "recorded_at": self.clock.now().isoformat(),
+                **changes,
+            },
+        )
+        return await self.health.on_referral_recorded(data, self.event(data, f"referral-{n}"))
 
     async def sweep(self, customer_id: str = "cus-1") -> bool:
         """The account's timers at the clock's time (what the sweeper does)."""

@@ -5,7 +5,7 @@ attestation is published once, and the tombstone keeps replays from restoring an
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -117,6 +117,23 @@ async def test_replayed_and_late_facts_bring_no_personal_data_back(contacts: Con
     assert summaries == {"[erased]"}
 
 
+async def test_the_date_of_birth_is_erased_and_stays_erased(contacts: Contacts) -> None:
+    born = registration().model_copy(update={"date_of_birth": date(1990, 2, 28)})
+    registered = contacts.external(born)
+    await contacts.deliver(registered)
+    await contacts.deliver(contacts.external(erasure()))
+    await contacts.sweep()
+
+    redated = CustomerProfileUpdated(customer_id="cus-1", date_of_birth=date(1985, 5, 5))
+    for event in (registered, contacts.external(redated)):
+        await contacts.deliver(event)
+
+    assert (await contacts.service.customer("cus-1")).date_of_birth is None
+    assert contacts.backend.docs("customers")["cus-1"]["date_of_birth"] is None
+    (attestation,) = [e for e in contacts.published() if e["type"].endswith("data-erased.v1")]
+    assert "date_of_birth" in attestation["data"]["erased_fields"]
+
+
 async def test_an_erasure_for_an_unknown_customer_waits(contacts: Contacts) -> None:
     assert await contacts.deliver(contacts.external(erasure("cus-404"))) == "parked"
 
@@ -124,7 +141,8 @@ async def test_an_erasure_for_an_unknown_customer_waits(contacts: Contacts) -> N
 async def test_an_export_request_publishes_the_record_and_timeline_once(
     contacts: Contacts,
 ) -> None:
-    await contacts.deliver(contacts.external(registration()))
+    born = registration().model_copy(update={"date_of_birth": date(1990, 2, 28)})
+    await contacts.deliver(contacts.external(born))
     await contacts.deliver(contacts.external(contact()))
     request = PersonalDataExportRequested(
         export_id="exp-1",
@@ -141,6 +159,7 @@ async def test_an_export_request_publishes_the_record_and_timeline_once(
     (exported,) = [e for e in contacts.published() if e["type"].endswith("data-exported.v1")]
     section = json.loads(exported["data"]["section"])
     assert section["customer"]["email"] == "someone@example.com"
+    assert section["customer"]["date_of_birth"] == "1990-02-28"
     assert [e["kind"] for e in section["timeline"]] == ["registered", "contact"]  # newest first
 
 

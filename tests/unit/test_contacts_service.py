@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -193,3 +193,57 @@ async def test_customer_retained_clears_the_exit_and_its_timer(contacts: Contact
 
 async def test_exit_for_unknown_customer_waits(contacts: Contacts) -> None:
     assert await contacts.deliver(contacts.external(exit_agreed("ghost"))) == "parked"
+
+
+async def test_a_date_of_birth_is_stored_shown_and_published(contacts: Contacts) -> None:
+    born = date(1990, 2, 28)
+    data = registration().model_copy(update={"date_of_birth": born})
+
+    customer = await contacts.service.register(data, "evt-1")
+    update = CustomerProfileUpdated(customer_id="cus-1", date_of_birth=date(1991, 3, 1))
+    changed = await contacts.service.update_profile(update, "evt-2")
+
+    assert customer.date_of_birth == born
+    assert changed.date_of_birth == date(1991, 3, 1)
+    assert contacts.backend.docs("customers")["cus-1"]["date_of_birth"] == "1991-03-01"
+    registered, updated = contacts.published()
+    assert registered["data"]["date_of_birth"] == "1990-02-28"
+    assert updated["data"]["date_of_birth"] == "1991-03-01"
+    entry = contacts.backend.docs("timeline")["evt-2"]
+    assert entry["details"] == {"fields": ["date_of_birth"], "updated_by": None}  # no value
+
+
+async def test_a_profile_update_without_a_date_of_birth_keeps_it(contacts: Contacts) -> None:
+    data = registration().model_copy(update={"date_of_birth": date(1990, 2, 28)})
+    await contacts.service.register(data, "evt-1")
+
+    update = CustomerProfileUpdated(customer_id="cus-1", phone="+44 20 0000 0000")
+    customer = await contacts.service.update_profile(update, "evt-2")
+
+    assert customer.date_of_birth == date(1990, 2, 28)
+
+
+@pytest.mark.parametrize(
+    ("born", "reason"),
+    [(NOW.date() + timedelta(days=1), "future"), (date(1899, 12, 31), "1900")],
+)
+async def test_an_impossible_date_of_birth_is_refused_before_anything_is_written(
+    contacts: Contacts, born: date, reason: str
+) -> None:
+    with pytest.raises(DomainError, match=reason):
+        await contacts.service.register(
+            registration().model_copy(update={"date_of_birth": born}), "evt-1"
+        )
+    await contacts.service.register(registration(), "evt-2")
+    update = CustomerProfileUpdated.model_construct(customer_id="cus-1", date_of_birth=born)
+    with pytest.raises(DomainError, match=reason):
+        await contacts.service.update_profile(update, "evt-3")
+
+    assert (await contacts.service.customer("cus-1")).date_of_birth is None
+    assert len(contacts.published()) == 1
+
+
+async def test_a_date_of_birth_of_today_is_accepted(contacts: Contacts) -> None:
+    data = registration().model_copy(update={"date_of_birth": NOW.date()})
+
+    assert (await contacts.service.register(data, "evt-1")).date_of_birth == NOW.date()

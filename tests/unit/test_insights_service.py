@@ -14,7 +14,7 @@ from crm_events import REGISTRY, EventData
 from crm_events.contacts import CustomerProfileUpdated, CustomerRegistered
 from crm_events.examples import load_golden
 from crm_events.feedback import ComplaintRaised, ComplaintResolved, ComplaintSlaWarning
-from crm_events.inbound import EmployeeDeparted
+from crm_events.inbound import EmployeeDeparted, ReferralRecorded
 from crm_events.loyalty import RiskDetected
 from crm_events.offboarding import (
     CustomerRetained,
@@ -75,6 +75,14 @@ async def test_every_golden_example_gets_a_journey_line_in_both_languages() -> N
             assert "\n" not in line
 
 
+def test_a_referral_names_the_referred_customer_in_both_languages() -> None:
+    data = load_golden(ReferralRecorded).data
+
+    assert summaries.summary("ReferralRecorded", data) == "Referred customer cus-1002 (link)"
+    zh = summaries.summary("ReferralRecorded", data, "zh")
+    assert zh == "推荐新客户 cus-1002\uff08link\uff09"
+
+
 def test_an_unknown_type_gets_the_generic_line_with_its_ids() -> None:
     line = summaries.summary("ComplaintReopened", {"complaint_id": "k-9", "reason": "x"})
     assert line == "Complaint reopened (complaint_id k-9)"
@@ -121,10 +129,17 @@ def attestations(rig: Any) -> list[dict[str, Any]]:
 async def test_erasure_keeps_the_counts_drops_names_also_from_later_events_and_attests() -> None:
     rig = insights_rig()
     await rig.deliver(rig.event(registration()))
+    born = golden(CustomerProfileUpdated, customer_id="c-1", date_of_birth="1990-02-28")
+    await rig.deliver(rig.event(born))
     request = rig.event(golden(PersonalDataErasureRequested, customer_id="c-1", case_id="obc-9"))
     assert await rig.deliver(request) == "applied"
     assert await rig.deliver(request) == "duplicate"
-    later = golden(CustomerProfileUpdated, customer_id="c-1", display_name="王大明")
+    later = golden(
+        CustomerProfileUpdated,
+        customer_id="c-1",
+        display_name="王大明",
+        date_of_birth="1990-02-28",
+    )
     assert await rig.deliver(rig.event(later)) == "applied"
     assert attestations(rig) == []  # not before the journey is stripped
     assert await rig.sweep() == 1
@@ -136,6 +151,7 @@ async def test_erasure_keeps_the_counts_drops_names_also_from_later_events_and_a
     assert facts.erasure_request is None
     page = await rig.service.journey("c-1", limit=10, before=None)
     assert all("display_name" not in e.data for e in page)
+    assert all("date_of_birth" not in e.data for e in page)
     assert all(e.erased for e in page)
     figures = await rig.service.kpis("month", INSIGHTS_NOW.date(), INSIGHTS_NOW.date())
     assert figures["total"]["new_customers"] == 1
@@ -150,7 +166,12 @@ async def test_a_crash_between_a_write_and_its_journey_entry_leaves_nothing_pers
     attests."""
     rig = insights_rig()
     await rig.deliver(rig.event(registration()))
-    profile = golden(CustomerProfileUpdated, customer_id="c-1", display_name="王大明")
+    profile = golden(
+        CustomerProfileUpdated,
+        customer_id="c-1",
+        display_name="王大明",
+        date_of_birth="1990-02-28",
+    )
     rig.backend.crash_after(1)  # the customer write happens, the entries' insert does not
     with pytest.raises(SimulatedCrash):
         await rig.service.observe(translate.observed(profile, rig.event(profile)))
@@ -163,6 +184,7 @@ async def test_a_crash_between_a_write_and_its_journey_entry_leaves_nothing_pers
     page = await rig.service.journey("c-1", limit=10, before=None)
     assert CustomerProfileUpdated.event_name() in {e.event_type for e in page}
     assert all(e.erased and "display_name" not in e.data for e in page)
+    assert all("date_of_birth" not in e.data for e in page)
     assert len(attestations(rig)) == 1
 
 

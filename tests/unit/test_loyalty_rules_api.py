@@ -103,3 +103,26 @@ async def test_the_account_view_shows_lots_caps_and_the_budget(
     assert view["rulebook_version"] == 2
     ledger = (await client.get("/accounts/cus-1/ledger", headers=AGENT)).json()["items"]
     assert ledger[0]["note"] == "200 points capped (member cap: 100 points per month)"
+
+
+async def test_a_dry_run_tries_a_referral_rule_on_sample_referrals(
+    api: tuple[httpx.AsyncClient, Any],
+) -> None:
+    client, _ = api
+    referral = rule(
+        "friend",
+        "referral",
+        {"kind": "fixed", "points": 300},
+        conditions=[{"field": "channel", "op": "eq", "value": "link"}],
+    )
+    samples = [
+        {"trigger": "referral", "tier": "bronze", "fields": {"channel": "link"}},
+        {"trigger": "referral", "tier": "bronze", "fields": {"channel": "code"}},
+    ]
+    body = {"rules": [PURCHASE, referral], "samples": samples}
+
+    trial = await client.put("/rules?dry_run=true", json=body, headers=MANAGER)
+
+    assert trial.status_code == 200, trial.text
+    assert [t["points"] for t in trial.json()["trials"]] == [300, 0]
+    assert (await client.get("/rules", headers=AGENT)).json()["version"] == 1  # not stored

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, status
@@ -23,7 +23,12 @@ from crm_events.common import (
     ShortText,
     Timestamp,
 )
-from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
+from crm_events.contacts import (
+    BirthDate,
+    ContactLogged,
+    CustomerProfileUpdated,
+    CustomerRegistered,
+)
 from crm_runtime.errors import DomainError
 from crm_runtime.http import CustomerIdPath, error_responses
 from crm_runtime.security import IdempotencyKey, require
@@ -32,6 +37,12 @@ from crm_runtime.settings import Role
 _staff = Depends(require(Role.AGENT, Role.MANAGER, Role.SYSTEM))
 _UNKNOWN = error_responses({404: "Unknown customer."})
 _TAKEN = error_responses({409: "The customer id is already registered."})
+
+
+_BORN = (
+    "Date of birth (personal data; loyalty's birthday awards use it): not in the future, "
+    "not before 1900."
+)
 
 
 class _Request(BaseModel):
@@ -46,6 +57,7 @@ class RegisterCustomer(_Request):
     phone: str | None = Field(None, max_length=40)
     owner_id: EmployeeId
     account_team: list[EmployeeId] = Field(default_factory=list, max_length=50)
+    date_of_birth: BirthDate | None = Field(None, description=_BORN)
 
 
 class UpdateProfile(_Request):
@@ -53,6 +65,7 @@ class UpdateProfile(_Request):
     email: EmailStr | None = None
     phone: str | None = Field(None, max_length=40)
     account_team: list[EmployeeId] | None = Field(None, max_length=50)
+    date_of_birth: BirthDate | None = Field(None, description=_BORN)
     updated_by: EmployeeId | None = None
 
 
@@ -86,6 +99,7 @@ class CustomerView(BaseModel):
     display_name: str
     email: str | None
     phone: str | None
+    date_of_birth: date | None = Field(description="Personal data; gone after an erasure.")
     owner_id: str
     account_team: list[str]
     team: dict[str, str] = Field(description="Account team: employee id -> role.")

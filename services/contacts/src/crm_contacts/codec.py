@@ -4,7 +4,7 @@ of this service that knows MongoDB (its indexes) and the stored shape."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
@@ -49,6 +49,8 @@ class CustomerCodec:
     def encode(self, customer: Customer) -> dict[str, Any]:
         doc: dict[str, Any] = {name: getattr(customer, name) for name in _SCALARS}
         doc |= {name: _stamp_optional(getattr(customer, name)) for name in _TIMES}
+        born = customer.date_of_birth
+        doc["date_of_birth"] = None if born is None else born.isoformat()
         # An erased customer is no longer found by (a prefix of) its former name.
         erased = customer.erased_at is not None
         doc["name_key"] = None if erased else customer.display_name.casefold()
@@ -62,6 +64,8 @@ class CustomerCodec:
         fields = {name: doc[name] for name in _SCALARS if name in doc}
         fields |= {name: unstamp_optional(doc.get(name)) for name in _TIMES}
         fields["win_back_scheduled"] = bool(doc.get("win_back_scheduled"))
+        born = doc.get("date_of_birth")  # absent for customers stored before it existed
+        fields["date_of_birth"] = None if born is None else date.fromisoformat(born)
         return Customer(
             customer_id=doc["_id"],
             **fields,

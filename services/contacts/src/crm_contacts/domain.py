@@ -4,7 +4,7 @@ Pure, no I/O; wire models never reach it (``translate`` turns them into facts)."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from crm_events import deterministic_event_id
@@ -13,7 +13,8 @@ from crm_runtime.errors import DomainError
 
 # Contacts may be logged a little ahead of our clock (skew) but not in the future.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
-PROFILE_FIELDS = ("display_name", "email", "phone", "account_team")
+PROFILE_FIELDS = ("display_name", "email", "phone", "account_team", "date_of_birth")
+EARLIEST_BIRTH = date(1900, 1, 1)
 
 # Lifecycle of the relationship (independent of the derived classification).
 ACTIVE, EXITING, FORMER = "active", "exiting", "former"
@@ -65,6 +66,7 @@ class Customer:
     registered_at: datetime
     email: str | None = None
     phone: str | None = None
+    date_of_birth: date | None = None  # personal data: never logged, erased with the rest
     team: dict[str, str] = field(default_factory=dict)  # employee id -> role in the team
     classification: str = CustomerClass.POTENTIAL.value
     lifecycle: str = ACTIVE
@@ -114,6 +116,7 @@ class Customer:
             registered_at=fact.at,
             email=fact.email,
             phone=fact.phone,
+            date_of_birth=fact.date_of_birth,
             team=dict(sorted(team.items())),
             registered_by=fact.event_id,
         )
@@ -131,6 +134,7 @@ class Registration:
     email: str | None = None
     phone: str | None = None
     account_team: tuple[str, ...] = ()
+    date_of_birth: date | None = None
 
 
 @dataclass(frozen=True)
@@ -195,6 +199,16 @@ class TimelineEntry:
 def check_contact_time(occurred_at: datetime, now: datetime) -> None:
     if occurred_at > now + MAX_CLOCK_SKEW:
         raise DomainError("occurred_at lies in the future")
+
+
+def check_birth_date(born: date | None, now: datetime) -> None:
+    """A date of birth entered by staff: a real one, not in the future, not before 1900."""
+    if born is None:
+        return
+    if born > now.date():
+        raise DomainError("date_of_birth lies in the future")
+    if born < EARLIEST_BIRTH:
+        raise DomainError("date_of_birth lies before 1900")
 
 
 def contact_entry(fact: Touchpoint) -> TimelineEntry:

@@ -1,7 +1,7 @@
 """Data disposal in contacts (issue 9): on offboarding's erasure request the customer's
-personal data (name, e-mail, phone, the free text of logged contacts) is anonymised, the
-non-personal facts stay (classification, lifecycle, dates, owner, account team, counts),
-and a ``PersonalDataErased`` attestation is published.
+personal data (name, e-mail, phone, date of birth, the free text of logged contacts) is
+anonymised, the non-personal facts stay (classification, lifecycle, dates, owner, account
+team, counts), and a ``PersonalDataErased`` attestation is published.
 
 The customer record keeps a **tombstone** (``erased_at``): every later or replayed fact is
 checked against it, so a redelivered profile update or contact cannot bring personal data
@@ -26,8 +26,8 @@ from crm_runtime.store import Decision
 
 SERVICE = "contacts"
 ERASED = "[erased]"
-PERSONAL_FIELDS = ("display_name", "email", "phone")
-ERASED_FIELDS = ["display_name", "email", "phone", "timeline.contact.summary"]
+PERSONAL_FIELDS = ("display_name", "email", "phone", "date_of_birth")
+ERASED_FIELDS = ["display_name", "email", "phone", "date_of_birth", "timeline.contact.summary"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ def tombstone(
         display_name=ERASED,
         email=None,
         phone=None,
+        date_of_birth=None,
         erased_at=now,  # also the due date: the sweeper finishes right after this batch
         erasure_case_id=request.case_id,
         erasure_request_id=request.event_id,

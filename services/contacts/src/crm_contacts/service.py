@@ -79,11 +79,13 @@ class ContactsService:
 
     # --- commands (HTTP): the command's event is published from the customer's outbox -----
     async def register(self, data: CustomerRegistered, event_id: str) -> Customer:
+        domain.check_birth_date(data.date_of_birth, self._clock.now())
         event = self._envelope(data, event_id)
         await self._register(translate.registration(data, event), [event])
         return await self.customer(data.customer_id)
 
     async def update_profile(self, data: CustomerProfileUpdated, event_id: str) -> Customer:
+        domain.check_birth_date(data.date_of_birth, self._clock.now())
         event = self._envelope(data, event_id)
         await self._refuse_departed(data.account_team or [])
         await self._known(self.profile_updated(translate.profile_change(data, event), [event]))

@@ -42,6 +42,7 @@ def registration(data: CustomerRegistered, event: CloudEvent) -> Registration:
         email=data.email,
         phone=data.phone,
         account_team=tuple(data.account_team),
+        date_of_birth=data.date_of_birth,
     )
 
 

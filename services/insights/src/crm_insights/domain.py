@@ -17,6 +17,7 @@ PERSONAL_FIELDS = (
     "display_name",
     "email",
     "phone",
+    "date_of_birth",  # contacts publishes it since issue 11's gap was closed
     "address",
     "description",
     "text",

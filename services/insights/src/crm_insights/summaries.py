@@ -46,6 +46,9 @@ EN: dict[str, Summary] = {
     "PurchaseReturned": lambda d: (
         f"Return {_v(d, 'return_id')} of order {_v(d, 'order_id')}: {_money(d)}"
     ),
+    "ReferralRecorded": lambda d: (
+        f"Referred customer {_v(d, 'referred_customer_id')} ({_v(d, 'channel', '—')})"
+    ),
     "ComplaintRaised": lambda d: (
         f"Complaint {_v(d, 'complaint_id')} raised ({_v(d, 'severity')}, {_v(d, 'category')})"
     ),
@@ -107,6 +110,9 @@ ZH: dict[str, Summary] = {
     ),
     "PurchaseRecorded": lambda d: f"购买 {_v(d, 'order_id')}：{_money(d)}",
     "PurchaseReturned": lambda d: f"退货 {_v(d, 'return_id')}：{_money(d)}",
+    "ReferralRecorded": lambda d: (
+        f"推荐新客户 {_v(d, 'referred_customer_id')}（{_v(d, 'channel', '—')}）"
+    ),
     "ComplaintRaised": lambda d: f"投诉 {_v(d, 'complaint_id')} 已登记（{_v(d, 'severity')}）",
     "ComplaintAcknowledged": lambda d: f"投诉 {_v(d, 'complaint_id')} 已首次响应",
     "ComplaintSlaWarning": lambda d: f"投诉 {_v(d, 'complaint_id')} 即将超时（{_v(d, 'clock')}）",

@@ -29,6 +29,9 @@ REASONS: dict[str, Reason] = {
     "complaint_resolved": "goodwill",
     "birthday": "birthday",
     "goodwill_granted": "goodwill",
+    # PointsAwarded v1's reason has no "referral" and a published enum does not grow in
+    # place: a referral award says "manual"; rule_id and rule_points name the rule.
+    "referral": "manual",
 }
 
 

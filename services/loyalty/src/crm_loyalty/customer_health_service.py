@@ -18,7 +18,7 @@ from crm_events.feedback import (
     ComplaintSlaBreached,
     SurveyAnswered,
 )
-from crm_events.inbound import ContractBreached, PaymentOverdue
+from crm_events.inbound import ContractBreached, PaymentOverdue, ReferralRecorded
 from crm_events.offboarding import OffboardingCaseClosed
 from crm_loyalty import decisions, learning, signals, timers, translate
 from crm_loyalty.budget import Budgets
@@ -90,6 +90,11 @@ class CustomerHealthService:
     async def on_survey_answered(self, data: SurveyAnswered, event: CloudEvent) -> bool:
         signal = signals.survey_answered(data, event, await self._weighted())
         return await self._apply(event, signal, translate.survey_fact(data, event))
+
+    async def on_referral_recorded(self, data: ReferralRecorded, event: CloudEvent) -> bool:
+        """The referrer earns by the rules; no health contribution (a referral is not a
+        health signal in the current weights)."""
+        return await self._apply(event, None, translate.referral_fact(data, event))
 
     async def on_payment_overdue(self, data: PaymentOverdue, event: CloudEvent) -> bool:
         return await self._apply(

@@ -15,6 +15,7 @@ from crm_events.inbound import (
     PaymentOverdue,
     PurchaseRecorded,
     PurchaseReturned,
+    ReferralRecorded,
     RegulationChanged,
 )
 from crm_events.offboarding import (
@@ -47,6 +48,7 @@ def register_handlers(
     runtime.on(ComplaintResolved, health.on_complaint_resolved)
     runtime.on(ComplaintSlaBreached, health.on_sla_breached)
     runtime.on(SurveyAnswered, health.on_survey_answered)
+    runtime.on(ReferralRecorded, health.on_referral_recorded)
     runtime.on(PaymentOverdue, health.on_payment_overdue)
     runtime.on(ContractBreached, health.on_contract_breached)
     runtime.on(OffboardingCaseClosed, health.on_case_closed)

@@ -24,6 +24,7 @@ Trigger = Literal[
     "complaint_resolved",
     "birthday",
     "goodwill_granted",
+    "referral",
 ]
 Period = Literal["day", "week", "month", "year"]
 RuleId = Annotated[
@@ -52,6 +53,7 @@ TRIGGER_FIELDS: dict[str, dict[str, type]] = {
     "complaint_resolved": {"severity": str, "within_sla": bool, "tier": str},
     "birthday": {"tier": str},
     "goodwill_granted": {"points": int, "tier": str},
+    "referral": {"channel": str, "tier": str},  # the referrer earns (the event's subject)
 }
 # Triggers carrying an amount in minor units (points per currency unit apply to them).
 AMOUNT_TRIGGERS = frozenset({"purchase_recorded"})

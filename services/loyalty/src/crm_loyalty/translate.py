@@ -10,10 +10,11 @@ from datetime import date, datetime
 from crm_events import CloudEvent
 from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
 from crm_events.feedback import ComplaintResolved, SurveyAnswered
-from crm_events.inbound import PurchaseRecorded, PurchaseReturned
+from crm_events.inbound import PurchaseRecorded, PurchaseReturned, ReferralRecorded
 from crm_events.offboarding import ExitAgreed, OffboardingCaseClosed, RelationshipEnded
 from crm_loyalty import learning
 from crm_loyalty.earning import Fact
+from crm_runtime.errors import DomainError
 
 
 class _Caused:
@@ -161,6 +162,18 @@ def resolution_fact(data: ComplaintResolved, event: CloudEvent) -> Fact:
         event_id=event.id,
         at=data.resolved_at,
         fields={"severity": severity, "within_sla": data.within_sla},
+    )
+
+
+def referral_fact(data: ReferralRecorded, event: CloudEvent) -> Fact:
+    """The referrer's fact; a customer cannot refer themselves (refused, never earns)."""
+    if data.referred_customer_id == data.customer_id:
+        raise DomainError(f"self-referral: referral {data.referral_id} names its referrer")
+    return Fact(
+        trigger="referral",
+        event_id=event.id,
+        at=data.recorded_at,
+        fields={"channel": data.channel},
     )
 
 

@@ -178,6 +178,22 @@ class LegalHoldLifted(_Inbound):
     lifted_by: EmployeeId = Field(description="Counsel who lifted the hold.")
 
 
+class ReferralRecorded(_Inbound):
+    """The marketing or referral system recorded that the customer referred someone who
+    became a customer (loyalty's ``referral`` earning trigger). The referrer is the
+    subject; a self-referral is invalid and is refused by its consumers."""
+
+    business_key = ("referral_id",)
+
+    referral_id: EntityId = Field(description="Id of the referral in the referral system.")
+    customer_id: CustomerId = Field(description="The referrer: the customer who referred.")
+    referred_customer_id: CustomerId = Field(description="The customer who was referred.")
+    channel: Code | None = Field(
+        None, description="How the referral came, e.g. link, code, in_person (earning rules)."
+    )
+    recorded_at: Timestamp = Field(description="When the referral was recorded.")
+
+
 INBOUND_EVENTS: tuple[type[EventData], ...] = (
     PurchaseRecorded,
     PurchaseReturned,
@@ -189,4 +205,5 @@ INBOUND_EVENTS: tuple[type[EventData], ...] = (
     RegulationChanged,
     LegalHoldOrdered,
     LegalHoldLifted,
+    ReferralRecorded,
 )

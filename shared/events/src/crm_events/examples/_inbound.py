@@ -14,6 +14,7 @@ from crm_events.inbound import (
     PaymentOverdue,
     PurchaseRecorded,
     PurchaseReturned,
+    ReferralRecorded,
     RegulationChanged,
 )
 
@@ -125,5 +126,16 @@ EXAMPLES: dict[type[EventData], Example] = {
         time="2025-09-01T08:00:00Z",
         source="/legal/matters",
         data={"matter_id": "matter-2025-031", "customer_id": CUSTOMER, "lifted_by": COLLEAGUE},
+    ),
+    ReferralRecorded: Example(
+        time="2025-03-05T10:00:00Z",
+        source="/marketing/referrals",
+        data={
+            "referral_id": "ref-3001",
+            "customer_id": CUSTOMER,
+            "referred_customer_id": "cus-1002",
+            "channel": "link",
+            "recorded_at": "2025-03-05T09:58:00Z",
+        },
     ),
 }
