@@ -1,8 +1,9 @@
 """The browser UI in a real headless Chromium (Debian's ``chromium`` driven by Playwright
 with ``executable_path``), against insights running as its own process on the local
-stack: events published through Kafka appear on the customer's journey page, the KPI
-figures on the dashboard equal the API's, switching language works and is kept, a wrong
-key is refused. A screenshot of each page is saved under ``.stack/test/artefacts/ui``."""
+stack: events published through Kafka appear on the customer's journey page and its
+correlation chain, an overdue follow-up in the owner's work queue, the KPI figures on the
+dashboard equal the API's, switching language works and is kept, a wrong key is refused.
+A screenshot of each page is saved under ``.stack/test/artefacts/ui``."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import pytest
 from playwright.async_api import Page, async_playwright
 
 from crm_events import CloudEvent, EventData
-from crm_events.contacts import CustomerRegistered
+from crm_events.contacts import CustomerRegistered, FollowUpOverdue, FollowUpScheduled
 from crm_events.examples import load_golden
 from crm_events.feedback import ComplaintRaised, ComplaintSlaWarning
 from crm_events.loyalty import RiskDetected
@@ -33,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path(os.environ.get("CRM_TEST_ARTEFACTS", ROOT / ".stack" / "test" / "artefacts")) / "ui"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CUSTOMER = "cus-ui-1"
+OWNER = "emp-ui-1"
 
 
 @pytest.fixture
@@ -84,6 +86,23 @@ def story() -> list[CloudEvent]:
     return [registered, complaint, risk, warning]
 
 
+def follow_ups() -> list[CloudEvent]:
+    """Another customer's follow-up that contacts found overdue, and a third customer's
+    that is not due yet (same owner)."""
+    now = datetime.now(UTC)
+    missed, coming = now - timedelta(days=2), now + timedelta(days=5)
+
+    def fu(model: type[EventData], customer: str, due: datetime) -> CloudEvent:
+        return event(model, min(due, now), customer_id=customer, follow_up_id=f"fu-{customer}",
+                     due_at=due, owner_id=OWNER)  # fmt: skip
+
+    return [
+        fu(FollowUpScheduled, "cus-ui-2", missed),
+        fu(FollowUpOverdue, "cus-ui-2", missed),
+        fu(FollowUpScheduled, "cus-ui-3", coming),
+    ]
+
+
 async def shot(page: Page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
@@ -94,8 +113,8 @@ async def test_the_ui_shows_what_kafka_carried_and_the_apis_figures(
 ) -> None:
     assert CHROMIUM, "Debian's chromium is required (scripts/test installs it as root)"
     ns = insights.ns  # type: ignore[attr-defined]
-    for one in story():
-        await kafka.send(ns + one.type.rsplit(".", 1)[0], one.to_bytes(), key=CUSTOMER.encode())
+    for one in [*story(), *follow_ups()]:
+        await kafka.send(ns + one.type.rsplit(".", 1)[0], one.to_bytes(), key=one.subject.encode())
     async with httpx.AsyncClient(base_url=insights.url, headers=MANAGER) as http:
 
         async def journey() -> int:
@@ -109,6 +128,12 @@ async def test_the_ui_shows_what_kafka_carried_and_the_apis_figures(
 
         # Folded into the KPI buckets right behind the journey.
         await eventually(month, lambda r: r["total"]["new_customers"] == 1)
+
+        async def queued() -> list[str]:
+            found = await http.get("/queues/follow-ups", params={"owner_id": OWNER})
+            return [q["follow_up_id"] for q in found.json()]
+
+        await eventually(queued, lambda ids: ids == ["fu-cus-ui-2", "fu-cus-ui-3"], timeout=60)
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
@@ -158,6 +183,8 @@ async def journey_page_shows_the_story(page: Page, url: str) -> None:
     await page.goto(url + "/ui/customers")
     await page.fill("#q", "cus-ui")
     await page.press("#q", "Enter")
+    await page.wait_for_selector("#hits")
+    await shot(page, "customer-search")
     await page.click(f"#hits a:text('{CUSTOMER}')")
     await page.wait_for_url(f"**/ui/customers/{CUSTOMER}")
     types = await page.eval_on_selector_all(
@@ -172,6 +199,13 @@ async def journey_page_shows_the_story(page: Page, url: str) -> None:
     assert chained == 3  # the complaint, the risk and the warning it caused
     assert "张伟" in (await page.text_content("h1") or "")
     await shot(page, "journey")
+    await page.click("#journey a[href^='/ui/journeys/']")
+    await page.wait_for_url("**/ui/journeys/**")
+    chain = await page.eval_on_selector_all(
+        "#journey tbody tr", "rows => rows.map(r => r.dataset.type)"
+    )
+    assert chain == ["ComplaintRaised", "RiskDetected", "ComplaintSlaWarning"]
+    await shot(page, "correlation")
 
 
 async def work_queue_lists_the_warned_complaint(page: Page, url: str) -> None:
@@ -181,6 +215,14 @@ async def work_queue_lists_the_warned_complaint(page: Page, url: str) -> None:
     )
     assert listed == ["k-ui-1"]
     await shot(page, "work-queues")
+    await page.fill("#owner_id", OWNER)
+    await page.press("#owner_id", "Enter")
+    await page.wait_for_url("**/ui/queues?owner_id=*")
+    rows = await page.eval_on_selector_all(
+        "#follow-ups-queue tbody tr", "rows => rows.map(r => [r.dataset.followUp, r.className])"
+    )
+    assert rows == [["fu-cus-ui-2", "overdue"], ["fu-cus-ui-3", ""]]  # overdue first
+    await shot(page, "follow-ups-queue")
     await page.goto(url + f"/ui/customers/{CUSTOMER}")
 
 

@@ -11,7 +11,12 @@ from typing import Any
 import pytest
 
 from crm_events import CloudEvent, EventData
-from crm_events.contacts import CustomerRegistered
+from crm_events.contacts import (
+    CustomerRegistered,
+    FollowUpCompleted,
+    FollowUpOverdue,
+    FollowUpScheduled,
+)
 from crm_events.examples import load_golden
 from crm_events.feedback import (
     ComplaintAcknowledged,
@@ -185,3 +190,48 @@ async def test_a_story_over_kafka_is_one_journey_and_replays_to_the_same_figures
     async with serving(create_app(fresh)) as client:  # an empty database rebuilt from offset 0
         await eventually(lambda: journey(client, "cus-j1"), lambda items: len(items) == len(events))
         assert await eventually(lambda: kpis(client), lambda f: f == first) == first
+
+
+async def follow_ups(client: Any, **params: str) -> list[tuple[str, bool]]:
+    response = await client.get("/queues/follow-ups", params=params, headers=AGENT)
+    assert response.status_code == 200, response.text
+    return [(q["follow_up_id"], q["overdue"]) for q in response.json()]
+
+
+async def test_follow_ups_over_kafka_queue_overdue_first_and_leave_when_completed(
+    make_settings: Callable[..., Any], kafka: Kafka, ns: str
+) -> None:
+    settings: InsightsSettings = make_settings(InsightsSettings)
+
+    def fu(model: type[EventData], customer: str, days: int, **data: Any) -> CloudEvent:
+        due = T0 + timedelta(days=days)
+        return event(model, due, customer_id=customer, follow_up_id=f"fu-{customer}",
+                     due_at=due, **data)  # fmt: skip
+
+    later = fu(FollowUpScheduled, "cus-f1", 9, owner_id="emp-1")
+    missed = [fu(FollowUpScheduled, "cus-f2", 2, owner_id="emp-1"),
+              fu(FollowUpOverdue, "cus-f2", 2, owner_id="emp-1")]  # fmt: skip
+    other_owner = fu(FollowUpOverdue, "cus-f3", 1, owner_id="emp-2")
+    # Completed before its overdue and schedule arrive (three topics): never queued.
+    done = [fu(FollowUpCompleted, "cus-f4", 1, employee_id="emp-1",
+               completed_at=T0 + timedelta(days=3), on_time=False),
+            fu(FollowUpOverdue, "cus-f4", 1, owner_id="emp-1"),
+            fu(FollowUpScheduled, "cus-f4", 1, owner_id="emp-1")]  # fmt: skip
+    records = [later, *missed, other_owner, *done]
+    async with serving(create_app(settings)) as client:
+        await publish(kafka, ns, records + records)
+        await eventually(lambda: consumed(client, "duplicate"), lambda n: n >= len(records))
+        mine = await follow_ups(client, owner_id="emp-1")
+        assert mine == [("fu-cus-f2", True), ("fu-cus-f1", False)]
+        assert await follow_ups(client) == [
+            ("fu-cus-f3", True),  # overdue since day 1
+            ("fu-cus-f2", True),  # overdue since day 2
+            ("fu-cus-f1", False),
+        ]
+        completed = fu(FollowUpCompleted, "cus-f2", 2, employee_id="emp-1",
+                       completed_at=T0 + timedelta(days=4), on_time=False)  # fmt: skip
+        await publish(kafka, ns, [completed])
+        await eventually(
+            lambda: follow_ups(client, owner_id="emp-1"),
+            lambda found: found == [("fu-cus-f1", False)],
+        )

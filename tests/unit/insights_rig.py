@@ -60,8 +60,14 @@ class MemoryReadModels:
         ]
         return found, dict(self.counts.get(ALL, Counter()))
 
-    async def queue(self, field: str, limit: int) -> list[CustomerFacts]:
-        docs = [d for d in self.backend.docs("customers").values() if d.get(field, "~") < "~"]
+    async def queue(
+        self, field: str, limit: int, equals: dict[str, str] | None = None
+    ) -> list[CustomerFacts]:
+        docs = [
+            d
+            for d in self.backend.docs("customers").values()
+            if d.get(field, "~") < "~" and all(d.get(k) == v for k, v in (equals or {}).items())
+        ]
         docs.sort(key=lambda d: str(d[field]))
         return [CustomerCodec().decode(d) for d in docs[:limit]]
 

@@ -140,6 +140,10 @@ async def test_a_qualifying_contact_satisfies_the_follow_up_and_schedules_the_ne
     assert following.follow_up_id != first.follow_up_id
     assert following.due_at == contacts.clock.now() + timedelta(days=14)
     assert "follow-up-done" in contacts.kinds()
+    [done] = contacts.published_of("follow-up-completed")
+    assert done["follow_up_id"] == first.follow_up_id
+    assert done["on_time"] is True
+    assert done["employee_id"] == "emp-1"
 
 
 async def test_a_missed_follow_up_is_overdue_once_and_lands_in_the_owner_queue(

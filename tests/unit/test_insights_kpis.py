@@ -226,7 +226,7 @@ def test_csat_average_and_nps() -> None:
     assert total(facts, "nps") == 25.0  # (2 promoters - 1 detractor) / 4
 
 
-def test_survey_response_rate_counts_requests_declared_by_issue_10() -> None:
+def test_survey_response_rate_answers_over_requests() -> None:
     facts = [
         fact("SurveyRequested", "c1", MAR, survey_id="s1"),
         fact("SurveyRequested", "c2", MAR, survey_id="s2"),
@@ -312,16 +312,28 @@ def test_tier_distribution_follows_the_latest_tier() -> None:
     assert total(facts, "tier_distribution") == {"gold": 1, "silver": 1}
 
 
-def test_follow_ups_on_time_by_due_date_declared_by_issue_8() -> None:
+def test_follow_ups_on_time_are_those_done_by_their_deadline_by_due_date() -> None:
     due = MAR + timedelta(days=3)
+
+    def done(customer: str, fid: str, on_time: bool) -> Observed:
+        return fact("FollowUpCompleted", customer, due, follow_up_id=fid,
+                    due_at=due.isoformat(), on_time=on_time)  # fmt: skip
+
     facts = [
-        fact("FollowUpScheduled", "c1", FEB, follow_up_id="f1", due_at=due.isoformat()),
-        fact("FollowUpScheduled", "c2", FEB, follow_up_id="f2", due_at=due.isoformat()),
-        fact("FollowUpScheduled", "c3", FEB, follow_up_id="f3", due_at=due.isoformat()),
-        fact("FollowUpScheduled", "c4", FEB, follow_up_id="f4", due_at=due.isoformat()),
-        fact("FollowUpOverdue", "c4", due, follow_up_id="f4", due_at=due.isoformat()),
+        *(
+            fact("FollowUpScheduled", f"c{i}", FEB, follow_up_id=f"f{i}", due_at=due.isoformat())
+            for i in range(1, 5)
+        ),
+        done("c1", "f1", True),
+        done("c2", "f2", True),
+        fact("FollowUpOverdue", "c3", due, follow_up_id="f3", due_at=due.isoformat()),
+        done("c3", "f3", False),  # done after it was overdue: late
+        # f4: due in the period and not done yet: not on time (so far)
     ]
-    assert total(facts, "follow_ups_on_time") == 75.0
+    assert total(facts, "follow_ups_on_time") == 50.0
+    assert total(facts, "follow_ups_overdue") == 1
+    assert total(facts[:4], "follow_ups_on_time") == 0.0
+    assert total(facts[4:5], "follow_ups_on_time") is None  # nothing scheduled: no figure
 
 
 def test_departures_and_accounts_handed_over() -> None:

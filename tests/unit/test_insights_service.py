@@ -11,7 +11,14 @@ from typing import Any, TypeVar
 import pytest
 
 from crm_events import REGISTRY, EventData
-from crm_events.contacts import CustomerProfileUpdated, CustomerRegistered
+from crm_events.contacts import (
+    AccountOwnerChanged,
+    CustomerProfileUpdated,
+    CustomerRegistered,
+    FollowUpCompleted,
+    FollowUpOverdue,
+    FollowUpScheduled,
+)
 from crm_events.examples import load_golden
 from crm_events.feedback import ComplaintRaised, ComplaintResolved, ComplaintSlaWarning
 from crm_events.inbound import EmployeeDeparted, ReferralRecorded
@@ -23,6 +30,7 @@ from crm_events.offboarding import (
     PersonalDataErased,
     PersonalDataErasureRequested,
     PersonalDataExported,
+    RelationshipEnded,
 )
 from crm_insights import summaries, translate
 from crm_insights.decisions import ErasureRequest
@@ -241,3 +249,93 @@ def test_an_export_sections_copy_of_the_customer_is_never_kept_on_the_journey() 
     observed = translate.observed(exported, load_golden(PersonalDataExported))
     assert "section" not in observed.data
     assert observed.data["service"] == exported.service
+
+
+def _follow_up(model: type[M], customer: str, fid: str, due_days: int, **more: Any) -> M:
+    due = INSIGHTS_NOW + timedelta(days=due_days)
+    return golden(model, customer_id=customer, follow_up_id=fid, due_at=due, **more)
+
+
+async def test_the_follow_up_queue_lists_overdue_first_then_the_oldest_due_per_owner() -> None:
+    rig = insights_rig()
+    facts = [
+        _follow_up(FollowUpScheduled, "c-1", "fu-1", 5, owner_id="emp-1"),
+        _follow_up(FollowUpScheduled, "c-2", "fu-2", 2, owner_id="emp-1"),
+        _follow_up(FollowUpScheduled, "c-3", "fu-3", -3, owner_id="emp-2"),
+        _follow_up(FollowUpOverdue, "c-3", "fu-3", -3, owner_id="emp-2"),
+        _follow_up(FollowUpScheduled, "c-4", "fu-4", -1, owner_id="emp-1"),
+        _follow_up(FollowUpOverdue, "c-4", "fu-4", -1, owner_id="emp-1"),
+    ]
+    for data in facts:
+        assert await rig.deliver(rig.event(data)) == "applied"
+
+    everyone = await rig.service.follow_up_queue(None, 10)
+    assert [(q.follow_up_id, q.follow_up.overdue) for q in everyone] == [
+        ("fu-3", True),
+        ("fu-4", True),
+        ("fu-2", False),
+        ("fu-1", False),
+    ]
+    mine = await rig.service.follow_up_queue("emp-1", 10)
+    assert [q.follow_up_id for q in mine] == ["fu-4", "fu-2", "fu-1"]
+    assert [q.follow_up_id for q in await rig.service.follow_up_queue("emp-1", 1)] == ["fu-4"]
+
+
+async def test_a_completed_follow_up_leaves_the_queue_whatever_the_order() -> None:
+    rig = insights_rig()
+    completed = _follow_up(
+        FollowUpCompleted, "c-1", "fu-1", -2, employee_id="emp-1", completed_at=INSIGHTS_NOW
+    )
+    # The completion arrives before the facts it closes (another topic, a replay).
+    assert await rig.deliver(rig.event(completed)) == "applied"
+    for model in (FollowUpScheduled, FollowUpOverdue):
+        data = _follow_up(model, "c-1", "fu-1", -2, owner_id="emp-1")
+        assert await rig.deliver(rig.event(data)) == "applied"
+    assert await rig.service.follow_up_queue(None, 10) == []
+
+    following = _follow_up(FollowUpScheduled, "c-1", "fu-2", 14, owner_id="emp-1")
+    assert await rig.deliver(rig.event(following)) == "applied"
+    assert [q.follow_up_id for q in await rig.service.follow_up_queue(None, 10)] == ["fu-2"]
+
+
+async def test_the_account_owner_takes_the_follow_up_whatever_the_order() -> None:
+    rig = insights_rig()
+    scheduled = _follow_up(FollowUpScheduled, "c-1", "fu-1", 3, owner_id="emp-1")
+    moved = golden(
+        AccountOwnerChanged,
+        customer_id="c-1",
+        previous_owner_id="emp-1",
+        new_owner_id="emp-9",
+        reason="employee_departed",
+    )
+    later = INSIGHTS_NOW + timedelta(hours=1)
+    assert await rig.deliver(rig.event(moved, at=later)) == "applied"
+    # The schedule is older than the move but arrives after it (another topic): contacts
+    # moved the follow-up to the new owner, so the queue does too.
+    assert await rig.deliver(rig.event(scheduled)) == "applied"
+    assert await rig.service.follow_up_queue("emp-1", 10) == []
+    assert [q.follow_up_id for q in await rig.service.follow_up_queue("emp-9", 10)] == ["fu-1"]
+
+    moved_again = golden(
+        AccountOwnerChanged,
+        customer_id="c-1",
+        previous_owner_id="emp-1",
+        new_owner_id="emp-7",
+        reason="reassigned",
+    )
+    assert await rig.deliver(rig.event(moved_again, at=later + timedelta(hours=1))) == "applied"
+    assert [q.follow_up_id for q in await rig.service.follow_up_queue("emp-7", 10)] == ["fu-1"]
+    assert await rig.service.follow_up_queue("emp-1", 10) == []
+
+
+async def test_an_ended_relationship_or_an_erasure_drops_the_follow_ups() -> None:
+    rig = insights_rig()
+    for customer, fid in (("c-1", "fu-1"), ("c-2", "fu-2"), ("c-3", "fu-3")):
+        data = _follow_up(FollowUpOverdue, customer, fid, -1, owner_id="emp-1")
+        assert await rig.deliver(rig.event(data)) == "applied"
+    ended = golden(RelationshipEnded, customer_id="c-1", case_id="case-1")
+    assert await rig.deliver(rig.event(ended)) == "applied"
+    erasure = ErasureRequest("req-2", "corr-2", "c-2", "case-2")
+    assert await rig.service.erase(erasure, rig.clock.now())
+
+    assert [q.customer_id for q in await rig.service.follow_up_queue("emp-1", 10)] == ["c-3"]

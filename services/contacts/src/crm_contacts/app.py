@@ -22,6 +22,7 @@ from crm_events.contacts import (
     CustomerProfileUpdated,
     CustomerRegistered,
     EmployeeHandoverCompleted,
+    FollowUpCompleted,
     FollowUpOverdue,
     FollowUpScheduled,
 )
@@ -40,6 +41,7 @@ PUBLISHED: list[type[EventData]] = [
     EmployeeHandoverCompleted,
     FollowUpScheduled,
     FollowUpOverdue,
+    FollowUpCompleted,
     PersonalDataErased,
     PersonalDataExported,
 ]

@@ -33,7 +33,12 @@ from crm_contacts.domain import (
 from crm_contacts.rules import CHURNED, Rules, due_of
 from crm_events import CloudEvent, EventData, deterministic_event_id
 from crm_events.common import CustomerClass
-from crm_events.contacts import CustomerClassified, FollowUpOverdue, FollowUpScheduled
+from crm_events.contacts import (
+    CustomerClassified,
+    FollowUpCompleted,
+    FollowUpOverdue,
+    FollowUpScheduled,
+)
 from crm_runtime.errors import Conflict, MissingPrerequisite
 from crm_runtime.store import Decision
 
@@ -208,7 +213,22 @@ def log_contact(
             entry_id, known.customer_id, "follow-up-done", fact.occurred_at, details
         )
     )
-    return settle(ctx, replace(touched, follow_up=None), announce, lines, since=fact.occurred_at)
+    done = _completed(ctx, known.customer_id, open_, fact)
+    return settle(
+        ctx, replace(touched, follow_up=None), [*announce, done], lines, since=fact.occurred_at
+    )
+
+
+def _completed(ctx: Context, customer_id: str, open_: FollowUp, fact: Touchpoint) -> CloudEvent:
+    data = FollowUpCompleted(
+        customer_id=customer_id,
+        follow_up_id=open_.follow_up_id,
+        due_at=open_.due_at,
+        completed_at=fact.occurred_at,
+        employee_id=fact.employee_id,
+        on_time=fact.occurred_at <= open_.due_at,
+    )
+    return ctx.event(data, "follow-up-completed", open_.follow_up_id)
 
 
 def set_tags(state: Customer | None, tags: list[str], ctx: Context) -> Outcome:

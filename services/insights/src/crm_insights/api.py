@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from crm_events.bounds import utc_in_range
+from crm_events.common import EmployeeId
 from crm_insights.domain import JourneyEntry
 from crm_insights.kpis import KPIS, Period, bucket_start, next_start
 from crm_insights.service import InsightsService
@@ -101,6 +102,15 @@ class CaseInQueue(BaseModel):
     due_at: datetime | None = Field(description="Offer validity or exit effective date.")
 
 
+class FollowUpInQueue(BaseModel):
+    customer_id: str
+    name: str | None
+    follow_up_id: str
+    owner_id: str = Field(description="Who should make the contact (the account's owner).")
+    due_at: datetime = Field(description="Deadline for the next qualifying contact.")
+    overdue: bool = Field(description="Contacts said the deadline passed without a contact.")
+
+
 def build_router(service: InsightsService) -> APIRouter:
     router = APIRouter(tags=["insights"], dependencies=[_staff])
 
@@ -161,6 +171,25 @@ def build_router(service: InsightsService) -> APIRouter:
                 due_at=q.case.due_at,
             )
             for q in await service.case_queue(limit)
+        ]
+
+    @router.get("/queues/follow-ups")
+    async def follow_ups(
+        owner_id: Annotated[
+            EmployeeId | None, Query(description="Only this owner's follow-ups.")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> list[FollowUpInQueue]:
+        return [
+            FollowUpInQueue(
+                customer_id=q.customer_id,
+                name=q.name,
+                follow_up_id=q.follow_up_id,
+                owner_id=q.follow_up.owner_id,
+                due_at=q.follow_up.due_at,
+                overdue=q.follow_up.overdue,
+            )
+            for q in await service.follow_up_queue(owner_id, limit)
         ]
 
     @router.get("/kpis")

@@ -28,6 +28,7 @@ from crm_insights.domain import (
     Case,
     Complaint,
     CustomerFacts,
+    FollowUp,
     JourneyEntry,
     KpiDelta,
     SubjectFacts,
@@ -49,10 +50,14 @@ _TIMES = (
     "balance_at",
     "last_event_at",
     "erasure_requested_at",
+    "account_owner_at",
 )
 # Top-level, indexed: when the customer's most urgent queue item is due; NONE when it has
 # none (a string, so one range query finds every customer that has one).
 ATTENTION_AT, CASES_SINCE, NONE = "attention_at", "cases_since", "~"
+# The most urgent open follow-up: "0|<due>" when overdue, "1|<due>" when not yet (overdue
+# first, then the oldest due), NONE without one; its owner beside it for the owner's queue.
+FOLLOW_UP_AT, FOLLOW_UP_OWNER = "follow_up_at", "follow_up_owner"
 
 
 class CustomerCodec:
@@ -72,7 +77,11 @@ class CustomerCodec:
         attention, since = queues.attention_at(state), queues.cases_since(state)
         doc[ATTENTION_AT] = NONE if attention is None else stamp(attention)
         doc[CASES_SINCE] = NONE if since is None else stamp(since)
-        return doc
+        doc["follow_ups"] = {
+            map_key(fid): {"id": fid, **stamp_values(asdict(f))}
+            for fid, f in state.follow_ups.items()
+        }
+        return doc | follow_up_rank(state)
 
     def decode(self, doc: dict[str, Any]) -> CustomerFacts:
         fields = {k: doc[k] for k in CustomerFacts.__dataclass_fields__ if k in doc}
@@ -82,6 +91,10 @@ class CustomerCodec:
             c["id"]: _complaint(c) for c in (doc.get("complaints") or {}).values()
         }
         fields["cases"] = {c["id"]: _case(c) for c in (doc.get("cases") or {}).values()}
+        fields["follow_ups"] = {
+            f["id"]: _follow_up(f) for f in (doc.get("follow_ups") or {}).values()
+        }
+        fields["ended"] = bool(doc.get("ended"))
         fields["lost"] = bool(doc.get("lost"))
         fields["converted"] = bool(doc.get("converted"))
         fields["erased"] = bool(doc.get("erased"))
@@ -129,6 +142,28 @@ def _case(doc: dict[str, Any]) -> Case:
         since=unstamp(doc["since"]),
         due_at=unstamp_optional(doc.get("due_at")),
     )
+
+
+def _follow_up(doc: dict[str, Any]) -> FollowUp:
+    return FollowUp(
+        owner_id=doc["owner_id"],
+        due_at=unstamp(doc["due_at"]),
+        owner_at=unstamp(doc["owner_at"]),
+        overdue=bool(doc.get("overdue")),
+        done=bool(doc.get("done")),
+    )
+
+
+def follow_up_rank(state: CustomerFacts) -> dict[str, Any]:
+    """The indexed fields of the follow-up queue (the customer's most urgent one)."""
+    found = queues.open_follow_ups(state)
+    if not found:
+        return {FOLLOW_UP_AT: NONE, FOLLOW_UP_OWNER: None}
+    _, first = found[0]
+    return {
+        FOLLOW_UP_AT: f"{0 if first.overdue else 1}|{stamp(first.due_at)}",
+        FOLLOW_UP_OWNER: first.owner_id,
+    }
 
 
 def entry_document(entry: JourneyEntry | KpiDelta) -> tuple[str, dict[str, Any]]:
@@ -249,11 +284,14 @@ class MongoReadModels:
             if any(e.get("code") != DUPLICATE_KEY for e in errors):
                 raise  # only "already folded" is expected
 
-    async def queue(self, field: str, limit: int) -> list[CustomerFacts]:
-        """Customers with a queue item, most urgent first: one query on one index."""
+    async def queue(
+        self, field: str, limit: int, equals: dict[str, str] | None = None
+    ) -> list[CustomerFacts]:
+        """Customers with a queue item (``equals``: of one owner), most urgent first: one
+        query on one index."""
         cursor = (
             self.db[CUSTOMERS]
-            .find({field: {"$lt": NONE}}, {"applied": 0, "outbox": 0})
+            .find({**(equals or {}), field: {"$lt": NONE}}, {"applied": 0, "outbox": 0})
             .sort(field, ASCENDING)
             .limit(limit)
         )
@@ -290,6 +328,11 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
             IndexModel([("name_key", ASCENDING)], name="by_name"),
             IndexModel([(ATTENTION_AT, ASCENDING)], name="complaints_queue"),
             IndexModel([(CASES_SINCE, ASCENDING)], name="cases_queue"),
+            IndexModel([(FOLLOW_UP_AT, ASCENDING)], name="follow_ups_queue"),
+            IndexModel(
+                [(FOLLOW_UP_OWNER, ASCENDING), (FOLLOW_UP_AT, ASCENDING)],
+                name="owner_follow_ups_queue",
+            ),
         ]
     )
     await db[KPI_DELTAS].create_indexes(

@@ -7,9 +7,9 @@ customers, class, tier, points outstanding) are the difference of ``levels`` bef
 after, so whatever order the facts arrive in, a customer contributes its current level
 exactly once.
 
-Types this branch does not publish yet are counted by the names their issues declare
-(``SurveyRequested``: issue 10; ``FollowUpScheduled``/``FollowUpOverdue`` and
-``AccountOwnerChanged`` published by contacts: issue 8; ``RelationshipEnded``: issue 9).
+Every type counted here is published: ``SurveyRequested`` by feedback,
+``FollowUpScheduled``/``FollowUpOverdue``/``FollowUpCompleted`` and ``AccountOwnerChanged``
+by contacts, ``RelationshipEnded`` by offboarding.
 """
 
 from __future__ import annotations
@@ -233,6 +233,13 @@ def counted(metric: str, when: str | None = None, by: str | None = None) -> Rule
     return rule
 
 
+def follow_up_completed(state: CustomerFacts, fact: Observed) -> tuple[CustomerFacts, list[Change]]:
+    """A follow-up done by its deadline counts in the period of that deadline."""
+    if fact.get("on_time") is not True:
+        return state, []
+    return state, [("follow_ups_done_on_time", moment(fact, "due_at"), 1)]
+
+
 def handed_over(state: CustomerFacts, fact: Observed) -> tuple[CustomerFacts, list[Change]]:
     if fact.get("reason") != "employee_departed":
         return state, []
@@ -250,7 +257,7 @@ RULES: dict[str, Rule] = {
     "ComplaintSlaBreached": breached,
     "ComplaintEscalated": counted("escalations"),
     "SurveyAnswered": survey_answered,
-    "SurveyRequested": counted("surveys_requested"),  # issue 10
+    "SurveyRequested": counted("surveys_requested"),
     "FeedbackSubmitted": counted("feedback", by="kind"),
     "PointsAwarded": ledger,
     "PointsRedeemed": ledger,
@@ -262,11 +269,12 @@ RULES: dict[str, Rule] = {
     "OffboardingCaseOpened": counted("cases_opened"),
     "CustomerRetained": counted("cases_retained"),
     "ExitAgreed": counted("cases_exited"),
-    "RelationshipEnded": relationship_ended,  # issue 9 publishes it
+    "RelationshipEnded": relationship_ended,
     "PersonalDataErased": counted("erasures", by="service"),
-    "FollowUpScheduled": counted("follow_ups_due", when="due_at"),  # issue 8 publishes it
-    "FollowUpOverdue": counted("follow_ups_overdue", when="due_at"),  # issue 8 publishes it
-    "AccountOwnerChanged": handed_over,  # issue 8 publishes it
+    "FollowUpScheduled": counted("follow_ups_due", when="due_at"),
+    "FollowUpOverdue": counted("follow_ups_overdue", when="due_at"),
+    "FollowUpCompleted": follow_up_completed,
+    "AccountOwnerChanged": handed_over,
 }
 # Facts about an employee, not a customer: flows only.
 SUBJECT_RULES: dict[str, Callable[[Observed], list[Change]]] = {

@@ -112,6 +112,19 @@ class Case:
 
 
 @dataclass(frozen=True)
+class FollowUp:
+    """A follow-up contacts scheduled, as the work queue shows it: open until contacts says
+    it was done (``FollowUpCompleted``); ``done`` ones stay a while as tombstones so a
+    scheduling or overdue fact arriving after the completion cannot reopen it."""
+
+    owner_id: str
+    due_at: datetime
+    owner_at: datetime  # when the owner was last set (a late, older owner does not win)
+    overdue: bool = False
+    done: bool = False
+
+
+@dataclass(frozen=True)
 class CustomerFacts:
     """The customer aggregate of insights: what each KPI needs to count a change once.
 
@@ -132,6 +145,12 @@ class CustomerFacts:
     balance_at: datetime | None = None
     complaints: dict[str, Complaint] = field(default_factory=dict)
     cases: dict[str, Case] = field(default_factory=dict)
+    follow_ups: dict[str, FollowUp] = field(default_factory=dict)
+    # The account's owner by the latest AccountOwnerChanged: a follow-up fact older than it
+    # arriving later still belongs to the new owner (contacts moved it silently).
+    account_owner: str | None = None
+    account_owner_at: datetime | None = None
+    ended: bool = False  # offboarding ended the relationship: no follow-up is worked any more
     events: int = 0
     last_event_at: datetime | None = None
     erased: bool = False

@@ -214,8 +214,8 @@ KPIS: tuple[Kpi, ...] = (
         "%",
         "Survey response rate",
         "问卷回复率",
-        "SurveyAnswered ÷ SurveyRequested in the period × 100. SurveyRequested is declared "
-        "by issue 10 and not yet published: empty until feedback sends surveys.",
+        "SurveyAnswered ÷ SurveyRequested (feedback's survey requests, one per survey) in "
+        "the period × 100.",
         lambda f, o, c: _ratio(f["surveys_answered"], f["surveys_requested"]),
     ),
     Kpi(
@@ -299,10 +299,20 @@ KPIS: tuple[Kpi, ...] = (
         "%",
         "Follow-ups done on time",
         "按时回访率",
-        "(FollowUpScheduled due in the period − FollowUpOverdue for those due dates) ÷ "
-        "FollowUpScheduled due in the period × 100. Both are declared contracts that "
-        "contacts publishes from issue 8 on: empty until then.",
-        lambda f, o, c: _ratio(f["follow_ups_due"] - f["follow_ups_overdue"], f["follow_ups_due"]),
+        "FollowUpCompleted with on_time (a qualifying contact by the deadline) ÷ "
+        "FollowUpScheduled, both by due date in the period × 100 (contacts' follow-ups). A "
+        "follow-up due in the period and not yet done counts as not on time, so the current "
+        "period reads as so far.",
+        lambda f, o, c: _ratio(f["follow_ups_done_on_time"], f["follow_ups_due"]),
+    ),
+    Kpi(
+        "follow_ups_overdue",
+        "follow-ups",
+        "Follow-ups overdue",
+        "逾期回访",
+        "FollowUpOverdue (contacts: the deadline passed without a qualifying contact) by due "
+        "date in the period.",
+        lambda f, o, c: f["follow_ups_overdue"],
     ),
     Kpi(
         "departures",
@@ -317,8 +327,9 @@ KPIS: tuple[Kpi, ...] = (
         "accounts",
         "Accounts handed over",
         "交接客户数",
-        "AccountOwnerChanged with reason employee_departed in the period (issue 8 publishes "
-        "it): the seeds' measure of customer information kept when staff leave.",
+        "AccountOwnerChanged with reason employee_departed in the period (contacts hands a "
+        "leaver's accounts to the successor): the seeds' measure of customer information "
+        "kept when staff leave.",
         lambda f, o, c: f["accounts_handed_over"],
     ),
 )

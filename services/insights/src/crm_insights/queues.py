@@ -1,6 +1,7 @@
-"""Work-queue facts (pure): complaints that feedback warned about or that breached, and
-open offboarding cases with their next action, kept on the customer's aggregate from the
-events; the read models list them across customers with one indexed query."""
+"""Work-queue facts (pure): complaints that feedback warned about or that breached, open
+offboarding cases with their next action, and contacts' open follow-ups (overdue first),
+kept on the customer's aggregate from the events; the read models list them across
+customers with one indexed query."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from crm_insights.counting import Change, Rule, moment
-from crm_insights.domain import Case, Complaint, CustomerFacts, Observed
+from crm_insights.domain import Case, Complaint, CustomerFacts, FollowUp, Observed
 
 # Next actions of a case by the last step seen (codes; the UI words them).
 NEXT = {
@@ -20,6 +21,8 @@ NEXT = {
 }
 CLOSING = ("CustomerRetained", "OffboardingCaseClosed")
 DUE_FIELDS = {"RetentionOfferMade": "valid_until", "ExitAgreed": "effective_date"}
+FOLLOW_UP_FACTS = ("FollowUpScheduled", "FollowUpOverdue", "FollowUpCompleted")
+DONE_KEPT = 5  # completed follow-ups kept as tombstones against late facts about them
 
 
 def _complaint(state: CustomerFacts, fact: Observed) -> tuple[str, Complaint]:
@@ -65,6 +68,67 @@ def attention_at(state: CustomerFacts) -> datetime | None:
 
 def cases_since(state: CustomerFacts) -> datetime | None:
     return min((c.since for c in state.cases.values()), default=None)
+
+
+# --- follow-ups -----------------------------------------------------------------------------
+def follow_up_step(state: CustomerFacts, fact: Observed) -> tuple[CustomerFacts, list[Change]]:
+    """``FollowUpScheduled`` / ``FollowUpOverdue`` / ``FollowUpCompleted``: in any order, a
+    completed follow-up stays done; the newest owner wins."""
+    fid = str(fact.get("follow_up_id"))
+    known = state.follow_ups.get(fid)
+    due = moment(fact, "due_at")
+    owner = fact.get("owner_id") or (known.owner_id if known else fact.get("employee_id"))
+    if known is None:
+        known = FollowUp(owner_id=str(owner), due_at=due, owner_at=fact.at)
+    elif fact.get("owner_id") and fact.at >= known.owner_at:
+        known = replace(known, owner_id=str(owner), owner_at=fact.at)
+    moved_at = state.account_owner_at
+    if state.account_owner and moved_at and moved_at > known.owner_at:
+        known = replace(known, owner_id=state.account_owner, owner_at=moved_at)
+    after = replace(
+        known,
+        due_at=due,
+        overdue=known.overdue or fact.event_type == "FollowUpOverdue",
+        done=known.done or fact.event_type == "FollowUpCompleted",
+    )
+    return replace(state, follow_ups=_kept({**state.follow_ups, fid: after})), []
+
+
+def owner_changed(state: CustomerFacts, fact: Observed) -> tuple[CustomerFacts, list[Change]]:
+    """Contacts moves the open follow-up to the account's new owner without an event of
+    its own; ``AccountOwnerChanged`` says so."""
+    owner = fact.get("new_owner_id")
+    if not owner:
+        return state, []
+    if state.account_owner_at is None or fact.at >= state.account_owner_at:
+        state = replace(state, account_owner=str(owner), account_owner_at=fact.at)
+    moved = {
+        fid: replace(f, owner_id=str(owner), owner_at=fact.at)
+        if not f.done and fact.at >= f.owner_at
+        else f
+        for fid, f in state.follow_ups.items()
+    }
+    return replace(state, follow_ups=moved), []
+
+
+def ended(state: CustomerFacts, fact: Observed) -> tuple[CustomerFacts, list[Change]]:
+    """The relationship ended: contacts drops the open follow-up, so does the queue."""
+    return replace(state, ended=True), []
+
+
+def _kept(follow_ups: dict[str, FollowUp]) -> dict[str, FollowUp]:
+    done = sorted((f.due_at, fid) for fid, f in follow_ups.items() if f.done)
+    dropped = {fid for _, fid in done[:-DONE_KEPT]}
+    return {fid: f for fid, f in follow_ups.items() if fid not in dropped}
+
+
+def open_follow_ups(state: CustomerFacts) -> list[tuple[str, FollowUp]]:
+    """The follow-ups to work, overdue first, then the oldest due; none for a customer
+    whose relationship ended or whose data was disposed of."""
+    if state.ended or state.erased:
+        return []
+    found = [(fid, f) for fid, f in state.follow_ups.items() if not f.done]
+    return sorted(found, key=lambda item: (not item[1].overdue, item[1].due_at, item[0]))
 
 
 def chain(first: Rule, second: Rule) -> Rule:

@@ -15,10 +15,17 @@ def _rules() -> dict[str, Rule]:
         **counting.RULES,
         "ComplaintSlaWarning": queues.warned,
         "ComplaintEscalated": queues.escalated,
+        "AccountOwnerChanged": queues.chain(counting.handed_over, queues.owner_changed),
     }
+    for name in queues.FOLLOW_UP_FACTS:
+        counted = found.get(name)
+        found[name] = (
+            queues.chain(counted, queues.follow_up_step) if counted else queues.follow_up_step
+        )
     for name in (*queues.NEXT, *queues.CLOSING):
         counted = found.get(name)
         found[name] = queues.chain(counted, queues.case_step) if counted else queues.case_step
+    found["RelationshipEnded"] = queues.chain(found["RelationshipEnded"], queues.ended)
     return found
 
 

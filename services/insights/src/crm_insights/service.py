@@ -14,6 +14,7 @@ from crm_insights.domain import (
     Case,
     Complaint,
     CustomerFacts,
+    FollowUp,
     JourneyEntry,
     Observed,
     SubjectFacts,
@@ -34,7 +35,9 @@ class ReadModels(Protocol):
 
     async def erase_journey(self, customer_id: str) -> None: ...
 
-    async def queue(self, field: str, limit: int) -> list[CustomerFacts]: ...
+    async def queue(
+        self, field: str, limit: int, equals: dict[str, str] | None = None
+    ) -> list[CustomerFacts]: ...
 
 
 class InsightsService:
@@ -145,6 +148,26 @@ class InsightsService:
         return sorted(found, key=lambda q: (order.get(q.case.next_action, 99), q.case.since))[
             :limit
         ]
+
+    async def follow_up_queue(self, owner_id: str | None, limit: int) -> list[QueuedFollowUp]:
+        """Open follow-ups (of one owner), overdue first, then the oldest due."""
+        equals = None if owner_id is None else {codec.FOLLOW_UP_OWNER: owner_id}
+        customers = await self.reads.queue(codec.FOLLOW_UP_AT, limit, equals)
+        found = [
+            QueuedFollowUp(c.customer_id, c.name, fid, follow_up)
+            for c in customers
+            for fid, follow_up in queues.open_follow_ups(c)
+            if owner_id is None or follow_up.owner_id == owner_id
+        ]
+        return sorted(found, key=lambda q: (not q.follow_up.overdue, q.follow_up.due_at))[:limit]
+
+
+@dataclass(frozen=True)
+class QueuedFollowUp:
+    customer_id: str
+    name: str | None
+    follow_up_id: str
+    follow_up: FollowUp
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,16 @@ EN: dict[str, Summary] = {
     "AccountOwnerChanged": lambda d: (
         f"Owner {_v(d, 'previous_owner_id', '—')} → {_v(d, 'new_owner_id')} ({_v(d, 'reason')})"
     ),
+    "FollowUpScheduled": lambda d: (
+        f"Follow-up {_v(d, 'follow_up_id')} due {_v(d, 'due_at')[:10]} ({_v(d, 'owner_id')})"
+    ),
+    "FollowUpOverdue": lambda d: (
+        f"Follow-up {_v(d, 'follow_up_id')} overdue since {_v(d, 'due_at')[:10]}"
+    ),
+    "FollowUpCompleted": lambda d: (
+        f"Follow-up {_v(d, 'follow_up_id')} done by {_v(d, 'employee_id')}"
+        + ("" if d.get("on_time") else " late")
+    ),
     "PurchaseRecorded": lambda d: f"Purchase {_v(d, 'order_id')}: {_money(d)}",
     "PurchaseReturned": lambda d: (
         f"Return {_v(d, 'return_id')} of order {_v(d, 'order_id')}: {_money(d)}"
@@ -107,6 +117,14 @@ ZH: dict[str, Summary] = {
     "ContactLogged": lambda d: f"经 {_v(d, 'channel')} 联系（{_v(d, 'employee_id')}）",
     "AccountOwnerChanged": lambda d: (
         f"负责人 {_v(d, 'previous_owner_id', '—')} → {_v(d, 'new_owner_id')}"
+    ),
+    "FollowUpScheduled": lambda d: (
+        f"回访 {_v(d, 'follow_up_id')} 应于 {_v(d, 'due_at')[:10]} 前完成（{_v(d, 'owner_id')}）"
+    ),
+    "FollowUpOverdue": lambda d: f"回访 {_v(d, 'follow_up_id')} 已逾期（{_v(d, 'due_at')[:10]}）",
+    "FollowUpCompleted": lambda d: (
+        f"回访 {_v(d, 'follow_up_id')} 已完成（{_v(d, 'employee_id')}）"
+        + ("" if d.get("on_time") else "，逾期")
     ),
     "PurchaseRecorded": lambda d: f"购买 {_v(d, 'order_id')}：{_money(d)}",
     "PurchaseReturned": lambda d: f"退货 {_v(d, 'return_id')}：{_money(d)}",

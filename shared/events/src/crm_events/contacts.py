@@ -132,6 +132,19 @@ class FollowUpOverdue(_Contacts):
     owner_id: EmployeeId = Field(description="Who should have made the contact.")
 
 
+class FollowUpCompleted(_Contacts):
+    """A qualifying contact satisfied the open follow-up (on time or after it was overdue)."""
+
+    business_key = ("follow_up_id",)
+
+    customer_id: CustomerId
+    follow_up_id: str = Field(min_length=1, max_length=100, description="Id of the follow-up.")
+    due_at: Timestamp = Field(description="The deadline the follow-up had.")
+    completed_at: Timestamp = Field(description="When the qualifying contact took place.")
+    employee_id: EmployeeId = Field(description="Who made the contact.")
+    on_time: bool = Field(description="The contact took place by the deadline.")
+
+
 class AccountTeamChanged(_Contacts):
     """The account team of a customer changed (a manager's edit or a staff departure)."""
 
@@ -174,6 +187,7 @@ CONTACTS_EVENTS: tuple[type[EventData], ...] = (
     AccountOwnerChanged,
     FollowUpScheduled,
     FollowUpOverdue,
+    FollowUpCompleted,
     AccountTeamChanged,
     EmployeeHandoverCompleted,
 )

@@ -44,7 +44,11 @@ WORDS: dict[str, dict[Lang, str]] = {
     },
     "open_complaints": {"en": "Complaints near or past breach", "zh": "即将超时或已超时的投诉"},
     "open_cases": {"en": "Open offboarding cases", "zh": "进行中的解约案件"},
-    "overdue_follow_ups": {"en": "Overdue follow-ups", "zh": "逾期回访"},
+    "follow_ups": {"en": "Follow-ups, overdue first", "zh": "回访（逾期优先）"},
+    "overdue": {"en": "overdue", "zh": "已逾期"},
+    "scheduled": {"en": "due", "zh": "待回访"},
+    "follow_up": {"en": "Follow-up", "zh": "回访"},
+    "owner_filter": {"en": "Owner id (empty: everyone)", "zh": "负责人编号（留空：全部）"},
     "none": {"en": "Nothing waiting.", "zh": "暂无待办。"},
     "due": {"en": "Due", "zh": "截止"},
     "severity": {"en": "Severity", "zh": "严重程度"},
@@ -55,10 +59,6 @@ WORDS: dict[str, dict[Lang, str]] = {
     "stage": {"en": "Stage", "zh": "阶段"},
     "next_action": {"en": "Next action", "zh": "下一步"},
     "since": {"en": "Since", "zh": "自"},
-    "not_exposed": {
-        "en": "Not published by any service yet (issue 8 adds follow-up events).",
-        "zh": "尚无服务发布此数据（见第 8 号需求）。",
-    },
 }
 ACTIONS: dict[str, dict[Lang, str]] = {
     "assess": {"en": "Assess and choose a strategy", "zh": "评估并确定策略"},

@@ -2,12 +2,13 @@
 
 Pages: sign-in, customer search, a customer's journey (one lane per service, correlation
 chains highlighted, links to each service's record), a correlation chain, the KPI
-dashboard with charts. The language (en/zh) is a cookie, so the choice is kept. Pages are
+dashboard with charts, the work queues. The language (en/zh) is a cookie, so the choice is kept. Pages are
 not part of the OpenAPI document: they are HTML for people, the JSON API is beside them.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ TEMPLATES = Environment(
     autoescape=select_autoescape(["html"]),
 )
 LANES = ("contacts", "feedback", "loyalty", "offboarding", "inbound")
+OWNER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")  # the contracts' EmployeeId
 RECORD_PATHS = {  # which service record an event names, and where that record lives
     "complaint_id": ("feedback", "/complaints/{}"),
     "case_id": ("offboarding", "/cases/{}"),
@@ -137,12 +139,16 @@ def build_ui(service: InsightsService, settings: InsightsSettings) -> APIRouter:
                     **lanes(found, settings))  # fmt: skip
 
     @router.get("/queues")
-    async def work_queues(request: Request) -> HTMLResponse:
+    async def work_queues(request: Request, owner_id: str = "") -> HTMLResponse:
         role = role_of(request)
+        owner = owner_id.strip() or None
+        if owner is not None and not OWNER_ID.fullmatch(owner):
+            return page(request, "missing.html", role=role, reason="invalid owner id")
         complaints = await service.complaint_queue(100)
         cases = await service.case_queue(100)
+        follow_ups = await service.follow_up_queue(owner, 100)
         return page(request, "queues.html", role=role, complaints=complaints, cases=cases,
-                    action=i18n.action)  # fmt: skip
+                    follow_ups=follow_ups, owner_id=owner or "", action=i18n.action)  # fmt: skip
 
     @router.get("/kpis")
     async def dashboard(

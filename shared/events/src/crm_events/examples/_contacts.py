@@ -11,6 +11,7 @@ from crm_events.contacts import (
     CustomerProfileUpdated,
     CustomerRegistered,
     EmployeeHandoverCompleted,
+    FollowUpCompleted,
     FollowUpOverdue,
     FollowUpScheduled,
 )
@@ -80,6 +81,18 @@ EXAMPLES: dict[type[EventData], Example] = {
             "follow_up_id": "fu-cus-1001-2025-02",
             "due_at": "2025-02-19T17:00:00Z",
             "owner_id": OWNER,
+        },
+    ),
+    FollowUpCompleted: Example(
+        time="2025-02-20T10:30:00Z",
+        caused_by=ContactLogged,
+        data={
+            "customer_id": CUSTOMER,
+            "follow_up_id": "fu-cus-1001-2025-02",
+            "due_at": "2025-02-19T17:00:00Z",
+            "completed_at": "2025-02-20T10:30:00Z",
+            "employee_id": OWNER,
+            "on_time": False,
         },
     ),
     AccountOwnerChanged: Example(
