@@ -43,6 +43,8 @@ TOPICS=(
   crm.contacts.follow-up-scheduled.dlq
   crm.contacts.follow-up-overdue
   crm.contacts.follow-up-overdue.dlq
+  crm.contacts.follow-up-completed
+  crm.contacts.follow-up-completed.dlq
   crm.contacts.account-team-changed
   crm.contacts.account-team-changed.dlq
   crm.contacts.employee-handover-completed

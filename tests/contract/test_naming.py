@@ -40,7 +40,7 @@ def test_catalogue_is_complete_and_grouped_by_context() -> None:
         "offboarding": OFFBOARDING_EVENTS,
         "inbound": INBOUND_EVENTS,
     }
-    assert len(CATALOG) == sum(len(models) for models in groups.values()) == 60
+    assert len(CATALOG) == sum(len(models) for models in groups.values()) == 61
     for context, models in groups.items():
         assert {model.context for model in models} == {context}
 
