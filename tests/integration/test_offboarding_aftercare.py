@@ -142,7 +142,7 @@ async def test_from_exit_to_closure_through_the_clock_and_the_attestations(
     [[ended], [request]] = await published(
         kafka, ns, RelationshipEnded, PersonalDataErasureRequested
     )
-    for service in ("contacts", "feedback", "loyalty"):
+    for service in ("contacts", "feedback", "loyalty", "insights"):  # DISPOSAL_SERVICES
         await kafka.send(
             ns + PersonalDataErased.topic(), attestation(case_id, service), key=CUSTOMER.encode()
         )
@@ -159,15 +159,11 @@ async def test_from_exit_to_closure_through_the_clock_and_the_attestations(
     )
 
     assert ended.data["ended_at"] == "2026-03-10T00:00:00Z"
-    assert request.data["services"] == ["contacts", "feedback", "loyalty", "offboarding"]
+    everyone = ["contacts", "feedback", "loyalty", "offboarding", "insights"]
+    assert request.data["services"] == everyone
     assert reviewed.status_code == 200, reviewed.text
     assert case["state"] == "closed"
-    assert [a["service"] for a in case["disposal"]["attestations"]] == [
-        "contacts",
-        "feedback",
-        "loyalty",
-        "offboarding",
-    ]
+    assert sorted(a["service"] for a in case["disposal"]["attestations"]) == sorted(everyone)
     assert case["disposal"]["missing"] == []
     assert case["exit"]["terms"] == "[erased]"
     assert closed.data["root_causes"] == ["law_and_regulation"]
