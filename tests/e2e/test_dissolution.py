@@ -17,13 +17,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from crm_events.common import RiskCategory
 from crm_events.inbound import CustomerDeprioritised, RegulationChanged
 from tests.e2e.test_lifecycle import SERVICES, Platform, stored
-from tests.support import AGENT, MANAGER, SYSTEM, Kafka, eventually
+from tests.support import AGENT, MANAGER, SYSTEM, eventually
 
 pytestmark = pytest.mark.e2e
 CUSTOMER = "cus-e2e-1"  # the Platform's customer
@@ -46,18 +45,8 @@ class DissolutionPlatform(Platform):
 
 @pytest.fixture
 async def crm(infra: Any) -> AsyncIterator[DissolutionPlatform]:
-    async with Kafka(infra.kafka_bootstrap) as kafka:
-        platform = DissolutionPlatform(infra, kafka)
-        await asyncio.gather(*(s.start() for s in platform.services.values()))
-        for name, service in platform.services.items():
-            platform.http[name] = httpx.AsyncClient(base_url=service.url, timeout=30)
-        try:
-            yield platform
-        finally:
-            for client in platform.http.values():
-                await client.aclose()
-            for service in platform.services.values():
-                service.stop()
+    async with DissolutionPlatform.running(infra) as platform:
+        yield platform
 
 
 async def post(crm: Platform, service: str, path: str, body: Any, who: Any = MANAGER) -> Any:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import pytest
@@ -59,6 +60,23 @@ class Platform:
             for name in self.names
         }
         self.http: dict[str, httpx.AsyncClient] = {}
+
+    @classmethod
+    @asynccontextmanager
+    async def running(cls, infra: Any) -> AsyncIterator[Self]:
+        """Every service started as a process with an HTTP client each; all stopped after."""
+        async with Kafka(infra.kafka_bootstrap) as kafka:
+            crm = cls(infra, kafka)
+            await asyncio.gather(*(s.start() for s in crm.services.values()))
+            for name, service in crm.services.items():
+                crm.http[name] = httpx.AsyncClient(base_url=service.url, timeout=30)
+            try:
+                yield crm
+            finally:
+                for client in crm.http.values():
+                    await client.aclose()
+                for service in crm.services.values():
+                    service.stop()
 
     def _settings(self, infra: Any, name: str) -> dict[str, Any]:
         return {
@@ -149,18 +167,8 @@ class Platform:
 
 @pytest.fixture
 async def platform(infra: Any) -> AsyncIterator[Platform]:
-    async with Kafka(infra.kafka_bootstrap) as kafka:
-        crm = Platform(infra, kafka)
-        await asyncio.gather(*(s.start() for s in crm.services.values()))
-        for name, service in crm.services.items():
-            crm.http[name] = httpx.AsyncClient(base_url=service.url, timeout=30)
-        try:
-            yield crm
-        finally:
-            for client in crm.http.values():
-                await client.aclose()
-            for service in crm.services.values():
-                service.stop()
+    async with Platform.running(infra) as crm:
+        yield crm
 
 
 async def test_relationship_lifecycle_end_to_end_and_redelivery_changes_nothing(

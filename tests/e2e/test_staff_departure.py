@@ -9,12 +9,10 @@ history changes nothing.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from crm_events import EventData
@@ -24,7 +22,7 @@ from crm_events.feedback import ComplaintRaised
 from crm_events.inbound import EmployeeDeparted
 from crm_events.loyalty import RiskDetected
 from tests.e2e.test_lifecycle import SERVICES, Platform
-from tests.support import Kafka, eventually
+from tests.support import eventually
 
 pytestmark = pytest.mark.e2e
 LEAVER, MATE = "emp-leaver", "emp-mate"
@@ -38,18 +36,8 @@ OTHERS_ACCOUNT, OTHER_OWNER, SUPPORT_CASE = "cus-dep-colleague", "emp-colleague"
 
 @pytest.fixture
 async def crm(infra: Any) -> AsyncIterator[Platform]:
-    async with Kafka(infra.kafka_bootstrap) as kafka:
-        platform = Platform(infra, kafka)
-        await asyncio.gather(*(s.start() for s in platform.services.values()))
-        for name, service in platform.services.items():
-            platform.http[name] = httpx.AsyncClient(base_url=service.url, timeout=30)
-        try:
-            yield platform
-        finally:
-            for client in platform.http.values():
-                await client.aclose()
-            for service in platform.services.values():
-                service.stop()
+    async with Platform.running(infra) as platform:
+        yield platform
 
 
 async def publish(

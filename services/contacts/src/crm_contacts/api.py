@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
@@ -13,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from crm_contacts.domain import Customer, TimelineEntry
 from crm_contacts.service import ContactsService
-from crm_events.bounds import utc_in_range
 from crm_events.common import (
     Channel,
     CustomerId,
@@ -29,6 +26,7 @@ from crm_events.contacts import (
     CustomerProfileUpdated,
     CustomerRegistered,
 )
+from crm_runtime.cursors import decode_time_cursor, encode_time_cursor
 from crm_runtime.errors import DomainError
 from crm_runtime.http import CustomerIdPath, error_responses
 from crm_runtime.security import IdempotencyKey, require
@@ -175,7 +173,9 @@ def build_router(service: ContactsService) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         before: Annotated[str | None, Query(description="Cursor from next_cursor.")] = None,
     ) -> TimelinePage:
-        entries = await service.timeline(customer_id, limit=limit, before=_decode_cursor(before))
+        entries = await service.timeline(
+            customer_id, limit=limit, before=decode_time_cursor(before)
+        )
         next_cursor = _encode_cursor(entries[-1]) if len(entries) == limit else None
         return TimelinePage(items=[_entry_view(e) for e in entries], next_cursor=next_cursor)
 
@@ -191,19 +191,4 @@ def _entry_view(entry: TimelineEntry) -> TimelineEntryView:
 
 
 def _encode_cursor(entry: TimelineEntry) -> str:
-    raw = f"{entry.occurred_at.isoformat()}|{entry.entry_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
-    if cursor is None:
-        return None
-    try:
-        at, _, entry_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        moment = datetime.fromisoformat(at)
-        if moment.tzinfo is None:
-            raise ValueError("naive cursor time")
-        # A forged cursor is a value like any other: the same range as every timestamp.
-        return utc_in_range(moment), entry_id
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise DomainError("invalid cursor") from None
+    return encode_time_cursor(entry.occurred_at, entry.entry_id)

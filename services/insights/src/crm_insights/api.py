@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from crm_events.bounds import utc_in_range
 from crm_events.common import EmployeeId
 from crm_insights.domain import JourneyEntry
 from crm_insights.kpis import KPIS, Period, bucket_start, next_start
 from crm_insights.service import InsightsService
 from crm_insights.summaries import Lang, summary
+from crm_runtime.cursors import decode_time_cursor, encode_time_cursor
 from crm_runtime.errors import DomainError
 from crm_runtime.http import CustomerIdPath, EntityIdPath, error_responses
 from crm_runtime.security import require
@@ -270,18 +268,7 @@ def _hit(doc: dict[str, Any]) -> CustomerHit:
 
 
 def encode_cursor(entry: JourneyEntry) -> str:
-    raw = f"{entry.at.isoformat()}|{entry.entry_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode()
+    return encode_time_cursor(entry.at, entry.entry_id)
 
 
-def decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
-    if cursor is None:
-        return None
-    try:
-        at, _, entry_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        moment = datetime.fromisoformat(at)
-        if moment.tzinfo is None:
-            raise ValueError("naive cursor time")
-        return utc_in_range(moment), entry_id
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise DomainError("invalid cursor") from None
+decode_cursor = decode_time_cursor
