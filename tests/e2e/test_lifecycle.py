@@ -68,8 +68,11 @@ class Platform:
         async with Kafka(infra.kafka_bootstrap) as kafka:
             crm = cls(infra, kafka)
             await asyncio.gather(*(s.start() for s in crm.services.values()))
+            # Idle connections are dropped before uvicorn's 5 s keep-alive closes them, so a
+            # request after a pause never reuses a connection the server is closing.
+            limits = httpx.Limits(keepalive_expiry=2)
             for name, service in crm.services.items():
-                crm.http[name] = httpx.AsyncClient(base_url=service.url, timeout=30)
+                crm.http[name] = httpx.AsyncClient(base_url=service.url, timeout=30, limits=limits)
             try:
                 yield crm
             finally:
