@@ -42,6 +42,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from crm_contacts import codec, decisions, translate
 from crm_contacts.app import create_app
+from crm_contacts.rules import Rules
 from crm_contacts.settings import ContactsSettings
 from crm_events.contacts import ContactLogged, CustomerRegistered
 from crm_events.examples import load_golden
@@ -98,6 +99,9 @@ class CommandCounter(monitoring.CommandListener):
     def __init__(self) -> None:
         self.counts: Counter[tuple[str, str, str]] = Counter()
         self.micros: Counter[str] = Counter()  # client-observed command latency per database
+        # ... and per (database, command:collection), to tell which command costs the time
+        self.micros_by_command: Counter[tuple[str, str]] = Counter()
+        self._started: dict[int, tuple[str, str]] = {}
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         name = event.command_name
@@ -108,14 +112,30 @@ class CommandCounter(monitoring.CommandListener):
         if name == "find":  # tell the handler's lookup by _id from background polls
             collection += "[" + ",".join(sorted(event.command.get("filter", {}))) + "]"
         self.counts[(event.database_name, name, collection)] += 1
+        self._started[event.request_id] = (event.database_name, f"{name}:{collection}")
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        if event.command_name not in NOT_ROUND_TRIPS:
-            self.micros[event.database_name] += event.duration_micros
+        self._finished(event)
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        self._finished(event)
+
+    def _finished(
+        self, event: monitoring.CommandSucceededEvent | monitoring.CommandFailedEvent
+    ) -> None:
         if event.command_name not in NOT_ROUND_TRIPS:
             self.micros[event.database_name] += event.duration_micros
+            key = self._started.pop(event.request_id, None)
+            if key is not None:
+                self.micros_by_command[key] += event.duration_micros
+
+    def wait_by_command(self, database: str) -> dict[str, float]:
+        """Milliseconds waited per ``command:collection`` against ``database``."""
+        return {
+            command: round(micros / 1000, 1)
+            for (db, command), micros in self.micros_by_command.most_common()
+            if db == database
+        }
 
     def snapshot(self, database: str) -> Counter[str]:
         return Counter(
@@ -278,12 +298,13 @@ async def prepare(
             marker_lifetime=None,
         )
         golden = load_golden(CustomerRegistered)
+        clock, rules = SystemClock(), Rules()
         for cid in customers:
             data = CustomerRegistered.model_validate({**golden.data, "customer_id": cid})
             fact = translate.registration(data, golden.model_copy(update={"id": f"reg-{cid}"}))
-            await store.apply(
-                cid, fact.event_id, partial(decisions.register, fact=fact, announce=[])
-            )
+            ctx = decisions.Context(rules, "bench", clock.now(), fact.event_id)
+            rule = partial(decisions.register, fact=fact, announce=[], ctx=ctx)
+            await store.apply(cid, fact.event_id, rule)
     finally:
         await client.close()
     admin = {"bootstrap_servers": kafka}
@@ -447,6 +468,7 @@ async def run_raw(
         commits=KAFKA_COMMITS[group],
         stored=0,
         duplicates=duplicates,
+        extra={"mongo_wait_ms_by_command": COMMANDS.wait_by_command(database)},
     )
 
 
@@ -537,7 +559,10 @@ async def run_service(
         commits=KAFKA_COMMITS[group],
         stored=0,
         duplicates=int(outcomes["duplicate"]),
-        extra={"outcomes": outcomes},
+        extra={
+            "outcomes": outcomes,
+            "mongo_wait_ms_by_command": COMMANDS.wait_by_command(database),
+        },
     )
 
 

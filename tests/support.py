@@ -156,21 +156,24 @@ class Kafka:
         return found
 
     async def read(self, topic: str, expected: int, *, timeout: float = 30.0) -> list[Record]:
-        """Read the topic from the start until ``expected`` records (or the timeout)."""
+        """Read the topic from the start until ``expected`` records (or the timeout).
+
+        No consumer group: the probe is assigned every partition statically (a group join
+        per read cost up to a second on the real broker, for nothing a probe needs). A
+        topic its service has not provisioned yet is picked up by a metadata refresh."""
         consumer = AIOKafkaConsumer(
             topic,
             bootstrap_servers=self.bootstrap,
-            group_id=f"probe-{uuid.uuid4().hex[:8]}",
+            group_id=None,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
-            **consumer_timeouts(),
         )
         await consumer.start()
         records: list[Record] = []
         try:
             deadline = asyncio.get_running_loop().time() + timeout
             while len(records) < expected and asyncio.get_running_loop().time() < deadline:
-                batch = await consumer.getmany(timeout_ms=500)
+                batch = await consumer.getmany(timeout_ms=200)
                 for messages in batch.values():
                     records.extend(
                         Record(

@@ -6,8 +6,9 @@ moves the deadline by the business time paused; the CSAT request follows the res
 A process cannot be handed a manual clock, so the calendar is built around *now*: today is
 the calendar's "Tuesday" (working from a few seconds ahead), yesterday its dated holiday
 "Monday", the two days before its weekend and the day before those its "Friday" (working
-until 18:00). The complaint is raised last "Friday" at 17:55 with a 6-minute first-response
-target: 5 minutes on Friday, the last one on "Tuesday" after the opening.
+until 18:00). The complaint is raised last "Friday" at 17:54:10 with a 6-minute
+first-response target: 5 minutes 50 seconds on Friday, the last 10 seconds on "Tuesday"
+after the opening (so the test waits seconds, not minutes, for the breach).
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class Week:
         self.opens_at = opening.astimezone(UTC)
         friday = self.today - timedelta(days=4)
         self.raised_at = datetime(
-            friday.year, friday.month, friday.day, 17, 55, tzinfo=self.zone
+            friday.year, friday.month, friday.day, 17, 54, 10, tzinfo=self.zone
         ).astimezone(UTC)
         self.hours = {
             WEEKDAYS[friday.weekday()]: ["09:00-18:00"],
@@ -143,14 +144,14 @@ async def scenario(http: httpx.AsyncClient, kafka: Kafka, ns: str, week: Week) -
         },
     )
     assert raised.status_code == 201, raised.text
-    deadline = week.opens_at + timedelta(minutes=1)  # 5 min on Friday, 1 after the opening
+    deadline = week.opens_at + timedelta(seconds=10)  # 5:50 on Friday, 0:10 after the opening
     assert moment(raised.json()["clocks"]["first_response"]["due_at"]) == deadline
 
     paused = await http.post(
         "/complaints/cmp-fri/pause", json={"paused_by": "emp-1", "reason": "delivery note"}
     )
     assert paused.status_code == 200, paused.text
-    await sleep_until(week.opens_at + timedelta(seconds=15))
+    await sleep_until(week.opens_at + timedelta(seconds=3))
     resumed = await http.post("/complaints/cmp-fri/resume", json={"resumed_by": "emp-1"})
     assert resumed.status_code == 200, resumed.text
 

@@ -4,6 +4,7 @@ directory and per-employee queries page through MongoDB."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -99,7 +100,10 @@ async def test_an_account_registered_later_for_the_leaver_follows_the_rule(
 async def test_a_purchase_before_the_registration_waits_then_classifies(
     contacts: Any, kafka: Kafka, ns: str
 ) -> None:
-    purchase = {"customer_id": "buy-1", "order_id": "ord-77"}
+    # Recent, so no inactivity rule (180 days without a purchase) can fire during the test;
+    # the golden example's 2025 date made the test race the churn timer.
+    recent = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    purchase = {"customer_id": "buy-1", "order_id": "ord-77", "purchased_at": recent}
     await kafka.send(
         ns + PurchaseRecorded.topic(),
         event_bytes(PurchaseRecorded, "po-1", "buy-1", **purchase),

@@ -22,8 +22,12 @@ class GuardedRuntime:
         self.guard = BusinessKeyGuard(self.keys, clock)
         self.handlers: dict[type[EventData], GuardedHandler] = {}
 
-    def on(self, model: type[EventData], handler: Any) -> None:
+    def on(self, model: type[EventData], handler: Any, *, aggregate: Any = None) -> None:
+        """``aggregate`` (what a poll prefetches) does not matter one event at a time."""
         self.handlers[model] = self.guard.wrap(model, handler)
+
+    def reads(self, model: type[EventData], aggregate: Any) -> None:
+        """Prefetch declarations do not matter one event at a time."""
 
     def sweep(self, *args: Any) -> None:
         """Timers are not under test here."""

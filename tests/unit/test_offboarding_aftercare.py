@@ -278,3 +278,15 @@ async def test_the_legal_system_orders_and_lifts_a_hold_on_the_customers_case(
 async def test_a_legal_hold_for_a_customer_without_a_case_waits(offb: Offboarding) -> None:
     ordered = legal(LegalHoldOrdered, "legal-1", reason="audit", ordered_by="emp-counsel")
     assert await offb.deliver(ordered) == "parked"
+
+
+async def test_a_lift_that_overtakes_its_order_waits_for_it(offb: Offboarding) -> None:
+    """The order and the lift are on different topics: Kafka may deliver the lift first."""
+    case = await ended(offb)
+    lifted = legal(LegalHoldLifted, "legal-2", lifted_by="emp-counsel")
+
+    assert await offb.deliver(lifted) == "parked"
+    ordered = legal(LegalHoldOrdered, "legal-1", reason="audit", ordered_by="emp-counsel")
+    assert await offb.deliver(ordered) == "applied"
+    assert await offb.deliver(lifted) == "applied"  # the parked lift, released
+    assert (await offb.service.case(case.case_id)).holds["matter-1"].released_by == "emp-counsel"

@@ -232,3 +232,38 @@ async def test_two_keys_loading_one_aggregate_at_once_both_count() -> None:
 
     assert backend.docs("counters")["shared"]["total"] == 111
     assert sorted(backend.docs("ledger")) == ["from-a", "from-b", "seed"]
+
+
+async def test_reads_inside_a_batch_see_the_poll_and_load_once() -> None:
+    """``get``/``get_many`` inside a consumer's batch answer from the batch: what earlier
+    records of the poll decided, each aggregate loaded once (issue 7: a handler that
+    read another aggregate cost one round trip per record)."""
+
+    class CountingLoads(InMemoryBackend):
+        loads = 0
+
+        async def load(self, collection: str, ids: Any) -> dict[str, dict[str, Any]]:
+            self.loads += 1
+            return await super().load(collection, ids)
+
+    backend = CountingLoads()
+    counters = store(backend)
+    for name in ("a", "b"):
+        await counters.apply(name, f"seed-{name}", add(name, f"seed-{name}", 1))
+    backend.loads = 0
+    retry = TransientRetry(Health(), Metrics("test-store"), (0.01, 0.01))
+    with StoreBatch(retry) as batch:
+        seen = await counters.get_many(["a", "b", "missing"])
+        await counters.apply("a", "a-1", add("a", "a-1", 10))
+        after = await counters.get("a")
+        again = await counters.get_many(["a", "b"])
+        await batch.commit()
+
+    assert {k: v.total for k, v in seen.items()} == {"a": 1, "b": 1}  # "missing" left out
+    assert after is not None
+    assert after.total == 11
+    assert again["a"].total == 11
+    assert backend.loads == 1  # one query for the whole poll
+    stored = await counters.get("a")  # outside the batch: as stored
+    assert stored is not None
+    assert stored.total == 11

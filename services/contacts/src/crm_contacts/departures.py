@@ -53,8 +53,7 @@ class Departures:
 
     # --- who has left ----------------------------------------------------------------------------
     async def _recorded(self, employees: Collection[str]) -> dict[str, Departure]:
-        loaded = await self.store.load(set(employees))
-        return {e: found.state for e, found in loaded.items() if found.state is not None}
+        return await self.store.get_many(set(employees))
 
     async def departed_among(self, employees: Collection[str]) -> set[str]:
         return set(await self._recorded(employees)) if employees else set()

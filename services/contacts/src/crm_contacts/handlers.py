@@ -76,5 +76,9 @@ def register_handlers(runtime: ServiceRuntime, service: ContactsService) -> None
     }
     for model, handler in handlers.items():
         runtime.on(model, handler, aggregate=customer)
-    employee = (service.departures.store, lambda data: data.employee_id)
-    runtime.on(EmployeeDeparted, departed, aggregate=employee)
+    leavers = service.departures.store
+    runtime.on(EmployeeDeparted, departed, aggregate=(leavers, lambda data: data.employee_id))
+    # Who of the named staff has left (an account goes where their accounts went): read
+    # with the poll's customers, in one query.
+    runtime.reads(CustomerRegistered, (leavers, lambda data: [data.owner_id, *data.account_team]))
+    runtime.reads(CustomerProfileUpdated, (leavers, lambda data: data.account_team or []))

@@ -20,6 +20,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from crm_events import CloudEvent, deterministic_event_id
+from crm_events.contacts import AccountOwnerChanged
+from crm_events.feedback import ComplaintRaised
 from crm_events.inbound import EmployeeDeparted
 from crm_feedback import codec
 from crm_feedback.domain import OPEN, Complaint
@@ -167,8 +169,7 @@ class StaffDepartures:
     async def departed_among(self, employees: Collection[str]) -> set[str]:
         if not employees:
             return set()
-        loaded = await self.store.load(set(employees))
-        return {e for e, found in loaded.items() if found.state is not None}
+        return set(await self.store.get_many(set(employees)))
 
     async def live_successor(self, departure: Departure) -> str | None:
         """Follow the chain of successors to someone still here (None: nobody named)."""
@@ -185,8 +186,8 @@ class StaffDepartures:
         self, departure: Departure, customers: Collection[str]
     ) -> dict[str, tuple[str, str]]:
         """Per customer: who takes over the leaver's complaints, and why."""
-        loaded = await self.accounts.load(set(customers))
-        owners = {c: found.state.owner_id for c, found in loaded.items() if found.state}
+        accounts = await self.accounts.get_many(set(customers))
+        owners = {c: account.owner_id for c, account in accounts.items()}
         successor = await self.live_successor(departure)
         candidates = {*owners.values(), *self._pool} - {departure.employee_id}
         gone = await self.departed_among(candidates) | {departure.employee_id}
@@ -261,6 +262,10 @@ def wire(runtime: ServiceRuntime, departures: StaffDepartures) -> None:
         return await departures.departed(staff_departure(data, event))
 
     runtime.on(EmployeeDeparted, departed, aggregate=(departures.store, _employee))
+    # A complaint filed for, or an account moved to, someone who has left gets the
+    # departure rule's owner instead (``replacement``): the poll reads those in one query.
+    runtime.reads(ComplaintRaised, (departures.store, lambda data: data.owner_id))
+    runtime.reads(AccountOwnerChanged, (departures.store, lambda data: data.new_owner_id))
 
 
 def _employee(data: EmployeeDeparted) -> str:

@@ -77,8 +77,10 @@ def register_handlers(
         return await ending.ended(event.id, data.customer_id, data.case_id)
 
     by_customer = (plans.plans, lambda data: data.customer_id)
+    erased = (disposals.tombstones, lambda data: data.customer_id)
+    account = (owners.accounts, lambda data: data.customer_id)
     runtime.on(ComplaintResolved, plans.complaint_resolved, aggregate=by_customer)
-    runtime.on(CustomerRegistered, customer_registered, aggregate=by_customer)
+    runtime.on(CustomerRegistered, customer_registered, aggregate=[by_customer, account])
     runtime.on(ExitAgreed, exit_agreed, aggregate=by_customer)
     runtime.on(
         RelationshipEnded, relationship_ended, aggregate=(ending.ends, lambda d: d.customer_id)
@@ -97,7 +99,7 @@ def register_handlers(
     runtime.on(
         ComplaintRaised,
         complaint_raised,
-        aggregate=(complaints.complaints, lambda data: data.complaint_id),
+        aggregate=[(complaints.complaints, lambda data: data.complaint_id), erased],
     )
 
     async def customer_replied(data: CustomerReplied, event: CloudEvent) -> bool:
@@ -118,5 +120,7 @@ def register_handlers(
         aggregate=(feedback.items, lambda data: data.feedback_id),
     )
     runtime.on(
-        SurveyAnswered, survey_answered, aggregate=(surveys.surveys, lambda data: data.survey_id)
+        SurveyAnswered,
+        survey_answered,
+        aggregate=[(surveys.surveys, lambda data: data.survey_id), erased, by_customer],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from crm_events import EventData
 from crm_events.contacts import ContactLogged, CustomerProfileUpdated, CustomerRegistered
 from crm_events.feedback import (
     ComplaintRaised,
@@ -29,6 +30,7 @@ from crm_loyalty.customer_health_service import CustomerHealthService
 from crm_loyalty.privacy_service import PrivacyService
 from crm_loyalty.service import LoyaltyService
 from crm_runtime.app import ServiceRuntime
+from crm_runtime.consumer import Handler
 
 
 def register_handlers(
@@ -37,22 +39,33 @@ def register_handlers(
     health: CustomerHealthService,
     privacy: PrivacyService,
 ) -> None:
-    runtime.on(CustomerRegistered, points.on_customer_registered)
-    runtime.on(CustomerProfileUpdated, points.on_profile_updated)
-    runtime.on(PurchaseRecorded, points.on_purchase_recorded)
-    runtime.on(PurchaseReturned, points.on_purchase_returned)
-    runtime.on(ExitAgreed, points.on_exit_agreed)
-    runtime.on(RelationshipEnded, points.on_relationship_ended)
-    runtime.on(ContactLogged, health.on_contact_logged)
-    runtime.on(ComplaintRaised, health.on_complaint_raised)
-    runtime.on(ComplaintResolved, health.on_complaint_resolved)
-    runtime.on(ComplaintSlaBreached, health.on_sla_breached)
-    runtime.on(SurveyAnswered, health.on_survey_answered)
-    runtime.on(ReferralRecorded, health.on_referral_recorded)
-    runtime.on(PaymentOverdue, health.on_payment_overdue)
-    runtime.on(ContractBreached, health.on_contract_breached)
-    runtime.on(OffboardingCaseClosed, health.on_case_closed)
-    runtime.on(CustomerDeprioritised, privacy.on_customer_deprioritised)
-    runtime.on(RegulationChanged, privacy.on_regulation_changed)
-    runtime.on(PersonalDataErasureRequested, privacy.on_erasure_requested)
-    runtime.on(PersonalDataExportRequested, privacy.on_export_requested)
+    handlers: list[tuple[type[EventData], Handler]] = [
+        (CustomerRegistered, points.on_customer_registered),
+        (CustomerProfileUpdated, points.on_profile_updated),
+        (PurchaseRecorded, points.on_purchase_recorded),
+        (PurchaseReturned, points.on_purchase_returned),
+        (ExitAgreed, points.on_exit_agreed),
+        (RelationshipEnded, points.on_relationship_ended),
+        (ContactLogged, health.on_contact_logged),
+        (ComplaintRaised, health.on_complaint_raised),
+        (ComplaintResolved, health.on_complaint_resolved),
+        (ComplaintSlaBreached, health.on_sla_breached),
+        (SurveyAnswered, health.on_survey_answered),
+        (ReferralRecorded, health.on_referral_recorded),
+        (PaymentOverdue, health.on_payment_overdue),
+        (ContractBreached, health.on_contract_breached),
+        (OffboardingCaseClosed, health.on_case_closed),
+        (CustomerDeprioritised, privacy.on_customer_deprioritised),
+        (RegulationChanged, privacy.on_regulation_changed),
+        (PersonalDataErasureRequested, privacy.on_erasure_requested),
+        (PersonalDataExportRequested, privacy.on_export_requested),
+    ]
+    # Every handler works on its customer's account: a poll loads them in one query.
+    account = (points.accounts, _customer_of)
+    for model, handler in handlers:
+        runtime.on(model, handler, aggregate=account)
+
+
+def _customer_of(data: EventData) -> str | None:
+    customer_id = getattr(data, "customer_id", None)
+    return customer_id if isinstance(customer_id, str) else None

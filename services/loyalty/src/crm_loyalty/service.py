@@ -135,7 +135,7 @@ class LoyaltyService:
         decision prefers the account's own record, also the one staged in a batch). An
         account that knows all its orders needs no ledger query: inside a poll it is read
         from the batch's copy, without a round trip."""
-        account = await self.accounts.current(customer_id)
+        account = await self.accounts.get(customer_id)
         if account is None or account.orders_complete:
             return None
         entries = await codec.order_entries(self.accounts.backend, customer_id, order_id)

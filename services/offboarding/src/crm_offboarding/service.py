@@ -5,6 +5,7 @@ then taken by its case)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from crm_events import deterministic_event_id
@@ -177,6 +178,11 @@ class OffboardingService:
         self, event_id: str, customer_id: str, hold_id: str, lifted_by: str
     ) -> bool:
         case_id = await self._held_case(customer_id)
+        case = await self.cases.get(case_id)
+        if case is not None and hold_id not in case.holds:
+            # The two facts travel on different topics, so the lift may arrive first: it
+            # waits for its order (parked; dead-lettered with this reason after the grace).
+            raise MissingPrerequisite(f"legal hold {hold_id} of case {case_id} not ordered yet")
         released = deterministic_event_id(event_id, "legal-hold-released")
         step = closing.release_hold(hold_id, lifted_by)
         return await self._consumed_step(case_id, event_id, released, step)
@@ -272,7 +278,9 @@ class OffboardingService:
             raise NotFound(f"case {case_id} not found")
         if moved.applied:
             log.info("offboarding_case_moved", case_id=case_id, state=moved.state.state.value)
-        return await self.case(case_id)  # as stored: with the version the write gave it
+        if moved.version is None:  # not stored yet (inside a consumer's batch)
+            return await self.case(case_id)
+        return replace(moved.state, version=moved.version)  # the version the write gave it
 
     # --- queries ------------------------------------------------------------------------
     async def case(self, case_id: str) -> Case:

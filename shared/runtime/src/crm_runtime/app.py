@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -42,7 +42,8 @@ Hook = Callable[[], Awaitable[Any]]
 log = get_logger(__name__)
 
 
-AggregateOf = tuple[AggregateStore[Any], Callable[[Any], str]]
+# (store, id(s) of the aggregate(s) a record's payload touches; None: none for this record)
+AggregateOf = tuple[AggregateStore[Any], Callable[[Any], str | Iterable[str] | None]]
 
 
 class ServiceRuntime:
@@ -87,7 +88,7 @@ class ServiceRuntime:
         )
         self.business_keys = BusinessKeyGuard(self.backend.business_keys(), self.clock)
         self.consumer.preparers += [self.business_keys.prefetch, self._prefetch_aggregates]
-        self._aggregate_of: dict[type[EventData], AggregateOf] = {}
+        self._aggregate_of: dict[type[EventData], list[AggregateOf]] = {}
         self.consumed: list[type[EventData]] = []
         self.published: list[type[EventData]] = []
         self.relay: OutboxRelay | None = None
@@ -99,16 +100,30 @@ class ServiceRuntime:
 
     # --- composition -------------------------------------------------------------------
     def on(
-        self, model: type[EventData], handler: Handler, *, aggregate: AggregateOf | None = None
+        self,
+        model: type[EventData],
+        handler: Handler,
+        *,
+        aggregate: AggregateOf | Sequence[AggregateOf] | None = None,
     ) -> None:
         """Consume ``model``: every handler runs behind its type's business-key rule.
 
-        ``aggregate=(store, id_of)`` names the aggregate a record's payload touches, so a
-        poll's aggregates are loaded with one query per store before its records run."""
+        ``aggregate=(store, id_of)`` names the aggregate a record's payload touches — or a
+        list of them: every aggregate the handler reads or writes — so a poll's aggregates
+        are loaded with one query per store before its records run. An aggregate not named
+        still works (``AggregateStore.get`` loads it inside the batch), at one round trip
+        per aggregate instead of one per poll."""
         self.consumed.append(model)
         self.consumer.on(model, self.business_keys.wrap(model, handler))
         if aggregate is not None:
-            self._aggregate_of[model] = aggregate
+            single = isinstance(aggregate[0], AggregateStore)
+            pairs = [cast(AggregateOf, aggregate)] if single else list(aggregate)
+            self._aggregate_of.setdefault(model, []).extend(cast(list[AggregateOf], pairs))
+
+    def reads(self, model: type[EventData], aggregate: AggregateOf) -> None:
+        """``model``'s handler also reads this aggregate (a rule another module owns):
+        load it with the poll's other aggregates."""
+        self._aggregate_of.setdefault(model, []).append(aggregate)
 
     def aggregates(self, codec: Codec[S]) -> AggregateStore[S]:
         """The store of one aggregate type; refuses to start when applied markers would be
@@ -141,14 +156,16 @@ class ServiceRuntime:
 
     async def _prefetch_aggregates(self, items: list[tuple[EventData, Any]]) -> None:
         batch = StoreBatch.current()
+        if batch is None:
+            return
         wanted: dict[int, tuple[AggregateStore[Any], list[str]]] = {}
         for data, _ in items:
-            found = self._aggregate_of.get(type(data))
-            if found is not None and batch is not None:
-                store, id_of = found
-                wanted.setdefault(id(store), (store, []))[1].append(id_of(data))
+            for store, id_of in self._aggregate_of.get(type(data), ()):
+                found = id_of(data)
+                if found is not None:
+                    ids = wanted.setdefault(id(store), (store, []))[1]
+                    ids.extend([found] if isinstance(found, str) else found)
         for store, ids in wanted.values():
-            assert batch is not None
             await batch.prefetch(store, ids)
 
     def sweep_aggregates(

@@ -59,6 +59,10 @@ class BatchApply(Protocol):
 
     def state_of(self, store: AggregateStore[Any], aggregate_id: str) -> Awaitable[Any]: ...
 
+    def states_of(
+        self, store: AggregateStore[Any], ids: Collection[str]
+    ) -> Awaitable[dict[str, Any]]: ...
+
 
 # The consumer's batch in progress (``crm_runtime.store_batch``); None outside a poll.
 CURRENT_BATCH: ContextVar[BatchApply | None] = ContextVar("crm_store_batch", default=None)
@@ -219,18 +223,25 @@ class AggregateStore(Generic[S]):
 
     # --- reading ---------------------------------------------------------------------------
     async def get(self, aggregate_id: str) -> S | None:
-        docs = await self.backend.load(self.collection, [aggregate_id])
-        doc = docs.get(aggregate_id)
-        return None if doc is None else self.codec.decode(doc)
-
-    async def current(self, aggregate_id: str) -> S | None:
         """The aggregate as this unit of work sees it: inside the consumer's batch its
-        in-memory copy (prefetched: no round trip), else as stored."""
+        in-memory copy (loaded once per poll, with the poll's other aggregates when the
+        handler names it), else as stored."""
         batch = CURRENT_BATCH.get()
         if batch is not None:
             state: S | None = await batch.state_of(self, aggregate_id)
             return state
-        return await self.get(aggregate_id)
+        docs = await self.backend.load(self.collection, [aggregate_id])
+        doc = docs.get(aggregate_id)
+        return None if doc is None else self.codec.decode(doc)
+
+    async def get_many(self, ids: Collection[str]) -> dict[str, S]:
+        """Those of ``ids`` that exist, as ``get`` sees them, in one query."""
+        batch = CURRENT_BATCH.get()
+        if batch is not None:
+            found: dict[str, S] = await batch.states_of(self, ids)
+            return found
+        loaded = await self.load(ids)
+        return {i: one.state for i, one in loaded.items() if one.state is not None}
 
     def decode(self, doc: dict[str, Any]) -> S:
         return self.codec.decode(doc)
@@ -360,7 +371,7 @@ class AggregateStore(Generic[S]):
                     continue
                 await self.insert_entries(self.written(loaded))
             new = any(doc["_id"] not in existing for _, doc in step.entries)
-            return Applied(step.changed or new, loaded.state)
+            return Applied(step.changed or new, loaded.state, loaded.version)
         raise AggregateConflict(f"{self.collection} {aggregate_id} kept changing; try again")
 
 
@@ -370,7 +381,9 @@ def carried_entries(doc: dict[str, Any]) -> list[EntryDoc]:
 
 @dataclass(frozen=True)
 class Applied(Generic[S]):
-    """Whether the event changed anything, and the aggregate's state after it."""
+    """Whether the event changed anything, the aggregate's state after it, and (applied
+    immediately, not in a consumer's batch) the version it is stored at now."""
 
     applied: bool
     state: S | None
+    version: int | None = None

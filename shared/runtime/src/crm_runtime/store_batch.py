@@ -86,6 +86,11 @@ class StoreBatch:
     async def state_of(self, store: AggregateStore[Any], aggregate_id: str) -> Any:
         return (await self._slot(store, aggregate_id)).state
 
+    async def states_of(self, store: AggregateStore[Any], ids: Collection[str]) -> dict[str, Any]:
+        await self.prefetch(store, ids)
+        found = {i: self._loaded[(id(store), i)].state for i in ids}
+        return {i: state for i, state in found.items() if state is not None}
+
     async def _slot(self, store: AggregateStore[Any], aggregate_id: str) -> Loaded[Any]:
         slot = (id(store), aggregate_id)
         if slot not in self._loaded:
