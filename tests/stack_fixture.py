@@ -11,7 +11,7 @@ One choice per session, in this order:
    ports): **Apache Kafka** (resolved from Maven Central, run on the JVM) wherever Java
    exists, else the Tansu stand-in; for MongoDB nx-27017 (SQLite), or mongo-java-server
    (H2, resolved from Maven Central) with ``CRM_STACK_MONGO_ENGINE=java``. Its data is
-   wiped at session start; it is stopped at session end unless it was already running
+   wiped at session start; it is stopped (and wiped) at session end unless it was already running
    before the session (see ``local_infra`` for overlapping sessions).
    ``CRM_STACK_KAFKA_ENGINE=tansu`` forces the Kafka stand-in.
 
@@ -192,7 +192,7 @@ def local_infra() -> Iterator[Infra]:
             )
         finally:
             if _try_lock(sessions, fcntl.LOCK_EX) and owned.exists():
-                stack.down()
+                stack.down(wipe=True)  # the next session wipes it anyway: no clean stop
                 owned.unlink()
 
 
