@@ -18,12 +18,14 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 
 from crm_contacts import codec, translate
+from crm_contacts.departures import Departures
+from crm_contacts.rules import Rules
 from crm_contacts.service import ContactsService
 from crm_events import REGISTRY, CloudEvent, decode
 from crm_events.contacts import ContactLogged
@@ -98,7 +100,19 @@ def make_consumer() -> EventConsumer:
     customers = AggregateStore(
         StubBackend(), codec.CustomerCodec(), clock=SystemClock(), marker_lifetime=None
     )
-    service = ContactsService(customers, SystemClock(), source="/crm/contacts")
+    departures = Departures(
+        AggregateStore(
+            StubBackend(), codec.DepartureCodec(), clock=SystemClock(), marker_lifetime=None
+        ),
+        customers,
+        SystemClock(),
+        source="/crm/contacts",
+        rules=Rules(),
+        recheck=timedelta(hours=1),
+    )
+    service = ContactsService(
+        customers, departures, SystemClock(), source="/crm/contacts", rules=Rules()
+    )
     consumer = EventConsumer(
         dead_letters=None,  # type: ignore[arg-type]  # never reached: every record is valid
         parking=NothingParked(),  # type: ignore[arg-type]  # nothing is ever parked here

@@ -267,3 +267,76 @@ async def test_reads_inside_a_batch_see_the_poll_and_load_once() -> None:
     stored = await counters.get("a")  # outside the batch: as stored
     assert stored is not None
     assert stored.total == 11
+
+
+@dataclass
+class Tagged:
+    id: str
+    total: int
+    tags: list[str]
+
+
+class AliasingCodec:
+    """Hands the stored list to the state as it is (no copy), as a codec may."""
+
+    collection = "tagged"
+
+    def encode(self, state: Tagged) -> dict[str, Any]:
+        return {"total": state.total, "tags": state.tags}
+
+    def decode(self, doc: dict[str, Any]) -> Tagged:
+        return Tagged(doc["_id"], doc["total"], doc["tags"])
+
+    def entry(self, entry: object) -> tuple[str, dict[str, Any]]:
+        raise NotImplementedError
+
+
+class RecordingWrites(InMemoryBackend):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sets: list[dict[str, Any]] = []
+
+    async def write(self, collection: str, writes: Any) -> set[str]:
+        self.sets += [write.set for write in writes]
+        return await super().write(collection, writes)
+
+
+def tagged_store(backend: InMemoryBackend) -> AggregateStore[Tagged]:
+    clock = ManualClock(NOW)
+    return AggregateStore(backend, AliasingCodec(), clock=clock, marker_lifetime=None)
+
+
+async def test_a_write_sets_only_the_state_fields_that_changed() -> None:
+    backend = RecordingWrites()
+    tagged = tagged_store(backend)
+    await tagged.apply("t-1", "e-1", lambda s: Decision(Tagged("t-1", 1, ["a"])))
+
+    def add_one(state: Tagged | None) -> Decision[Tagged]:
+        assert state is not None
+        return Decision(Tagged("t-1", state.total + 1, list(state.tags)))
+
+    await tagged.apply("t-1", "e-2", add_one)
+
+    first, second = backend.sets
+    assert {"total", "tags"} <= set(first)  # a new aggregate: everything
+    assert "total" in second
+    assert "tags" not in second  # unchanged: not rewritten
+    assert backend.docs("tagged")["t-1"]["tags"] == ["a"]
+    assert backend.docs("tagged")["t-1"]["total"] == 2
+
+
+async def test_a_state_changed_in_place_is_still_written() -> None:
+    """The comparison is against a copy of what was stored, not the decoded objects."""
+    backend = RecordingWrites()
+    tagged = tagged_store(backend)
+    await tagged.apply("t-1", "e-1", lambda s: Decision(Tagged("t-1", 1, ["a"])))
+
+    def tag_in_place(state: Tagged | None) -> Decision[Tagged]:
+        assert state is not None
+        state.tags.append("b")  # mutates the list the codec took from the stored document
+        return Decision(state)
+
+    await tagged.apply("t-1", "e-2", tag_in_place)
+
+    assert backend.sets[-1]["tags"] == ["a", "b"]
+    assert backend.docs("tagged")["t-1"]["tags"] == ["a", "b"]

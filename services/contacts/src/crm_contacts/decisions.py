@@ -77,7 +77,9 @@ def settle(
     """The state after a fact, with everything it implies; ``since``: when the next
     follow-up's cadence starts (default now)."""
     events, lines = list(publish), list(entries)
-    customer = replace(customer, segments=rules.segments(customer, ctx.now, ctx.rules))
+    segments = rules.segments(customer, ctx.now, ctx.rules)
+    if segments != customer.segments:  # a copy only for a change: this runs for every fact
+        customer = replace(customer, segments=segments)
     target, rule = rules.classify(customer, ctx.now, ctx.rules)
     if target != customer.classification:
         customer = _reclassify(ctx, customer, target, rule, events, lines)
@@ -126,6 +128,8 @@ def _schedule_follow_up(
     open_ = customer.follow_up
     if open_ is not None:
         # The follow-up belongs to whoever owns the account now.
+        if open_.owner_id == customer.owner_id:
+            return customer
         return replace(customer, follow_up=replace(open_, owner_id=customer.owner_id))
     every = rules.cadence(customer, ctx.rules)
     if every is None or customer.lifecycle != ACTIVE:

@@ -50,6 +50,8 @@ PENDING, PENDING_AT = "entries_pending", "entries_pending_at"
 # the same aggregate clears them without inserting them again).
 CONFIRMED_MEMORY = 50_000
 EntryDoc = tuple[str, dict[str, Any]]  # (collection, document with _id)
+_ABSENT = object()  # a field the stored document does not have
+_NOT_COMPARED = frozenset({APPLIED, "outbox", PENDING})
 
 
 class BatchApply(Protocol):
@@ -175,6 +177,10 @@ class Loaded(Generic[S]):
     # Entries the stored document carries (an earlier write's) and this unit of work's own.
     carried: list[EntryDoc] = field(default_factory=list)
     pending: list[EntryDoc] = field(default_factory=list)
+    # The state's fields as stored at ``version`` (None: not stored yet), so a write sets
+    # only what changed; and the fields the write in flight sets.
+    stored: dict[str, Any] | None = None
+    writing: dict[str, Any] = field(default_factory=dict)
 
     @property
     def dirty(self) -> bool:
@@ -260,6 +266,7 @@ class AggregateStore(Generic[S]):
             dict(doc.get(APPLIED) or {}),
             doc.get(NEXT_DUE),
             carried=carried_entries(doc),
+            stored=_snapshot_state(doc),
         )
 
     # --- deciding ----------------------------------------------------------------------------
@@ -285,7 +292,18 @@ class AggregateStore(Generic[S]):
     def write_of(self, loaded: Loaded[S]) -> Write:
         assert loaded.state is not None
         now = self._clock.now()
-        fields = {k: v for k, v in self.codec.encode(loaded.state).items() if k != "_id"}
+        # Only the state fields that differ from the stored document: the version guard
+        # makes the stored copy exact, and a smaller $set is a cheaper update (2.4x on the
+        # stand-in for 4 of 40 fields; less oplog on MongoDB). The store's own fields
+        # below (markers, due date, outbox, carried entries) are always written: the
+        # outbox relay and the entries sweeper change them without moving the version.
+        stored = loaded.stored
+        fields = {
+            k: v
+            for k, v in self.codec.encode(loaded.state).items()
+            if k != "_id" and (stored is None or stored.get(k, _ABSENT) != v)
+        }
+        loaded.writing = _snapshot_state(fields)
         unset = [f"{APPLIED}.{k}" for k, at in loaded.applied.items() if self._expired(at, now)]
         for marker, at in loaded.fresh_markers.items():
             fields[f"{APPLIED}.{marker}"] = at
@@ -313,6 +331,8 @@ class AggregateStore(Generic[S]):
         loaded.applied.update(loaded.fresh_markers)
         loaded.fresh_markers.clear()
         loaded.version += 1
+        loaded.stored = {**(loaded.stored or {}), **loaded.writing}
+        loaded.writing = {}
         if loaded.outbox:
             loaded.outbox.clear()
             self._on_outbox()
@@ -373,6 +393,21 @@ class AggregateStore(Generic[S]):
             new = any(doc["_id"] not in existing for _, doc in step.entries)
             return Applied(step.changed or new, loaded.state, loaded.version)
         raise AggregateConflict(f"{self.collection} {aggregate_id} kept changing; try again")
+
+
+def _snapshot_state(doc: dict[str, Any]) -> dict[str, Any]:
+    """An independent copy of a stored document's state fields (the store's own map-sized
+    fields left out: they are never compared). Independent, because a decision may change
+    the decoded state in place, and a codec may hand the stored lists and maps to it."""
+    return {k: _copy(v) for k, v in doc.items() if k not in _NOT_COMPARED}
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value  # str, numbers, bool, None, datetime, bson scalars: immutable
 
 
 def carried_entries(doc: dict[str, Any]) -> list[EntryDoc]:
