@@ -126,7 +126,7 @@ def build_router(service: InsightsService) -> APIRouter:
         before: Annotated[str | None, Query(description="Cursor from next_cursor.")] = None,
         lang: LangQuery = "en",
     ) -> JourneyPage:
-        entries = await service.journey(customer_id, limit=limit, before=decode_cursor(before))
+        entries = await service.journey(customer_id, limit=limit, before=decode_time_cursor(before))
         return page(entries, limit, lang)
 
     @router.get("/journeys/{correlation_id}", responses=_UNKNOWN)
@@ -136,7 +136,9 @@ def build_router(service: InsightsService) -> APIRouter:
         before: Annotated[str | None, Query(description="Cursor from next_cursor.")] = None,
         lang: LangQuery = "en",
     ) -> JourneyPage:
-        entries = await service.chain(correlation_id, limit=limit, before=decode_cursor(before))
+        entries = await service.chain(
+            correlation_id, limit=limit, before=decode_time_cursor(before)
+        )
         return page(entries, limit, lang)
 
     @router.get("/queues/complaints")
@@ -269,6 +271,3 @@ def _hit(doc: dict[str, Any]) -> CustomerHit:
 
 def encode_cursor(entry: JourneyEntry) -> str:
     return encode_time_cursor(entry.at, entry.entry_id)
-
-
-decode_cursor = decode_time_cursor

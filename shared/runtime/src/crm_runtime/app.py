@@ -117,12 +117,12 @@ class ServiceRuntime:
         self.consumer.on(model, self.business_keys.wrap(model, handler))
         if aggregate is not None:
             single = isinstance(aggregate[0], AggregateStore)
-            pairs = [cast(AggregateOf, aggregate)] if single else list(aggregate)
-            self._aggregate_of.setdefault(model, []).extend(cast(list[AggregateOf], pairs))
+            for pair in [aggregate] if single else aggregate:
+                self.reads(model, cast(AggregateOf, pair))
 
     def reads(self, model: type[EventData], aggregate: AggregateOf) -> None:
-        """``model``'s handler also reads this aggregate (a rule another module owns):
-        load it with the poll's other aggregates."""
+        """``model``'s handler reads (or writes) this aggregate, perhaps by a rule another
+        module owns: load it with the poll's other aggregates."""
         self._aggregate_of.setdefault(model, []).append(aggregate)
 
     def aggregates(self, codec: Codec[S]) -> AggregateStore[S]:

@@ -26,6 +26,7 @@ from crm_insights.service import InsightsService
 from crm_insights.settings import InsightsSettings
 from crm_insights.ui import charts, i18n, session
 from crm_insights.ui.i18n import Lang
+from crm_runtime.cursors import decode_time_cursor
 from crm_runtime.errors import DomainError, NotFound
 
 TEMPLATES = Environment(
@@ -120,7 +121,7 @@ def build_ui(service: InsightsService, settings: InsightsSettings) -> APIRouter:
         try:
             facts = await service.customer(customer_id)
             entries = await service.journey(
-                customer_id, limit=200, before=api.decode_cursor(before)
+                customer_id, limit=200, before=decode_time_cursor(before)
             )
         except (NotFound, DomainError) as exc:
             return _not_found(page(request, "missing.html", role=role, reason=exc.reason))
